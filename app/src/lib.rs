@@ -1,0 +1,14 @@
+//! Strata's IO-free core. It reads images from anything that implements `std::io::Read`
+//! (never a file system, socket, clock or environment), so the same code runs in the
+//! server, the CLI and the browser (wasm32).
+//!
+//! Pipeline: [`compress`] sniffs and decodes a blob, [`tar`] parses headers the way Go's
+//! `archive/tar` does (with caps), [`layer`] turns one layer into a [`model::LayerIndex`]
+//! while verifying its diff ID, [`tarsplit`] does the same from Docker's tar-split
+//! metadata, [`archive`] reads `docker save` and OCI layouts, [`filetree`] stacks layers
+//! with overlay semantics and diff marks, and [`analysis`] computes dive-compatible and
+//! Strata's own waste figures.
+
+pub mod fmt;
+pub mod limits;
+pub mod model;
