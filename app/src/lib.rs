@@ -9,6 +9,14 @@
 //! with overlay semantics and diff marks, and [`analysis`] computes dive-compatible and
 //! Strata's own waste figures.
 
+pub mod api;
+pub mod archive;
+pub mod compress;
 pub mod fmt;
+pub mod layer;
 pub mod limits;
 pub mod model;
+pub mod tar;
+pub mod tarsplit;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;

@@ -1,9 +1,39 @@
-//! Strata's UI: pages, components and the one typed API client.
+//! Strata's UI: pages, components, the one typed API client ([`api`]) and pure
+//! view-model functions ([`view_model`]). Image metadata is untrusted: it is always
+//! rendered as text nodes, never as HTML.
 
+pub mod api;
+pub mod components;
+pub mod pages;
+pub mod routes;
+pub mod view_model;
+
+use components::DaemonBanner;
 use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::path;
+use pages::{ImageListPage, ImagePage, LayerPage, NotFound};
 
-/// The root component.
+/// The root component: top bar, daemon banner and the routed page.
 #[component]
 pub fn App() -> impl IntoView {
-    view! { <main class="app"><h1>"Strata"</h1></main> }
+    view! {
+        <Router>
+            <header class="top-bar">
+                <A href="/" attr:class="brand" attr:data-testid="home-link">
+                    <span class="brand-mark" aria-hidden="true"></span>
+                    "Strata"
+                </A>
+                <span class="tagline">"Docker image explorer"</span>
+            </header>
+            <DaemonBanner/>
+            <main class="page">
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view=ImageListPage/>
+                    <Route path=path!("/images/:id") view=ImagePage/>
+                    <Route path=path!("/images/:id/layers/:layer") view=LayerPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
 }

@@ -1,0 +1,160 @@
+//! Analysis job DTOs: job state, SSE progress events, the analysis summary and the
+//! ranked, paged lists (largest files, wasted paths).
+
+use serde::{Deserialize, Serialize};
+
+/// Where a job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Running,
+    Done,
+    Failed,
+}
+
+/// Bytes read and layers finished so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// What the engine is doing (`resolving`, `reading_storage`, `exporting`,
+    /// `reading_archive`, `done`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    /// Bytes read from the source.
+    pub bytes: u64,
+    /// Total bytes expected, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_bytes: Option<u64>,
+    /// Layers finished.
+    pub layer: u32,
+    /// Layers in the image.
+    pub layers: u32,
+}
+
+/// `POST /api/v1/images/{id}/analysis` and `GET /api/v1/jobs/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobInfo {
+    pub id: String,
+    pub image_id: String,
+    pub state: JobState,
+    pub progress: Progress,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One server-sent event on `GET /api/v1/jobs/{id}/events` (the SSE `data:` field;
+/// the SSE `event:` field repeats `type`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JobEvent {
+    Progress(Progress),
+    Done,
+    Failed { message: String },
+}
+
+/// Per-layer figures once an image has been read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerStats {
+    pub index: u32,
+    pub diff_id: String,
+    /// Regular-file payload bytes (dive's and `docker history`'s layer size).
+    pub size: u64,
+    /// Bytes of the uncompressed tar.
+    pub tar_size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compressed_size: Option<u64>,
+    pub entries: u64,
+    pub warnings: Vec<String>,
+}
+
+/// `GET /api/v1/images/{id}/analysis`: the finished analysis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisSummary {
+    pub image_id: String,
+    pub layers: Vec<LayerStats>,
+    /// Σ layer sizes.
+    pub total_size: u64,
+    /// Entries over all layers.
+    pub entries: u64,
+    /// Regular-file bytes stored over all layers (Strata's count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_bytes: Option<u64>,
+    /// Regular-file bytes visible in the final image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_bytes: Option<u64>,
+    /// Bytes a perfect layering would not store (every overwritten or deleted copy,
+    /// N−1 copies, not N).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reclaimable_bytes: Option<u64>,
+    /// `1 - reclaimable / stored`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub efficiency: Option<f64>,
+    /// Bytes stored again only to change attributes (chmod/chown/touch copies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attrs_only_bytes: Option<u64>,
+    /// Bytes of identical content stored at different paths in the final image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_bytes: Option<u64>,
+    /// dive-compatible figures, when computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dive: Option<DiveFigures>,
+}
+
+/// The numbers `dive --json` reports for the same image (non-finite ratios become 0).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DiveFigures {
+    pub efficiency: f64,
+    pub wasted_bytes: u64,
+    /// A ratio (0.1 = 10%), as dive's `userWastedPercent`.
+    pub user_wasted_percent: f64,
+}
+
+/// A paged slice of a ranked list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// One entry of the largest-files list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RankedFile {
+    pub path: String,
+    pub path_raw: String,
+    pub size: u64,
+    /// The layer whose copy is the one visible in the final image.
+    pub layer: u32,
+}
+
+/// One entry of the wasted-paths list, with blame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WastedPath {
+    pub path: String,
+    pub path_raw: String,
+    /// Bytes a perfect layering would not store for this path.
+    pub wasted: u64,
+    /// Layers holding a copy (or a deletion) of the path, bottom first.
+    pub layers: Vec<u32>,
+    /// The layer that added the (largest) wasted copy and the layer that hid it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_by: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_by: Option<u32>,
+    /// Every hidden copy, with blame.
+    #[serde(default)]
+    pub copies: Vec<WastedCopy>,
+}
+
+/// One stored copy of a path that the final image does not show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WastedCopy {
+    pub bytes: u64,
+    /// Layer whose tar stores the copy.
+    pub added_layer: u32,
+    /// Layer that hid it.
+    pub hidden_layer: u32,
+    /// `overwritten`, `attrs_only`, `whiteout`, `dir_whiteout`, `opaque`,
+    /// `parent_replaced` or `duplicate_in_layer`.
+    pub cause: String,
+}

@@ -1,0 +1,210 @@
+//! The one HTTP client of the UI: every call to `/api/v1` goes through here and returns
+//! typed DTOs from `app::api` or one [`ApiError`]. In-flight requests are aborted when
+//! their future is dropped (a view went away or a resource refetched).
+
+use app::api::{
+    AnalysisSummary, ErrorBody, Health, ImageDetail, ImageList, JobInfo, Page, RankedFile,
+    TreePage, TreeView, WastedPath,
+};
+use gloo_net::http::{Request, RequestBuilder};
+use serde::de::DeserializeOwned;
+
+const BASE: &str = "/api/v1";
+
+/// Why an API call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// The request never got an answer (server stopped, network).
+    #[error("cannot reach the strata server: {0}")]
+    Network(String),
+    /// The server answered with an error body.
+    #[error("{message}")]
+    Server {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The answer was not what this UI expects (version skew).
+    #[error("unexpected answer from the server: {0}")]
+    Decode(String),
+}
+
+impl ApiError {
+    /// True for 503 `docker_unavailable`.
+    pub fn is_docker_down(&self) -> bool {
+        matches!(self, ApiError::Server { code, .. } if code == "docker_unavailable")
+    }
+
+    /// True for 404.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ApiError::Server { status: 404, .. })
+    }
+
+    /// True for 409 `not_ready`.
+    pub fn is_not_ready(&self) -> bool {
+        matches!(self, ApiError::Server { code, .. } if code == "not_ready")
+    }
+}
+
+/// Aborts the fetch when dropped before completion.
+struct AbortOnDrop(Option<web_sys::AbortController>);
+
+impl AbortOnDrop {
+    fn new() -> Self {
+        AbortOnDrop(web_sys::AbortController::new().ok())
+    }
+
+    fn signal(&self) -> Option<web_sys::AbortSignal> {
+        self.0.as_ref().map(|c| c.signal())
+    }
+
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            c.abort();
+        }
+    }
+}
+
+async fn fetch_json<T: DeserializeOwned>(builder: RequestBuilder) -> Result<T, ApiError> {
+    let guard = AbortOnDrop::new();
+    let signal = guard.signal();
+    let response = builder
+        .abort_signal(signal.as_ref())
+        .send()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
+    let status = response.status();
+    if !response.ok() {
+        let body = response.json::<ErrorBody>().await.ok();
+        guard.disarm();
+        return Err(match body {
+            Some(b) => ApiError::Server {
+                status,
+                code: b.code,
+                message: b.message,
+            },
+            None => ApiError::Server {
+                status,
+                code: "http_error".into(),
+                message: format!("the server answered HTTP {status}"),
+            },
+        });
+    }
+    let value = response
+        .json::<T>()
+        .await
+        .map_err(|e| ApiError::Decode(e.to_string()));
+    guard.disarm();
+    value
+}
+
+/// Percent-encodes one query value.
+fn enc(value: &str) -> String {
+    js_sys::encode_uri_component(value).into()
+}
+
+/// `GET /health`.
+pub async fn health() -> Result<Health, ApiError> {
+    fetch_json(Request::get(&format!("{BASE}/health"))).await
+}
+
+/// Query-string filters for the image list, `docker image ls --filter` style.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilters {
+    pub dangling: Option<bool>,
+    pub reference: Option<String>,
+    pub label: Option<String>,
+    pub before: Option<String>,
+    pub since: Option<String>,
+}
+
+impl ListFilters {
+    fn query(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(d) = self.dangling {
+            parts.push(format!("dangling={d}"));
+        }
+        for (k, v) in [
+            ("reference", &self.reference),
+            ("label", &self.label),
+            ("before", &self.before),
+            ("since", &self.since),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                parts.push(format!("{k}={}", enc(v)));
+            }
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", parts.join("&"))
+        }
+    }
+}
+
+/// `GET /images`.
+pub async fn list_images(filters: &ListFilters) -> Result<ImageList, ApiError> {
+    fetch_json(Request::get(&format!("{BASE}/images{}", filters.query()))).await
+}
+
+/// `GET /images/{id}`.
+pub async fn image_detail(id: &str) -> Result<ImageDetail, ApiError> {
+    fetch_json(Request::get(&format!("{BASE}/images/{}", enc(id)))).await
+}
+
+/// `POST /images/{id}/analysis`: starts (or joins) the analysis job.
+pub async fn start_analysis(id: &str) -> Result<JobInfo, ApiError> {
+    fetch_json(Request::post(&format!("{BASE}/images/{}/analysis", enc(id)))).await
+}
+
+/// `GET /images/{id}/analysis`.
+pub async fn analysis(id: &str) -> Result<AnalysisSummary, ApiError> {
+    fetch_json(Request::get(&format!("{BASE}/images/{}/analysis", enc(id)))).await
+}
+
+/// The SSE URL of a job's progress.
+pub fn job_events_url(job_id: &str) -> String {
+    format!("{BASE}/jobs/{}/events", enc(job_id))
+}
+
+/// `GET /images/{id}/layers/{n}/tree`: children of one directory (`path_raw` base64).
+pub async fn tree(
+    id: &str,
+    layer: u32,
+    view: TreeView,
+    path_raw: &str,
+    offset: u64,
+    limit: u64,
+) -> Result<TreePage, ApiError> {
+    fetch_json(Request::get(&format!(
+        "{BASE}/images/{}/layers/{layer}/tree?view={}&path_raw={}&offset={offset}&limit={limit}",
+        enc(id),
+        view.as_str(),
+        enc(path_raw)
+    )))
+    .await
+}
+
+/// `GET /images/{id}/files/largest`.
+pub async fn largest_files(id: &str, offset: u64, limit: u64) -> Result<Page<RankedFile>, ApiError> {
+    fetch_json(Request::get(&format!(
+        "{BASE}/images/{}/files/largest?offset={offset}&limit={limit}",
+        enc(id)
+    )))
+    .await
+}
+
+/// `GET /images/{id}/wasted`.
+pub async fn wasted(id: &str, offset: u64, limit: u64) -> Result<Page<WastedPath>, ApiError> {
+    fetch_json(Request::get(&format!(
+        "{BASE}/images/{}/wasted?offset={offset}&limit={limit}",
+        enc(id)
+    )))
+    .await
+}

@@ -1,0 +1,21 @@
+//! Reusable view pieces, one public component per file.
+
+mod analysis_progress;
+mod config_view;
+mod daemon_banner;
+mod error_notice;
+mod file_tree;
+mod history_timeline;
+mod layer_list;
+mod size_bar;
+mod wasted_panel;
+
+pub use analysis_progress::AnalysisProgress;
+pub use config_view::ConfigView;
+pub use daemon_banner::DaemonBanner;
+pub use error_notice::ErrorNotice;
+pub use file_tree::FileTree;
+pub use history_timeline::HistoryTimeline;
+pub use layer_list::LayerList;
+pub use size_bar::SizeBar;
+pub use wasted_panel::WastedPanel;

@@ -1,0 +1,159 @@
+//! The image list: docker-style filters (sent to the server), a search box and sortable
+//! columns (client-side), and totals.
+
+use crate::api;
+use crate::components::ErrorNotice;
+use crate::routes::AppRoute;
+use crate::view_model::{
+    absolute_time, display_name, parse_filter_text, relative_time, visible_images, ImageColumn,
+};
+use app::api::ImageList;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+fn now_secs() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+/// `/`: every local image.
+#[component]
+pub fn ImageListPage() -> impl IntoView {
+    let (filter_text, set_filter_text) = signal(String::new());
+    let (applied, set_applied) = signal(api::ListFilters::default());
+    let (filter_error, set_filter_error) = signal(None::<String>);
+    let (search, set_search) = signal(String::new());
+    let (column, set_column) = signal(ImageColumn::Created);
+    let (desc, set_desc) = signal(true);
+
+    let list = LocalResource::new(move || {
+        let f = applied.get();
+        async move { api::list_images(&f).await }
+    });
+    let apply = move || match parse_filter_text(&filter_text.get_untracked()) {
+        Ok(f) => {
+            set_filter_error.set(None);
+            set_applied.set(f);
+        }
+        Err(e) => set_filter_error.set(Some(e)),
+    };
+    let header = move |col: ImageColumn, label: &'static str| {
+        let arrow = move || match (column.get() == col, desc.get()) {
+            (false, _) => "",
+            (true, true) => " ▼",
+            (true, false) => " ▲",
+        };
+        view! {
+            <th
+                class="sortable"
+                data-testid=format!("sort-{}", col.key())
+                aria-sort=move || match (column.get() == col, desc.get()) {
+                    (false, _) => "none",
+                    (true, true) => "descending",
+                    (true, false) => "ascending",
+                }
+                on:click=move |_| {
+                    if column.get_untracked() == col {
+                        set_desc.update(|d| *d = !*d);
+                    } else {
+                        set_column.set(col);
+                        set_desc.set(!matches!(col, ImageColumn::Name | ImageColumn::Id));
+                    }
+                }
+            >
+                {label}
+                {arrow}
+            </th>
+        }
+    };
+
+    let table = move |data: ImageList| {
+        let now = now_secs();
+        let totals = data.totals.clone();
+        let all = data.images;
+        let rows = move || {
+            visible_images(&all, &search.get(), column.get(), desc.get())
+                .into_iter()
+                .map(|img| {
+                    let href = AppRoute::Image { id: img.id.clone() }.path();
+                    let name = display_name(&img);
+                    let data_name = name.clone();
+                    let more_tags = img.tags.len().saturating_sub(1);
+                    view! {
+                        <tr data-testid="image-row" data-id=img.id.clone() data-name=data_name>
+                            <td class="name">
+                                <A href=href attr:data-testid="image-link">{name}</A>
+                                {(more_tags > 0).then(|| view! { <span class="muted">{format!(" +{more_tags} tags")}</span> })}
+                                {img.dangling.then(|| view! { <span class="badge badge-dangling" data-testid="dangling-badge">"dangling"</span> })}
+                            </td>
+                            <td><code title=img.id.clone()>{img.short_id.clone()}</code></td>
+                            <td title=absolute_time(img.created)>{relative_time(img.created, now)}</td>
+                            <td class="num" data-testid="image-size">{app::fmt::size(img.size)}</td>
+                            <td class="num">{img.unique_size.map(app::fmt::size).unwrap_or_else(|| "—".into())}</td>
+                            <td class="num">{img.layer_count}</td>
+                        </tr>
+                    }
+                })
+                .collect_view()
+        };
+        view! {
+            <table class="data image-table" data-testid="image-table">
+                <thead>
+                    <tr>
+                        {header(ImageColumn::Name, "Repository:tag")}
+                        {header(ImageColumn::Id, "Image ID")}
+                        {header(ImageColumn::Created, "Created")}
+                        {header(ImageColumn::Size, "Size")}
+                        {header(ImageColumn::UniqueSize, "Unique")}
+                        {header(ImageColumn::Layers, "Layers")}
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <p class="totals" data-testid="image-totals">
+                {format!(
+                    "{} images · {} total · {} unique · {} dangling",
+                    totals.count,
+                    app::fmt::size(totals.size),
+                    app::fmt::size(totals.unique_size),
+                    totals.dangling
+                )}
+            </p>
+        }
+    };
+
+    view! {
+        <section class="image-list" data-testid="image-list-page">
+            <h1>"Images"</h1>
+            <div class="toolbar">
+                <form class="filter-form" on:submit=move |ev| { ev.prevent_default(); apply(); }>
+                    <input
+                        type="text"
+                        class="filter-input"
+                        data-testid="filter-input"
+                        placeholder="filter: reference=app/* dangling=true label=k=v before=… since=…"
+                        prop:value=filter_text
+                        on:input=move |ev| set_filter_text.set(event_target_value(&ev))
+                    />
+                    <button type="submit" class="btn" data-testid="filter-apply">"Filter"</button>
+                </form>
+                <input
+                    type="search"
+                    class="search-input"
+                    data-testid="search-input"
+                    placeholder="Search name or ID"
+                    prop:value=search
+                    on:input=move |ev| set_search.set(event_target_value(&ev))
+                />
+            </div>
+            {move || filter_error.get().map(|e| view! { <div class="notice notice-error" data-testid="filter-error">{e}</div> })}
+            <Suspense fallback=|| view! { <p class="muted">"Loading images…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Ok(data) => table(data).into_any(),
+                        Err(e) => view! { <ErrorNotice what="the image list" error=e/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}

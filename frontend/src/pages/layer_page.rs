@@ -1,0 +1,99 @@
+//! The layer explorer: pick a layer, switch between "changes in this layer" and
+//! "filesystem as of this layer", and browse the lazily loaded tree.
+
+use crate::api;
+use crate::components::{AnalysisProgress, ErrorNotice, FileTree};
+use crate::routes::{parse_view, AppRoute};
+use app::api::TreeView;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+
+/// `/images/{id}/layers/{n}?view=layer|stacked`.
+#[component]
+pub fn LayerPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let layer = Memo::new(move |_| {
+        params
+            .read()
+            .get("layer")
+            .and_then(|l| l.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    let view_mode = Memo::new(move |_| parse_view(query.read().get("view").as_deref()));
+    let ready = RwSignal::new(false);
+    let detail = LocalResource::new(move || {
+        let id = id.get();
+        async move { api::image_detail(&id).await }
+    });
+    let navigate = use_navigate();
+
+    let go = move |layer: u32, view: TreeView| {
+        let path = AppRoute::Layer { id: id.get_untracked(), layer, view }.path();
+        navigate(&path, Default::default());
+    };
+    let go_layer = go.clone();
+    let go_view = go.clone();
+
+    view! {
+        <section class="layer-page" data-testid="layer-page">
+            <nav class="crumbs">
+                <A href="/">"Images"</A>" / "
+                <A href=move || AppRoute::Image { id: id.get() }.path() attr:data-testid="back-to-image">
+                    {move || id.get().get(7..19).unwrap_or_default().to_owned()}
+                </A>
+                {move || format!(" / layer {}", layer.get())}
+            </nav>
+            <h1>"Layer explorer"</h1>
+            <div class="toolbar">
+                <Suspense fallback=|| ()>
+                    {move || {
+                        let go_layer = go_layer.clone();
+                        Suspend::new(async move {
+                            match detail.await {
+                                Err(e) => view! { <ErrorNotice what="this image" error=e/> }.into_any(),
+                                Ok(d) => {
+                                    let options = d.layers.iter().map(|l| {
+                                        let text = format!("{} · {} · {}", l.index, app::fmt::size(l.size), l.created_by.chars().take(60).collect::<String>());
+                                        let index = l.index;
+                                        view! { <option value=index.to_string() selected=move || layer.get() == index>{text}</option> }
+                                    }).collect_view();
+                                    view! {
+                                        <label class="layer-pick">"Layer "
+                                            <select data-testid="layer-select" on:change=move |ev| {
+                                                if let Ok(n) = event_target_value(&ev).parse::<u32>() {
+                                                    go_layer(n, view_mode.get_untracked());
+                                                }
+                                            }>{options}</select>
+                                        </label>
+                                    }.into_any()
+                                }
+                            }
+                        })
+                    }}
+                </Suspense>
+                <div class="segmented" role="group" aria-label="Tree view">
+                    <button
+                        class=move || if view_mode.get() == TreeView::Layer { "seg active" } else { "seg" }
+                        data-testid="view-layer"
+                        on:click={ let go_view = go_view.clone(); move |_| go_view(layer.get_untracked(), TreeView::Layer) }
+                    >"Changes in this layer"</button>
+                    <button
+                        class=move || if view_mode.get() == TreeView::Stacked { "seg active" } else { "seg" }
+                        data-testid="view-stacked"
+                        on:click=move |_| go_view(layer.get_untracked(), TreeView::Stacked)
+                    >"Filesystem as of this layer"</button>
+                </div>
+            </div>
+            {move || (!ready.get()).then(|| {
+                let image_id = id.get();
+                view! { <AnalysisProgress image_id=image_id on_done=Callback::new(move |_| ready.set(true))/> }
+            })}
+            {move || ready.get().then(|| {
+                view! { <FileTree image_id=id.get() layer=layer.get() view=view_mode.get()/> }
+            })}
+        </section>
+    }
+}

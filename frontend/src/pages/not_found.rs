@@ -1,0 +1,15 @@
+//! The page for unknown URLs.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// "No such page", with a way back.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    view! {
+        <section class="panel" data-testid="not-found">
+            <h1>"Page not found"</h1>
+            <p><A href="/">"Back to the image list"</A></p>
+        </section>
+    }
+}

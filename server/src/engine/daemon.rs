@@ -1,0 +1,363 @@
+//! Loading one daemon image by ID: the shared in-flight map, then the cheapest path that
+//! works — cached layers, the daemon's layer store (tar-split), and finally the export.
+//!
+//! Invariant: the export fallback re-reads every layer the earlier paths did not supply,
+//! and the image is only returned when its config hashes to its ID and its diff IDs match
+//! the daemon's inspect answer.
+
+use super::export::spawn_pump;
+use super::{EngineError, Inner, LoadReport, Loaded};
+use crate::progress::{ChunkProgress, Progress, ProgressSink, Stage};
+use crate::source::storage::LayerStore;
+use app::model::{chain_ids, Digest, Image, ImageConfig, LayerIndex};
+use futures_util::future::{BoxFuture, FutureExt, Shared};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+
+type SharedLoad = Shared<BoxFuture<'static, Result<Loaded, EngineError>>>;
+
+/// One load in progress: its result, shared by every waiter, and their progress sinks.
+#[derive(Clone)]
+pub struct Flight {
+    result: SharedLoad,
+    sinks: Arc<FanOut>,
+}
+
+#[derive(Default)]
+struct FanOut {
+    sinks: Mutex<Vec<Arc<dyn ProgressSink>>>,
+}
+
+impl ProgressSink for FanOut {
+    fn report(&self, event: Progress) {
+        if let Ok(sinks) = self.sinks.lock() {
+            for s in sinks.iter() {
+                s.report(event.clone());
+            }
+        }
+    }
+}
+
+/// Joins the load of `id` in flight, or starts it in a task the engine owns.
+pub(super) async fn load_shared(
+    inner: &Arc<Inner>,
+    id: &Digest,
+    progress: Arc<dyn ProgressSink>,
+    cancel: CancellationToken,
+) -> Result<Loaded, EngineError> {
+    let flight = {
+        let mut flights = inner
+            .flights
+            .lock()
+            .map_err(|_| EngineError::Internal("in-flight map poisoned".into()))?;
+        match flights.get(id) {
+            Some(f) => {
+                if let Ok(mut s) = f.sinks.sinks.lock() {
+                    s.push(progress);
+                }
+                f.clone()
+            }
+            None => {
+                let sinks = Arc::new(FanOut::default());
+                if let Ok(mut s) = sinks.sinks.lock() {
+                    s.push(progress);
+                }
+                let task = tokio::spawn(load_uncached(
+                    inner.clone(),
+                    id.clone(),
+                    sinks.clone() as Arc<dyn ProgressSink>,
+                ));
+                let owner = inner.clone();
+                let key = id.clone();
+                let result = async move {
+                    let r = task
+                        .await
+                        .map_err(|e| EngineError::Internal(format!("load task: {e}")))
+                        .and_then(|r| r);
+                    if let Ok(mut f) = owner.flights.lock() {
+                        f.remove(&key);
+                    }
+                    r
+                }
+                .boxed()
+                .shared();
+                let f = Flight { result, sinks };
+                flights.insert(id.clone(), f.clone());
+                f
+            }
+        }
+    };
+    // Poll the shared future from a task of its own too, so the map entry is cleared
+    // even when every waiter has gone.
+    tokio::spawn(flight.result.clone().map(|_| ()));
+    tokio::select! {
+        r = flight.result => r,
+        _ = cancel.cancelled() => Err(EngineError::Cancelled),
+    }
+}
+
+async fn load_uncached(
+    inner: Arc<Inner>,
+    id: Digest,
+    progress: Arc<dyn ProgressSink>,
+) -> Result<Loaded, EngineError> {
+    let docker = inner
+        .docker
+        .as_ref()
+        .map_err(|e| EngineError::Docker(e.clone()))?;
+    let inspect = docker.inspect(&id).await?;
+    let diff_ids: Vec<Digest> = inspect
+        .root_fs
+        .as_ref()
+        .and_then(|r| r.layers.as_ref())
+        .map(|l| l.iter().map(|s| Digest::parse(s)).collect::<Result<_, _>>())
+        .transpose()
+        .map_err(|e| inconsistent(&id, format!("inspect lists a bad layer digest: {e}")))?
+        .unwrap_or_default();
+    let count = diff_ids.len();
+    let mut report = LoadReport {
+        layers: count,
+        ..LoadReport::default()
+    };
+    let mut layers: Vec<Option<Arc<LayerIndex>>> =
+        diff_ids.iter().map(|d| inner.cached_layer(d)).collect();
+    for (i, l) in layers.iter().enumerate() {
+        if let Some(l) = l {
+            report.from_cache += 1;
+            progress.report(Progress::Layer {
+                index: i,
+                count,
+                diff_id: l.diff_id.to_string(),
+                from_cache: true,
+            });
+        }
+    }
+    inner
+        .stats
+        .cached_layers
+        .fetch_add(report.from_cache as u64, Ordering::Relaxed);
+    let mut config_raw = inner.cache.as_ref().and_then(|c| c.get_config(&id));
+
+    let need_store = config_raw.is_none() || layers.iter().any(Option::is_none);
+    if need_store && inner.config.use_layer_store {
+        if let Some(store) = layer_store(&inner).await {
+            progress.report(Progress::Stage {
+                stage: Stage::ReadingStorage,
+            });
+            let (cfg, got) =
+                read_from_store(&inner, store, &id, &diff_ids, &layers, &progress).await;
+            if config_raw.is_none() {
+                config_raw = cfg;
+            }
+            for (i, l) in got {
+                report.from_layer_store += 1;
+                layers[i] = Some(inner.remember(l, true));
+            }
+            inner
+                .stats
+                .layer_store_layers
+                .fetch_add(report.from_layer_store as u64, Ordering::Relaxed);
+        }
+    }
+
+    if config_raw.is_none() || layers.iter().any(Option::is_none) {
+        let image = export(&inner, &id, inspect.size, &progress).await?;
+        report.exported = true;
+        if image.layers.len() != count {
+            return Err(inconsistent(
+                &id,
+                format!("export has {} layers, inspect {count}", image.layers.len()),
+            ));
+        }
+        for (i, (slot, l)) in layers.iter_mut().zip(image.layers).enumerate() {
+            if slot.is_none() {
+                report.from_export += 1;
+                *slot = Some(inner.remember(l, true));
+                if let Some(l) = slot {
+                    progress.report(Progress::Layer {
+                        index: i,
+                        count,
+                        diff_id: l.diff_id.to_string(),
+                        from_cache: false,
+                    });
+                }
+            }
+        }
+        inner
+            .stats
+            .parsed_layers
+            .fetch_add(report.from_export as u64, Ordering::Relaxed);
+        config_raw = Some(image.config_raw);
+    }
+
+    let config_raw = config_raw.ok_or_else(|| inconsistent(&id, "no config found".into()))?;
+    if Digest::of(&config_raw) != id {
+        return Err(inconsistent(
+            &id,
+            "config does not hash to the image id".into(),
+        ));
+    }
+    let config: ImageConfig = serde_json::from_slice(&config_raw)
+        .map_err(|e| inconsistent(&id, format!("config is not valid json: {e}")))?;
+    if config.rootfs.diff_ids != diff_ids {
+        return Err(inconsistent(
+            &id,
+            "config diff ids differ from inspect".into(),
+        ));
+    }
+    if let Some(c) = &inner.cache {
+        if let Err(e) = c.put_config(&id, &config_raw) {
+            tracing::warn!("config cache: {e}");
+        }
+    }
+    let layers: Vec<Arc<LayerIndex>> = layers.into_iter().flatten().collect();
+    if layers.len() != count {
+        return Err(inconsistent(&id, "a layer could not be read".into()));
+    }
+    progress.report(Progress::Stage { stage: Stage::Done });
+    Ok(Loaded {
+        image: Arc::new(Image {
+            id,
+            tags: inspect.repo_tags.unwrap_or_default(),
+            repo_digests: inspect.repo_digests.unwrap_or_default(),
+            config,
+            config_raw,
+            layers,
+        }),
+        report,
+    })
+}
+
+fn inconsistent(id: &Digest, message: String) -> EngineError {
+    EngineError::Inconsistent {
+        id: id.to_string(),
+        message,
+    }
+}
+
+/// The daemon's layer store, if it is a graphdriver store this process can read.
+async fn layer_store(inner: &Inner) -> Option<LayerStore> {
+    let docker = inner.docker.as_ref().ok()?;
+    let info = docker.info().await.ok()?;
+    LayerStore::open(info.root_dir.as_deref()?, info.driver.as_deref()?)
+}
+
+/// Reads the config and the missing layers from the store; failures are logged and
+/// leave the slot empty for the export to fill.
+async fn read_from_store(
+    inner: &Arc<Inner>,
+    store: LayerStore,
+    id: &Digest,
+    diff_ids: &[Digest],
+    have: &[Option<Arc<LayerIndex>>],
+    progress: &Arc<dyn ProgressSink>,
+) -> (Option<Vec<u8>>, Vec<(usize, Arc<LayerIndex>)>) {
+    let inner = inner.clone();
+    let id = id.clone();
+    let diff_ids = diff_ids.to_vec();
+    let missing: Vec<usize> = have
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.is_none())
+        .map(|(i, _)| i)
+        .collect();
+    let progress = progress.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        let limits = &inner.config.limits;
+        let config = match store.read_config(&id, limits) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::info!("layer store: {e}; falling back to export");
+                None
+            }
+        };
+        let chains = chain_ids(&diff_ids);
+        let mut got = Vec::new();
+        for i in missing {
+            match store.index_layer(&chains[i], &diff_ids[i], limits) {
+                Ok(l) => {
+                    progress.report(Progress::Layer {
+                        index: i,
+                        count: diff_ids.len(),
+                        diff_id: l.diff_id.to_string(),
+                        from_cache: false,
+                    });
+                    got.push((i, Arc::new(l)));
+                }
+                Err(e) => {
+                    tracing::info!("layer store: {e}; falling back to export");
+                    // One failure means an export anyway; it supplies the rest too.
+                    break;
+                }
+            }
+        }
+        (config, got)
+    });
+    task.await.unwrap_or_else(|e| {
+        tracing::warn!("layer store task failed: {e}");
+        (None, Vec::new())
+    })
+}
+
+/// Streams `GET /images/{id}/get` through the archive reader and returns the image.
+async fn export(
+    inner: &Arc<Inner>,
+    id: &Digest,
+    size_hint: Option<i64>,
+    progress: &Arc<dyn ProgressSink>,
+) -> Result<Image, EngineError> {
+    let docker = inner
+        .docker
+        .as_ref()
+        .map_err(|e| EngineError::Docker(e.clone()))?;
+    let _permit = inner
+        .exports
+        .acquire()
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?;
+    inner.stats.exports.fetch_add(1, Ordering::Relaxed);
+    progress.report(Progress::Stage {
+        stage: Stage::Exporting,
+    });
+    let stream = docker.export(id).await?;
+    let cancel = CancellationToken::new();
+    let (reader, failure) = spawn_pump(stream, cancel.clone());
+    let guard = cancel.drop_guard();
+    let inner2 = inner.clone();
+    let progress = progress.clone();
+    let id2 = id.clone();
+    let total = size_hint.and_then(|s| u64::try_from(s).ok());
+    let task = tokio::task::spawn_blocking(move || {
+        let never = CancellationToken::new();
+        let mut counter = ChunkProgress::new(&*progress, &never);
+        counter.set_total(total);
+        let archive =
+            app::archive::read_archive(counter.wrap(reader), &inner2.config.limits, &mut |_| {})
+                .map_err(|error| EngineError::Archive {
+                    source_name: format!("export of {id2}"),
+                    error,
+                })?;
+        archive
+            .select(Some(id2.as_str()), None)
+            .map_err(|error| EngineError::Archive {
+                source_name: format!("export of {id2}"),
+                error,
+            })
+    });
+    let result = task
+        .await
+        .map_err(|e| EngineError::Internal(format!("export reader: {e}")))?;
+    drop(guard);
+    // A broken stream explains a parse failure better than the parser can.
+    let stream_error = failure.lock().ok().and_then(|mut f| f.take());
+    let image = match (result, stream_error) {
+        (Ok(image), _) => image,
+        (Err(_), Some(e)) => return Err(EngineError::Docker(e)),
+        (Err(e), None) => return Err(e),
+    };
+    if image.id != *id {
+        return Err(inconsistent(id, format!("export holds image {}", image.id)));
+    }
+    Ok(image)
+}

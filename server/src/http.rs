@@ -1,0 +1,122 @@
+//! The HTTP edge: the `/api/v1` JSON API, the built UI (static files with an SPA
+//! fallback), security headers and the Host check, and [`serve`], which the CLI calls.
+//!
+//! [`router`] builds the whole application from an [`AppState`] without binding a
+//! socket, so tests drive it with `tower::ServiceExt::oneshot`. All Docker access goes
+//! through the [`Backend`] trait held in the state.
+
+mod analysis;
+mod assets;
+mod backend;
+mod daemon;
+mod error;
+mod images;
+mod jobs;
+mod security;
+mod state;
+mod tree;
+
+pub use assets::{find_dist_dir, DIST_DIR_ENV};
+pub use backend::{Backend, BackendError, ImageFilters, ProgressFn};
+pub use daemon::DaemonBackend;
+pub use error::ApiError;
+pub use jobs::JobRegistry;
+pub use state::AppState;
+
+use axum::Router;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Default listen address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
+
+/// What `strata serve` needs to start the dashboard.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to bind (default `127.0.0.1:7878`).
+    pub listen: SocketAddr,
+    /// Docker endpoint (`unix://...`, `tcp://...`); `None` = `DOCKER_HOST` or the local socket.
+    pub docker_host: Option<String>,
+    /// On-disk layer cache directory, if any.
+    pub cache_dir: Option<PathBuf>,
+    /// Built UI; `None` = `STRATA_DIST_DIR` or a `dist/` found near the binary or cwd.
+    pub dist_dir: Option<PathBuf>,
+    /// Extra `Host` header names accepted besides loopback ones (DNS-rebinding guard).
+    pub allowed_hosts: Vec<String>,
+    /// Sources named on the command line (shown first in the UI).
+    pub sources: Vec<String>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
+            docker_host: None,
+            cache_dir: None,
+            dist_dir: None,
+            allowed_hosts: Vec::new(),
+            sources: Vec::new(),
+        }
+    }
+}
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server on {addr} failed: {source}")]
+    Serve {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Builds the application: API under `/api/v1`, security layers, static UI.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(images::routes())
+        .merge(jobs::routes())
+        .merge(tree::routes())
+        .fallback(error::api_not_found);
+    let app = Router::new()
+        .nest("/api/v1", api)
+        .route("/api", axum::routing::any(error::api_not_found))
+        .route("/api/{*rest}", axum::routing::any(error::api_not_found))
+        .fallback_service(assets::service(state.dist_dir.clone()));
+    security::apply(app.with_state(state.clone()), state.host_guard.clone())
+}
+
+/// Binds `config.listen` and serves the dashboard until the process is stopped.
+pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
+    let addr = config.listen;
+    let state = AppState::from_config(&config);
+    match &state.dist_dir {
+        Some(dir) => tracing::info!("serving the UI from {}", dir.display()),
+        None => tracing::warn!(
+            "no built UI found (looked for {DIST_DIR_ENV}, --dist-dir, dist/ near the binary and cwd); \
+             build it with `trunk build --release` in the repository root"
+        ),
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let local = listener.local_addr().unwrap_or(addr);
+    tracing::info!("strata dashboard on http://{local}/");
+    println!("listening on http://{local}/");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|source| ServeError::Serve { addr, source })
+}
+
+async fn shutdown_signal() {
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        tracing::warn!("cannot listen for ctrl-c: {e}");
+        std::future::pending::<()>().await;
+    }
+}

@@ -1,0 +1,63 @@
+//! The seam between the HTTP layer and image sources: what the routes need from Docker
+//! (health, list, detail, full load). The daemon implementation is [`super::DaemonBackend`];
+//! tests plug in fakes.
+
+use app::api::{DockerHealth, ImageDetail, ImageSummary, Progress};
+use app::model::{Digest, Image};
+use futures_util::future::BoxFuture;
+use std::sync::Arc;
+
+/// Receives progress while an image is loaded.
+pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// Filters for listing images, with `docker image ls --filter` semantics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageFilters {
+    /// `dangling=true|false`.
+    pub dangling: Option<bool>,
+    /// `reference=<glob>`, any of them may match.
+    pub reference: Vec<String>,
+    /// `before=<image>`: created before that image.
+    pub before: Option<String>,
+    /// `since=<image>`: created after that image.
+    pub since: Option<String>,
+    /// `label=<key>` or `label=<key>=<value>`, all must match.
+    pub label: Vec<String>,
+}
+
+/// What went wrong talking to a source.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackendError {
+    /// The daemon could not be reached.
+    #[error("docker daemon at {address} is unavailable: {reason}")]
+    Unavailable { address: String, reason: String },
+    /// No such image (or other object).
+    #[error("{0}")]
+    NotFound(String),
+    /// The daemon rejected the request (bad filter, bad reference).
+    #[error("{0}")]
+    Invalid(String),
+    /// Anything else (read errors, limits, corrupt layers).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Access to images for the HTTP layer.
+pub trait Backend: Send + Sync + 'static {
+    /// Whether the daemon answers; never fails.
+    fn health(&self) -> BoxFuture<'_, DockerHealth>;
+    /// Local images matching `filters`, with sizes and layer counts.
+    fn list_images(
+        &self,
+        filters: ImageFilters,
+    ) -> BoxFuture<'_, Result<Vec<ImageSummary>, BackendError>>;
+    /// Inspect + config + history aligned to layers.
+    fn image_detail(&self, id: Digest) -> BoxFuture<'_, Result<ImageDetail, BackendError>>;
+    /// Reads every layer of the image (the expensive part), reporting progress.
+    fn load_image(
+        &self,
+        id: Digest,
+        progress: ProgressFn,
+    ) -> BoxFuture<'static, Result<Arc<Image>, BackendError>>;
+}

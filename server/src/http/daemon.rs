@@ -1,0 +1,364 @@
+//! [`DaemonBackend`]: the [`Backend`] over the Docker daemon, through the engine
+//! ([`crate::engine::Engine`]) and its client ([`crate::source::docker::DockerClient`]).
+//!
+//! Metadata (list, inspect, history, sizes) comes from the cheap API calls; only
+//! validated `sha256:` IDs reach the client. Per-image facts (layer chain IDs and sizes)
+//! are cached by image ID (images are immutable) to compute shared/unique sizes the way
+//! `docker system df -v` does: a layer (by chain ID) is shared when more than one local
+//! image uses it. Full loads go to the engine, which caches layers by diff ID.
+
+mod history;
+
+use super::backend::{Backend, BackendError, ImageFilters, ProgressFn};
+use crate::engine::{Engine, EngineConfig, EngineError};
+use crate::progress::{Progress as EngineProgress, ProgressSink, Stage};
+use crate::source::docker::{DockerClient, DockerError};
+use app::api::{DockerHealth, ImageDetail, ImageSummary, Progress};
+use app::model::{chain_ids, Digest, Image};
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt as _;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+
+/// Inspect+history calls in flight at once while filling the facts cache.
+const FACT_CONCURRENCY: usize = 8;
+
+/// Layer facts of one image, from inspect + history.
+#[derive(Debug, Clone)]
+struct ImageFacts {
+    chain_ids: Vec<Digest>,
+    layer_sizes: Vec<u64>,
+}
+
+/// The Docker daemon as a [`Backend`].
+pub struct DaemonBackend {
+    engine: Engine,
+    address: String,
+    facts: Mutex<HashMap<Digest, Arc<ImageFacts>>>,
+}
+
+impl DaemonBackend {
+    /// A backend for `docker_host` (`None` = `$DOCKER_HOST`, else the local socket) with
+    /// an optional on-disk layer cache. Connecting is lazy: a missing daemon shows up as
+    /// `Unavailable` per request.
+    pub fn new(docker_host: Option<String>, cache_dir: Option<PathBuf>) -> Self {
+        let engine = Engine::new(EngineConfig {
+            docker_host: docker_host.clone(),
+            cache_dir,
+            ..EngineConfig::default()
+        });
+        if let Some(e) = engine.cache_error() {
+            tracing::warn!("layer cache disabled: {e}");
+        }
+        let address = match engine.docker() {
+            Ok(d) => d.address().to_owned(),
+            Err(_) => docker_host
+                .or_else(|| std::env::var("DOCKER_HOST").ok())
+                .unwrap_or_default(),
+        };
+        DaemonBackend {
+            engine,
+            address,
+            facts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The endpoint this backend talks to.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    fn docker(&self) -> Result<&DockerClient, BackendError> {
+        self.engine.docker().map_err(from_engine)
+    }
+
+    async fn facts(&self, id: &Digest) -> Result<Arc<ImageFacts>, BackendError> {
+        if let Some(f) = self.cached_facts(id) {
+            return Ok(f);
+        }
+        let docker = self.docker()?;
+        let inspect = docker.inspect(id).await.map_err(from_docker)?;
+        let hist = docker.history(id).await.map_err(from_docker)?;
+        let diff_ids = parse_diff_ids(&inspect)?;
+        let steps = history::align(&hist, diff_ids.len());
+        let mut layer_sizes = vec![0u64; diff_ids.len()];
+        for s in &steps {
+            if let Some(slot) = s.layer.and_then(|l| layer_sizes.get_mut(l as usize)) {
+                *slot = s.size;
+            }
+        }
+        let facts = Arc::new(ImageFacts {
+            chain_ids: chain_ids(&diff_ids),
+            layer_sizes,
+        });
+        if let Ok(mut map) = self.facts.lock() {
+            map.insert(id.clone(), facts.clone());
+        }
+        Ok(facts)
+    }
+
+    fn cached_facts(&self, id: &Digest) -> Option<Arc<ImageFacts>> {
+        self.facts.lock().ok().and_then(|m| m.get(id).cloned())
+    }
+
+    async fn list(&self, filters: ImageFilters) -> Result<Vec<ImageSummary>, BackendError> {
+        let docker = self.docker()?;
+        let all = docker
+            .list_images(&HashMap::new())
+            .await
+            .map_err(from_docker)?;
+        let wanted = if filters == ImageFilters::default() {
+            all.clone()
+        } else {
+            docker
+                .list_images(&filters_map(&filters))
+                .await
+                .map_err(from_docker)?
+        };
+        // Facts for every local image: sharing is decided across all of them.
+        let ids: Vec<Digest> = all.iter().filter_map(|i| Digest::parse(&i.id).ok()).collect();
+        let facts = self.all_facts(&ids).await;
+        let mut users: HashMap<&Digest, u32> = HashMap::new();
+        for f in facts.values() {
+            for c in &f.chain_ids {
+                *users.entry(c).or_default() += 1;
+            }
+        }
+        let mut out = Vec::with_capacity(wanted.len());
+        for img in wanted {
+            let Ok(id) = Digest::parse(&img.id) else {
+                tracing::warn!("skipping image with unexpected id {:?}", img.id);
+                continue;
+            };
+            let f = facts.get(&id);
+            let shared = f.map(|f| {
+                f.chain_ids
+                    .iter()
+                    .zip(&f.layer_sizes)
+                    .filter(|(c, _)| users.get(c).copied().unwrap_or(0) > 1)
+                    .map(|(_, s)| *s)
+                    .sum::<u64>()
+            });
+            let size = u64::try_from(img.size).unwrap_or(0);
+            let tags: Vec<String> = img
+                .repo_tags
+                .into_iter()
+                .filter(|t| t != "<none>:<none>")
+                .collect();
+            out.push(ImageSummary {
+                short_id: id.short().to_owned(),
+                id: id.to_string(),
+                dangling: tags.is_empty(),
+                tags,
+                repo_digests: img
+                    .repo_digests
+                    .into_iter()
+                    .filter(|d| d != "<none>@<none>")
+                    .collect(),
+                created: img.created,
+                size,
+                shared_size: shared,
+                unique_size: shared.map(|s| size.saturating_sub(s)),
+                layer_count: f.map_or(0, |f| u32::try_from(f.chain_ids.len()).unwrap_or(u32::MAX)),
+                labels: img.labels.into_iter().collect::<BTreeMap<_, _>>(),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn all_facts(&self, ids: &[Digest]) -> HashMap<Digest, Arc<ImageFacts>> {
+        use futures_util::stream::{self, StreamExt as _};
+        let results: Vec<(Digest, Result<Arc<ImageFacts>, BackendError>)> =
+            stream::iter(ids.iter().cloned())
+                .map(|id| async move {
+                    let r = self.facts(&id).await;
+                    (id, r)
+                })
+                .buffer_unordered(FACT_CONCURRENCY)
+                .collect()
+                .await;
+        results
+            .into_iter()
+            .filter_map(|(id, r)| match r {
+                Ok(f) => Some((id, f)),
+                Err(e) => {
+                    // An image removed between list and inspect: just not counted.
+                    tracing::debug!("no layer facts for {id}: {e}");
+                    None
+                }
+            })
+            .collect()
+    }
+
+    async fn detail(&self, id: Digest) -> Result<ImageDetail, BackendError> {
+        let docker = self.docker()?;
+        let inspect = docker.inspect(&id).await.map_err(from_docker)?;
+        let hist = docker.history(&id).await.map_err(from_docker)?;
+        let summary = self
+            .list(ImageFilters::default())
+            .await?
+            .into_iter()
+            .find(|s| s.id == id.as_str())
+            .ok_or_else(|| BackendError::NotFound(format!("no such image: {id}")))?;
+        let diff_ids = parse_diff_ids(&inspect)?;
+        Ok(history::detail(summary, &inspect, &hist, &diff_ids))
+    }
+}
+
+fn from_docker(e: DockerError) -> BackendError {
+    match e {
+        DockerError::Unavailable { address, reason } | DockerError::Config { address, reason } => {
+            BackendError::Unavailable { address, reason }
+        }
+        DockerError::NotFound(_) => BackendError::NotFound(e.to_string()),
+        DockerError::Ambiguous { .. } => BackendError::Invalid(e.to_string()),
+        other => BackendError::Failed(other.to_string()),
+    }
+}
+
+fn from_engine(e: EngineError) -> BackendError {
+    match e {
+        EngineError::Docker(d) => from_docker(d),
+        other if other.is_not_found() => BackendError::NotFound(other.to_string()),
+        other => BackendError::Failed(other.to_string()),
+    }
+}
+
+/// Turns the engine's events into the API's cumulative progress.
+struct ProgressAdapter {
+    state: Mutex<Progress>,
+    out: ProgressFn,
+}
+
+impl ProgressSink for ProgressAdapter {
+    fn report(&self, event: EngineProgress) {
+        let Ok(mut p) = self.state.lock() else { return };
+        match event {
+            EngineProgress::Stage { stage } => {
+                p.stage = Some(stage_name(stage).to_owned());
+                p.bytes = 0;
+                p.total_bytes = None;
+            }
+            EngineProgress::Bytes { done, total } => {
+                p.bytes = done;
+                p.total_bytes = total;
+            }
+            EngineProgress::Layer { index, count, .. } => {
+                p.layer = u32::try_from(index + 1).unwrap_or(u32::MAX);
+                p.layers = u32::try_from(count).unwrap_or(u32::MAX);
+            }
+        }
+        (self.out)(p.clone());
+    }
+}
+
+fn stage_name(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Resolving => "resolving",
+        Stage::ReadingStorage => "reading_storage",
+        Stage::Exporting => "exporting",
+        Stage::ReadingArchive => "reading_archive",
+        Stage::Done => "done",
+    }
+}
+
+fn parse_diff_ids(
+    inspect: &bollard::models::ImageInspect,
+) -> Result<Vec<Digest>, BackendError> {
+    inspect
+        .root_fs
+        .as_ref()
+        .and_then(|r| r.layers.as_ref())
+        .map(|layers| {
+            layers
+                .iter()
+                .map(|l| Digest::parse(l).map_err(|e| BackendError::Failed(e.to_string())))
+                .collect()
+        })
+        .unwrap_or_else(|| Ok(Vec::new()))
+}
+
+fn filters_map(f: &ImageFilters) -> HashMap<String, Vec<String>> {
+    let mut m: HashMap<String, Vec<String>> = HashMap::new();
+    if let Some(d) = f.dangling {
+        m.insert("dangling".into(), vec![d.to_string()]);
+    }
+    if !f.reference.is_empty() {
+        m.insert("reference".into(), f.reference.clone());
+    }
+    if let Some(b) = &f.before {
+        m.insert("before".into(), vec![b.clone()]);
+    }
+    if let Some(s) = &f.since {
+        m.insert("since".into(), vec![s.clone()]);
+    }
+    if !f.label.is_empty() {
+        m.insert("label".into(), f.label.clone());
+    }
+    m
+}
+
+impl Backend for DaemonBackend {
+    fn health(&self) -> BoxFuture<'_, DockerHealth> {
+        async move {
+            let result = match self.docker() {
+                Ok(d) => d.info().await.map_err(from_docker),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(info) => DockerHealth {
+                    up: true,
+                    address: self.address.clone(),
+                    version: info.server_version,
+                    api_version: Some(info.api_version),
+                    reason: None,
+                },
+                Err(e) => DockerHealth {
+                    up: false,
+                    address: self.address.clone(),
+                    version: None,
+                    api_version: None,
+                    reason: Some(match e {
+                        BackendError::Unavailable { reason, .. } => reason,
+                        other => other.to_string(),
+                    }),
+                },
+            }
+        }
+        .boxed()
+    }
+
+    fn list_images(
+        &self,
+        filters: ImageFilters,
+    ) -> BoxFuture<'_, Result<Vec<ImageSummary>, BackendError>> {
+        self.list(filters).boxed()
+    }
+
+    fn image_detail(&self, id: Digest) -> BoxFuture<'_, Result<ImageDetail, BackendError>> {
+        self.detail(id).boxed()
+    }
+
+    fn load_image(
+        &self,
+        id: Digest,
+        progress: ProgressFn,
+    ) -> BoxFuture<'static, Result<Arc<Image>, BackendError>> {
+        let engine = self.engine.clone();
+        async move {
+            let sink = Arc::new(ProgressAdapter {
+                state: Mutex::new(Progress::default()),
+                out: progress,
+            });
+            // The job owns the load; nothing cancels it once started.
+            let loaded = engine
+                .load_daemon_image(&id, sink, CancellationToken::new())
+                .await
+                .map_err(from_engine)?;
+            Ok(loaded.image)
+        }
+        .boxed()
+    }
+}

@@ -1,0 +1,550 @@
+//! The Docker (or Podman) daemon through bollard: connecting the way the docker CLI does
+//! (`DOCKER_HOST` unix/tcp/https, `DOCKER_TLS_VERIFY` + `DOCKER_CERT_PATH`, default
+//! `/var/run/docker.sock`), API version negotiation, and the few read-only operations
+//! Strata needs (ping, version, info, list, inspect, history, export).
+//!
+//! Invariants: only full image IDs (`sha256:<64 hex>`) are put into request paths — user
+//! references are first resolved against `GET /images/json` by [`DockerClient::resolve`];
+//! a daemon 404 is [`DockerError::NotFound`], a transport failure is
+//! [`DockerError::Unavailable`] naming the address tried. Short requests use a client with
+//! a 30 s timeout; exports use a separate client whose long timeout covers the daemon's
+//! slow start, plus an idle watchdog per chunk.
+
+use super::reference::{familiar, ImageRef};
+use app::model::Digest;
+use bollard::models::{ImageHistoryResponseItem, ImageInspect, ImageSummary};
+use bollard::query_parameters::ListImagesOptionsBuilder;
+use bollard::{Docker, API_DEFAULT_VERSION};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// Where the docker CLI looks when `DOCKER_HOST` is unset.
+pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
+/// Timeout of short requests (ping, list, inspect, history, info).
+pub const API_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time the daemon may take before the first byte of an export (it writes every layer
+/// to a temporary directory first).
+pub const EXPORT_START_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// Longest silence tolerated between two chunks of an export.
+pub const EXPORT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What went wrong talking to the daemon.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum DockerError {
+    /// The daemon could not be reached (no socket, refused, TLS, timeout).
+    #[error("cannot reach the Docker daemon at {address} ({reason})")]
+    Unavailable { address: String, reason: String },
+    /// `DOCKER_HOST`/`--docker-host` or the TLS files are unusable.
+    #[error("cannot use Docker host {address}: {reason}")]
+    Config { address: String, reason: String },
+    /// No image matches (daemon 404, or nothing in the list).
+    #[error("image {0} not found in the Docker daemon")]
+    NotFound(String),
+    /// A short ID prefix or name matches several images.
+    #[error("image reference {reference} is ambiguous: it matches {count} images")]
+    Ambiguous { reference: String, count: usize },
+    /// Any other answer from the daemon.
+    #[error("Docker daemon at {address} failed to {what}: {message}")]
+    Daemon {
+        address: String,
+        what: &'static str,
+        message: String,
+    },
+    /// The export stream went silent.
+    #[error("export of image {id} from the Docker daemon stalled (no data for {secs} s)")]
+    Stalled { id: String, secs: u64 },
+}
+
+/// The daemon facts the engine needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonInfo {
+    /// `DockerRootDir`, e.g. `/var/lib/docker`.
+    pub root_dir: Option<PathBuf>,
+    /// Storage driver, e.g. `overlay2`.
+    pub driver: Option<String>,
+    pub server_version: Option<String>,
+    /// The API version negotiated with the daemon, e.g. `1.41`.
+    pub api_version: String,
+}
+
+/// A connection to one daemon (cheap to clone; clones share the connection). The bollard
+/// clients are created and the API version negotiated on first use, so a daemon that
+/// starts later is picked up.
+#[derive(Debug, Clone)]
+pub struct DockerClient {
+    address: String,
+    clients: std::sync::Arc<OnceCell<Clients>>,
+    idle: Duration,
+}
+
+#[derive(Debug)]
+struct Clients {
+    api: Docker,
+    export: Docker,
+}
+
+impl DockerClient {
+    /// Prepares a client for `host` (else `DOCKER_HOST`, else the default socket). Only
+    /// the address syntax is checked here: an absent daemon is reported by the first
+    /// request.
+    pub fn new(host: Option<&str>) -> Result<Self, DockerError> {
+        let address = match host {
+            Some(h) if !h.is_empty() => h.to_owned(),
+            _ => std::env::var("DOCKER_HOST")
+                .ok()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| DEFAULT_DOCKER_HOST.to_owned()),
+        };
+        if !["unix://", "tcp://", "http://", "https://"]
+            .iter()
+            .any(|p| address.starts_with(p))
+        {
+            return Err(DockerError::Config {
+                address,
+                reason:
+                    "unsupported scheme (use unix://PATH, tcp://HOST:PORT or https://HOST:PORT)"
+                        .into(),
+            });
+        }
+        Ok(DockerClient {
+            address,
+            clients: std::sync::Arc::new(OnceCell::new()),
+            idle: EXPORT_IDLE_TIMEOUT,
+        })
+    }
+
+    /// Overrides the export idle watchdog (tests use a short one).
+    pub fn with_export_idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle = idle;
+        self
+    }
+
+    /// The daemon address in use, as the user would write it.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Connects and negotiates the API version once (downgrading to the daemon's, e.g.
+    /// 1.41); retried on the next call when the daemon was unreachable.
+    async fn ready(&self) -> Result<&Clients, DockerError> {
+        self.clients
+            .get_or_try_init(|| async {
+                let api = connect(&self.address, API_TIMEOUT)?
+                    .negotiate_version()
+                    .await
+                    .map_err(|e| self.map_err(e, "negotiate the API version", ""))?;
+                let export = connect(&self.address, EXPORT_START_TIMEOUT)?
+                    .negotiate_version()
+                    .await
+                    .map_err(|e| self.map_err(e, "negotiate the API version", ""))?;
+                Ok(Clients { api, export })
+            })
+            .await
+    }
+
+    /// `GET /_ping`: is the daemon there?
+    pub async fn ping(&self) -> Result<(), DockerError> {
+        self.ready()
+            .await?
+            .api
+            .ping()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.map_err(e, "answer a ping", ""))
+    }
+
+    /// `GET /info` and the negotiated version.
+    pub async fn info(&self) -> Result<DaemonInfo, DockerError> {
+        let info = self
+            .ready()
+            .await?
+            .api
+            .info()
+            .await
+            .map_err(|e| self.map_err(e, "report its info", ""))?;
+        let v = self.ready().await?.api.client_version();
+        Ok(DaemonInfo {
+            root_dir: info.docker_root_dir.map(PathBuf::from),
+            driver: info.driver,
+            server_version: info.server_version,
+            api_version: format!("{}.{}", v.major_version, v.minor_version),
+        })
+    }
+
+    /// `GET /images/json` with docker's filters (`dangling`, `reference`, `before`,
+    /// `since`, `label`), which travel url-encoded in the query string.
+    pub async fn list_images(
+        &self,
+        filters: &HashMap<String, Vec<String>>,
+    ) -> Result<Vec<ImageSummary>, DockerError> {
+        let mut opts = ListImagesOptionsBuilder::new().all(false);
+        if !filters.is_empty() {
+            opts = opts.filters(filters);
+        }
+        self.ready()
+            .await?
+            .api
+            .list_images(Some(opts.build()))
+            .await
+            .map_err(|e| self.map_err(e, "list images", ""))
+    }
+
+    /// Resolves a validated reference to a full image ID using only the image list, as the
+    /// docker CLI does: a name (`latest` implied) or name@digest first, then an ID prefix.
+    pub async fn resolve(&self, r: &ImageRef) -> Result<Digest, DockerError> {
+        let all = self
+            .ready()
+            .await?
+            .api
+            .list_images(Some(ListImagesOptionsBuilder::new().all(true).build()))
+            .await
+            .map_err(|e| self.map_err(e, "list images", ""))?;
+        resolve_in(r, &all)
+    }
+
+    /// `GET /images/{id}/json`.
+    pub async fn inspect(&self, id: &Digest) -> Result<ImageInspect, DockerError> {
+        self.ready()
+            .await?
+            .api
+            .inspect_image(id.as_str())
+            .await
+            .map_err(|e| self.map_err(e, "inspect the image", id.as_str()))
+    }
+
+    /// `GET /images/{id}/history`.
+    pub async fn history(&self, id: &Digest) -> Result<Vec<ImageHistoryResponseItem>, DockerError> {
+        self.ready()
+            .await?
+            .api
+            .image_history(id.as_str())
+            .await
+            .map_err(|e| self.map_err(e, "report the image history", id.as_str()))
+    }
+
+    /// `GET /images/{id}/get`: the image as a `docker save` tar stream. Each chunk after
+    /// the first must arrive within the idle timeout.
+    pub async fn export(
+        &self,
+        id: &Digest,
+    ) -> Result<impl Stream<Item = Result<Bytes, DockerError>> + Send + 'static, DockerError> {
+        let inner = self.ready().await?.export.export_image(id.as_str()).boxed();
+        let this = self.clone();
+        let id = id.clone();
+        let state = (inner, this, id, true, false);
+        Ok(futures_util::stream::unfold(
+            state,
+            |(mut inner, this, id, first, done)| async move {
+                if done {
+                    return None;
+                }
+                // The export client's own timeout bounds the wait for response headers;
+                // the first body chunk may follow a long daemon-side copy, later ones not.
+                let next = if first {
+                    tokio::time::timeout(EXPORT_START_TIMEOUT, inner.next()).await
+                } else {
+                    tokio::time::timeout(this.idle, inner.next()).await
+                };
+                let item = match next {
+                    Err(_) => Err(DockerError::Stalled {
+                        id: id.to_string(),
+                        secs: if first {
+                            EXPORT_START_TIMEOUT
+                        } else {
+                            this.idle
+                        }
+                        .as_secs(),
+                    }),
+                    Ok(None) => return None,
+                    Ok(Some(Ok(b))) => Ok(b),
+                    Ok(Some(Err(e))) => Err(this.map_err(e, "export the image", id.as_str())),
+                };
+                let stop = item.is_err();
+                Some((item, (inner, this, id, false, stop)))
+            },
+        ))
+    }
+
+    fn map_err(&self, e: bollard::errors::Error, what: &'static str, subject: &str) -> DockerError {
+        use bollard::errors::Error as E;
+        match e {
+            E::DockerResponseServerError {
+                status_code: 404,
+                message,
+            } => DockerError::NotFound(if subject.is_empty() {
+                message
+            } else {
+                subject.to_owned()
+            }),
+            E::DockerResponseServerError { message, .. } => DockerError::Daemon {
+                address: self.address.clone(),
+                what,
+                message: first_line(&message),
+            },
+            E::RequestTimeoutError => DockerError::Unavailable {
+                address: self.address.clone(),
+                reason: format!("no answer within {} s", API_TIMEOUT.as_secs()),
+            },
+            E::HyperLegacyError { .. }
+            | E::IOError { .. }
+            | E::SocketNotFoundError(_)
+            | E::HyperResponseError { .. } => DockerError::Unavailable {
+                address: self.address.clone(),
+                reason: root_cause(&e),
+            },
+            other => DockerError::Daemon {
+                address: self.address.clone(),
+                what,
+                message: first_line(&other.to_string()),
+            },
+        }
+    }
+}
+
+/// Builds a bollard client for `address` with `timeout`, following the docker CLI's rules.
+fn connect(address: &str, timeout: Duration) -> Result<Docker, DockerError> {
+    let secs = timeout.as_secs();
+    let config_err = |reason: String| DockerError::Config {
+        address: address.to_owned(),
+        reason,
+    };
+    let tls_verify = std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty());
+    let result = if address.starts_with("unix://") {
+        Docker::connect_with_unix(address, secs, API_DEFAULT_VERSION)
+    } else if address.starts_with("https://")
+        || (tls_verify && (address.starts_with("tcp://") || address.starts_with("http://")))
+    {
+        let dir = cert_dir()
+            .ok_or_else(|| config_err("no DOCKER_CERT_PATH and no home directory".into()))?;
+        let host = address.replacen("https://", "tcp://", 1);
+        Docker::connect_with_ssl(
+            &host,
+            &dir.join("key.pem"),
+            &dir.join("cert.pem"),
+            &dir.join("ca.pem"),
+            secs,
+            API_DEFAULT_VERSION,
+        )
+    } else if address.starts_with("tcp://") || address.starts_with("http://") {
+        Docker::connect_with_http(address, secs, API_DEFAULT_VERSION)
+    } else {
+        return Err(config_err(
+            "unsupported scheme (use unix://PATH, tcp://HOST:PORT or https://HOST:PORT)".into(),
+        ));
+    };
+    result.map_err(|e| match e {
+        bollard::errors::Error::SocketNotFoundError(_) => DockerError::Unavailable {
+            address: address.to_owned(),
+            reason: "No such file or directory".into(),
+        },
+        e => config_err(root_cause(&e)),
+    })
+}
+
+fn cert_dir() -> Option<PathBuf> {
+    match std::env::var_os("DOCKER_CERT_PATH").filter(|v| !v.is_empty()) {
+        Some(p) => Some(PathBuf::from(p)),
+        None => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker")),
+    }
+}
+
+/// The innermost cause, without Rust's " (os error N)" suffix: "No such file or directory".
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur: &(dyn std::error::Error + 'static) = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    let msg = cur.to_string();
+    let msg = match msg.find(" (os error ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg,
+    };
+    first_line(&msg)
+}
+
+fn first_line(s: &str) -> String {
+    s.lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .take(300)
+        .collect()
+}
+
+/// Resolves `r` against an image list (see [`DockerClient::resolve`]).
+pub fn resolve_in(r: &ImageRef, images: &[ImageSummary]) -> Result<Digest, DockerError> {
+    let id_of = |s: &ImageSummary| Digest::parse(&s.id).ok();
+    let by_prefix = |prefix: &str| -> Result<Digest, DockerError> {
+        let hits: Vec<Digest> = images
+            .iter()
+            .filter_map(id_of)
+            .filter(|d| d.hex().starts_with(prefix))
+            .collect();
+        unique(hits, prefix)
+    };
+    match r {
+        ImageRef::Id(d) => images
+            .iter()
+            .filter_map(id_of)
+            .find(|i| i == d)
+            .ok_or_else(|| DockerError::NotFound(d.to_string())),
+        ImageRef::IdPrefix(p) => {
+            // A hex string may also be a repository name; a tag match wins, like docker.
+            let tagged = format!("{p}:latest");
+            let named: Vec<Digest> = images
+                .iter()
+                .filter(|s| s.repo_tags.iter().any(|t| t == &tagged))
+                .filter_map(id_of)
+                .collect();
+            if !named.is_empty() {
+                return unique(named, p);
+            }
+            by_prefix(p)
+        }
+        ImageRef::Named(n) => {
+            let shown = n.to_string();
+            let mut hits: Vec<Digest> = images
+                .iter()
+                .filter(|s| {
+                    let tag_ok = match n.familiar_tagged() {
+                        Some(t) => s.repo_tags.iter().any(|rt| familiar_tag(rt) == t),
+                        None => true,
+                    };
+                    let digest_ok = match &n.digest {
+                        Some(d) => s.repo_digests.iter().any(|rd| {
+                            rd.rsplit_once('@').is_some_and(|(name, dg)| {
+                                familiar(name) == n.familiar_name() && dg == d.as_str()
+                            })
+                        }),
+                        None => true,
+                    };
+                    tag_ok && digest_ok
+                })
+                .filter_map(id_of)
+                .collect();
+            hits.dedup();
+            unique(hits, &shown)
+        }
+    }
+}
+
+fn familiar_tag(repo_tag: &str) -> String {
+    match repo_tag.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => format!("{}:{tag}", familiar(name)),
+        _ => repo_tag.to_owned(),
+    }
+}
+
+fn unique(mut hits: Vec<Digest>, shown: &str) -> Result<Digest, DockerError> {
+    hits.sort();
+    hits.dedup();
+    match hits.len() {
+        0 => Err(DockerError::NotFound(shown.to_owned())),
+        1 => Ok(hits.remove(0)),
+        count => Err(DockerError::Ambiguous {
+            reference: shown.to_owned(),
+            count,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(id_hex: char, tags: &[&str], digests: &[&str]) -> ImageSummary {
+        ImageSummary {
+            id: format!("sha256:{}", id_hex.to_string().repeat(64)),
+            repo_tags: tags.iter().map(|s| s.to_string()).collect(),
+            repo_digests: digests.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn resolve(s: &str, list: &[ImageSummary]) -> Result<Digest, DockerError> {
+        resolve_in(
+            &ImageRef::parse(s).map_err(|e| DockerError::NotFound(e.to_string()))?,
+            list,
+        )
+    }
+
+    #[test]
+    fn resolves_names_digests_and_prefixes() {
+        let dg = format!("sha256:{}", "9".repeat(64));
+        let list = vec![
+            summary('a', &["busybox:latest", "strata-test/x:1"], &[]),
+            summary(
+                'b',
+                &["ghcr.io/o/app:v2"],
+                &[&format!("ghcr.io/o/app@{dg}")],
+            ),
+            summary('c', &[], &[]),
+            summary('d', &["cafe:latest"], &[]),
+        ];
+        let a = Digest::parse(&format!("sha256:{}", "a".repeat(64))).ok();
+        let b = Digest::parse(&format!("sha256:{}", "b".repeat(64))).ok();
+        let c = Digest::parse(&format!("sha256:{}", "c".repeat(64))).ok();
+        let d = Digest::parse(&format!("sha256:{}", "d".repeat(64))).ok();
+        assert_eq!(resolve("busybox", &list).ok(), a);
+        assert_eq!(resolve("docker.io/library/busybox:latest", &list).ok(), a);
+        assert_eq!(resolve("strata-test/x:1", &list).ok(), a);
+        assert_eq!(resolve("ghcr.io/o/app:v2", &list).ok(), b);
+        assert_eq!(resolve(&format!("ghcr.io/o/app@{dg}"), &list).ok(), b);
+        assert_eq!(resolve("ccc", &list).ok(), c);
+        assert_eq!(resolve("cafe", &list).ok(), d);
+        assert_eq!(
+            resolve(&format!("sha256:{}", "c".repeat(64)), &list).ok(),
+            c
+        );
+        assert!(matches!(
+            resolve("busybox:1", &list),
+            Err(DockerError::NotFound(_))
+        ));
+        assert!(matches!(
+            resolve("eee", &list),
+            Err(DockerError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn ambiguous_prefix_is_an_error() {
+        let mut x = summary('a', &[], &[]);
+        x.id = format!("sha256:ab{}", "0".repeat(62));
+        let mut y = summary('a', &[], &[]);
+        y.id = format!("sha256:ab{}", "1".repeat(62));
+        assert!(matches!(
+            resolve("ab", &[x, y]),
+            Err(DockerError::Ambiguous { count: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn unsupported_host_is_a_config_error() {
+        assert!(matches!(
+            DockerClient::new(Some("ftp://x")),
+            Err(DockerError::Config { .. })
+        ));
+        assert!(DockerClient::new(Some("unix:///nonexistent.sock")).is_ok());
+    }
+
+    #[tokio::test]
+    async fn missing_socket_is_unavailable_with_the_address() {
+        let c = DockerClient::new(Some("unix:///nonexistent.sock")).map_err(|e| e.to_string());
+        let err = match c {
+            Ok(c) => c.ping().await.err().map(|e| e.to_string()),
+            Err(e) => Some(e),
+        };
+        let msg = err.unwrap_or_default();
+        assert!(
+            msg.starts_with("cannot reach the Docker daemon at unix:///nonexistent.sock ("),
+            "{msg}"
+        );
+        assert!(msg.contains("No such file or directory"), "{msg}");
+    }
+}

@@ -1,0 +1,159 @@
+//! The fast path for daemon images: reading layer indexes straight from the daemon's own
+//! graphdriver store (`<DockerRootDir>/image/<driver>/layerdb/sha256/<chain-id>/`) via
+//! Docker's `tar-split.json.gz`, and the config from `imagedb/content/sha256/<id>`,
+//! instead of exporting the whole image.
+//!
+//! Invariants: a layer is read only when its layerdb `diff` file names exactly the diff
+//! ID the image config expects at that position (the chain ID already encodes the
+//! position), and a config only when its bytes hash to the image ID. Any mismatch or
+//! failure is an error the engine answers by falling back to the export; nothing here
+//! writes anywhere.
+
+use app::limits::Limits;
+use app::model::{Digest, LayerIndex};
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// Why the store could not serve a layer or config.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// A file of the store could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The layerdb records another diff ID for this chain ID.
+    #[error("layer store {path}: diff is {found:?}, image expects {expected}")]
+    DiffMismatch {
+        path: PathBuf,
+        expected: Digest,
+        found: String,
+    },
+    /// The stored config does not hash to the image ID.
+    #[error("image store config for {0} does not match its id")]
+    ConfigMismatch(Digest),
+    /// tar-split metadata could not be turned into an index.
+    #[error("tar-split of layer {diff_id}: {message}")]
+    TarSplit { diff_id: Digest, message: String },
+}
+
+/// The daemon's graphdriver image store, when this process can read it.
+#[derive(Debug, Clone)]
+pub struct LayerStore {
+    /// `<root>/image/<driver>`.
+    base: PathBuf,
+}
+
+impl LayerStore {
+    /// The store under `root` for `driver`, if its layerdb directory is readable.
+    pub fn open(root: &Path, driver: &str) -> Option<Self> {
+        if driver.is_empty() || driver.contains('/') || driver.contains("..") {
+            return None;
+        }
+        let base = root.join("image").join(driver);
+        std::fs::read_dir(base.join("layerdb").join("sha256")).ok()?;
+        Some(LayerStore { base })
+    }
+
+    /// The raw config of image `id`, verified against its digest.
+    pub fn read_config(&self, id: &Digest, limits: &Limits) -> Result<Vec<u8>, StorageError> {
+        let path = self.base.join("imagedb/content/sha256").join(id.hex());
+        let bytes = read_capped(&path, limits.max_json)?;
+        if Digest::of(&bytes) != *id {
+            return Err(StorageError::ConfigMismatch(id.clone()));
+        }
+        Ok(bytes)
+    }
+
+    /// The index of the layer at `chain_id` (its position), checked to hold `diff_id`.
+    pub fn index_layer(
+        &self,
+        chain_id: &Digest,
+        diff_id: &Digest,
+        limits: &Limits,
+    ) -> Result<LayerIndex, StorageError> {
+        let dir = self.base.join("layerdb/sha256").join(chain_id.hex());
+        let diff_path = dir.join("diff");
+        let recorded = read_capped(&diff_path, 128)?;
+        let recorded = String::from_utf8_lossy(&recorded).trim().to_owned();
+        if recorded != diff_id.as_str() {
+            return Err(StorageError::DiffMismatch {
+                path: diff_path,
+                expected: diff_id.clone(),
+                found: recorded.chars().take(80).collect(),
+            });
+        }
+        let ts_path = dir.join("tar-split.json.gz");
+        let file = std::fs::File::open(&ts_path).map_err(|source| StorageError::Io {
+            path: ts_path.clone(),
+            source,
+        })?;
+        app::tarsplit::index_tar_split(BufReader::new(file), diff_id.clone(), limits).map_err(|e| {
+            StorageError::TarSplit {
+                diff_id: diff_id.clone(),
+                message: e.to_string(),
+            }
+        })
+    }
+}
+
+fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, StorageError> {
+    let io = |source| StorageError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > cap {
+        return Err(io(std::io::Error::other(format!(
+            "larger than {cap} bytes"
+        ))));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_bad_driver_names_and_missing_roots() {
+        assert!(LayerStore::open(Path::new("/nonexistent"), "overlay2").is_none());
+        assert!(LayerStore::open(Path::new("/"), "../etc").is_none());
+        assert!(LayerStore::open(Path::new("/"), "").is_none());
+    }
+
+    #[test]
+    fn checks_diff_and_config_digests() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("image/overlay2");
+        let diff = Digest::of(b"layer");
+        let chain = diff.clone();
+        let layer_dir = base.join("layerdb/sha256").join(chain.hex());
+        std::fs::create_dir_all(&layer_dir).unwrap();
+        std::fs::write(layer_dir.join("diff"), Digest::of(b"other").as_str()).unwrap();
+        let store = LayerStore::open(dir.path(), "overlay2").unwrap();
+        let limits = Limits::default();
+        assert!(matches!(
+            store.index_layer(&chain, &diff, &limits),
+            Err(StorageError::DiffMismatch { .. })
+        ));
+
+        let cfg_dir = base.join("imagedb/content/sha256");
+        std::fs::create_dir_all(&cfg_dir).unwrap();
+        let raw = b"{}";
+        let id = Digest::of(raw);
+        std::fs::write(cfg_dir.join(id.hex()), b"{ }").unwrap();
+        assert!(matches!(
+            store.read_config(&id, &limits),
+            Err(StorageError::ConfigMismatch(_))
+        ));
+        std::fs::write(cfg_dir.join(id.hex()), raw).unwrap();
+        assert_eq!(store.read_config(&id, &limits).unwrap(), raw);
+    }
+}

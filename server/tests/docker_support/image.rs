@@ -1,0 +1,115 @@
+//! Test images built in the real daemon from `FROM scratch` + /bin/busybox, tagged
+//! `strata-test/...`, and removed when the guard drops.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// A tag unique to this process and call, under `strata-test/`.
+pub fn unique_tag(name: &str) -> String {
+    format!(
+        "strata-test/{name}-{}-{}:t",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// An image in the daemon, removed on drop.
+pub struct TestImage {
+    pub tag: String,
+    pub id: String,
+}
+
+impl TestImage {
+    /// Builds `dockerfile` (which may `COPY busybox /bin/busybox`) with the legacy builder.
+    pub fn build(name: &str, dockerfile: &str) -> TestImage {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::copy("/bin/busybox", dir.path().join("busybox")).expect("copy busybox");
+        let tag = unique_tag(name);
+        // A label makes the image ID unique even when the layers equal another test's.
+        let dockerfile = format!("{dockerfile}\nLABEL strata.test=\"{tag}\"\n");
+        std::fs::write(dir.path().join("Dockerfile"), dockerfile).expect("write Dockerfile");
+        let out = Command::new("docker")
+            .args(["build", "-q", "-t", &tag])
+            .arg(dir.path())
+            .env("DOCKER_BUILDKIT", "0")
+            .output()
+            .expect("run docker build");
+        assert!(
+            out.status.success(),
+            "docker build failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert!(id.starts_with("sha256:"), "unexpected build output {id:?}");
+        TestImage { tag, id }
+    }
+
+    /// A small three-layer image: busybox, a 300 KiB file, its deletion.
+    pub fn busybox_with_waste(name: &str) -> TestImage {
+        Self::build(
+            name,
+            "FROM scratch\nCOPY busybox /bin/busybox\n\
+             RUN [\"/bin/busybox\",\"sh\",\"-c\",\"/bin/busybox mkdir -p /data && /bin/busybox dd if=/dev/zero of=/data/big bs=1k count=300 2>/dev/null\"]\n\
+             RUN [\"/bin/busybox\",\"rm\",\"-f\",\"/data/big\"]\nENV STRATA=1\n",
+        )
+    }
+
+    /// `docker save` of this image into `path`.
+    pub fn save(&self, path: &Path) {
+        let st = Command::new("docker")
+            .args(["save", "-o"])
+            .arg(path)
+            .arg(&self.tag)
+            .status()
+            .expect("run docker save");
+        assert!(st.success(), "docker save failed");
+    }
+
+    /// `skopeo copy docker-daemon:TAG <dest>` (dest like `oci:DIR:latest`).
+    pub fn skopeo_copy(&self, dest: &str) {
+        let out = Command::new("skopeo")
+            .args([
+                "copy",
+                "--quiet",
+                &format!("docker-daemon:{}", self.tag),
+                dest,
+            ])
+            .output()
+            .expect("run skopeo");
+        assert!(
+            out.status.success(),
+            "skopeo copy failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The diff IDs `docker inspect` reports.
+    pub fn diff_ids(&self) -> Vec<String> {
+        let out = Command::new("docker")
+            .args([
+                "inspect",
+                "--format",
+                "{{range .RootFS.Layers}}{{.}} {{end}}",
+                &self.id,
+            ])
+            .output()
+            .expect("run docker inspect");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Drop for TestImage {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rmi", "-f", &self.tag])
+            .output();
+    }
+}
