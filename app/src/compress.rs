@@ -100,7 +100,7 @@ fn format_name(c: Compression) -> &'static str {
 }
 
 /// Counts the compressed bytes the decoder consumes.
-pub struct Counted<R> {
+struct Counted<R> {
     inner: R,
     count: u64,
 }

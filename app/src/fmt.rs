@@ -31,7 +31,9 @@ pub fn display_path(raw: &[u8]) -> String {
     let lossy = String::from_utf8_lossy(raw);
     let mut out = String::with_capacity(lossy.len());
     for c in lossy.chars() {
-        if c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+        if c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        {
             out.extend(c.escape_unicode());
         } else {
             out.push(c);

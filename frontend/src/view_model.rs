@@ -322,7 +322,7 @@ mod tests {
             gid: 0,
             mtime: 0,
             link: None,
-            child_count: 0,
+            descendants: 0,
             flags: vec![],
         }
     }

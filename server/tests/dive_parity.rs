@@ -17,7 +17,10 @@ fn both(name: &str, image: &ImageBuilder) -> (Value, Value) {
     let dir = tempfile::tempdir().expect("temp dir");
     let archive = dir.path().join(format!("{name}.tar"));
     std::fs::write(&archive, image.docker_save()).expect("write archive");
-    (run_dive(dir.path(), &archive), run_strata(dir.path(), &archive))
+    (
+        run_dive(dir.path(), &archive),
+        run_strata(dir.path(), &archive),
+    )
 }
 
 fn run_dive(dir: &Path, archive: &Path) -> Value {
@@ -142,58 +145,50 @@ fn overwrite_and_file_whiteout() {
 
 #[test]
 fn directory_whiteout_counts_the_lower_subtree() {
-    let image = ImageBuilder::new()
-        .layer("ADD rootfs /", &base())
-        .layer(
-            "RUN rm -rf /var/cache",
-            &LayerBuilder::new().dir("var").whiteout("var/cache"),
-        );
+    let image = ImageBuilder::new().layer("ADD rootfs /", &base()).layer(
+        "RUN rm -rf /var/cache",
+        &LayerBuilder::new().dir("var").whiteout("var/cache"),
+    );
     check("dir-whiteout", image);
 }
 
 #[test]
 fn opaque_directory() {
-    let image = ImageBuilder::new()
-        .layer("ADD rootfs /", &base())
-        .layer(
-            "RUN rm -rf /var/cache && mkdir /var/cache && touch new",
-            &LayerBuilder::new()
-                .dir("var")
-                .dir("var/cache")
-                .file("var/cache/new", vec![b'n'; 10])
-                .opaque("var/cache"),
-        );
+    let image = ImageBuilder::new().layer("ADD rootfs /", &base()).layer(
+        "RUN rm -rf /var/cache && mkdir /var/cache && touch new",
+        &LayerBuilder::new()
+            .dir("var")
+            .dir("var/cache")
+            .file("var/cache/new", vec![b'n'; 10])
+            .opaque("var/cache"),
+    );
     check("opaque", image);
 }
 
 #[test]
 fn chmod_copies_and_hardlinks() {
-    let image = ImageBuilder::new()
-        .layer("ADD rootfs /", &base())
-        .layer(
-            "RUN chmod 600 /usr/lib/libc.so && ln",
-            &LayerBuilder::new()
-                .dir("usr")
-                .dir("usr/lib")
-                .file_with("usr/lib/libc.so", vec![b'c'; 50_000], 0o600, 0, 0)
-                .hardlink("usr/lib/libc.so.6", "usr/lib/libc.so"),
-        );
+    let image = ImageBuilder::new().layer("ADD rootfs /", &base()).layer(
+        "RUN chmod 600 /usr/lib/libc.so && ln",
+        &LayerBuilder::new()
+            .dir("usr")
+            .dir("usr/lib")
+            .file_with("usr/lib/libc.so", vec![b'c'; 50_000], 0o600, 0, 0)
+            .hardlink("usr/lib/libc.so.6", "usr/lib/libc.so"),
+    );
     check("chmod-hardlink", image);
 }
 
 #[test]
 fn long_and_non_utf8_names() {
     let long = format!("opt/{}/{}", "d".repeat(120), "f".repeat(150));
-    let image = ImageBuilder::new()
-        .layer("ADD rootfs /", &base())
-        .layer(
-            "COPY odd names",
-            &LayerBuilder::new()
-                .dir("opt")
-                .file(long.as_bytes(), vec![b'l'; 700])
-                .file(b"opt/caf\xe9", vec![b'x'; 33])
-                .file("opt/ünï", vec![b'u'; 44]),
-        );
+    let image = ImageBuilder::new().layer("ADD rootfs /", &base()).layer(
+        "COPY odd names",
+        &LayerBuilder::new()
+            .dir("opt")
+            .file(long.as_bytes(), vec![b'l'; 700])
+            .file(b"opt/caf\xe9", vec![b'x'; 33])
+            .file("opt/ünï", vec![b'u'; 44]),
+    );
     check("names", image);
 }
 

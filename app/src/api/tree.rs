@@ -98,8 +98,8 @@ pub struct TreeNode {
     /// Symlink or hard-link target, escaped for display.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
-    /// Direct children (0 for non-directories).
-    pub child_count: u32,
+    /// Nodes anywhere below a directory (0 for non-directories).
+    pub descendants: u64,
     /// Entry warnings (`escapes_root`, `duplicate`, ...), display only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
