@@ -217,7 +217,11 @@ impl Harness {
 
     /// Saves a PNG of the page under `target/e2e-screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
-        let png = self.client.screenshot().await.context("taking a screenshot")?;
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .context("taking a screenshot")?;
         let path = screenshot_dir()?.join(format!("{name}.png"));
         std::fs::write(&path, png).with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
@@ -230,7 +234,11 @@ impl Harness {
 
     /// Ends the browser session (processes die on drop).
     pub async fn finish(self) -> Result<()> {
-        self.client.clone().close().await.context("closing the browser")?;
+        self.client
+            .clone()
+            .close()
+            .await
+            .context("closing the browser")?;
         Ok(())
     }
 }

@@ -60,7 +60,10 @@ async fn list_filter_open_image_and_history() -> Result<()> {
         Ok((names.len() == 1).then_some(names))
     })
     .await?;
-    ensure!(filtered == vec![image.tag.clone()], "filter result {filtered:?}");
+    ensure!(
+        filtered == vec![image.tag.clone()],
+        "filter result {filtered:?}"
+    );
     let totals = h.wait_testid("image-totals").await?.text().await?;
     ensure!(totals.starts_with("1 images"), "totals: {totals}");
     h.screenshot("list-filtered").await?;
@@ -71,19 +74,29 @@ async fn list_filter_open_image_and_history() -> Result<()> {
     ensure!(title == image.tag, "title {title:?}");
     h.wait_testid("history-timeline").await?;
     let steps = h.all("[data-testid=history-step]").await?;
-    ensure!(steps.len() == 7, "7 build steps (FROM scratch adds none), got {}", steps.len());
+    ensure!(
+        steps.len() == 7,
+        "7 build steps (FROM scratch adds none), got {}",
+        steps.len()
+    );
     let mut empty = 0;
     for s in &steps {
         if s.attr("data-empty").await?.as_deref() == Some("true") {
             empty += 1;
         }
     }
-    ensure!(empty == 3, "ENV, LABEL and CMD are metadata-only steps, got {empty}");
+    ensure!(
+        empty == 3,
+        "ENV, LABEL and CMD are metadata-only steps, got {empty}"
+    );
     let layers = h.all("[data-testid=layer-row]").await?;
     ensure!(layers.len() == 4, "4 layers, got {}", layers.len());
     let config = h.wait_testid("config-view").await?.text().await?;
     ensure!(config.contains("E2E_FLOW=1"), "config shows env: {config}");
-    ensure!(config.contains("org.example.e2e=flow"), "config shows labels: {config}");
+    ensure!(
+        config.contains("org.example.e2e=flow"),
+        "config shows labels: {config}"
+    );
     h.screenshot("image-page").await?;
     h.finish().await
 }
@@ -93,8 +106,11 @@ async fn layer_tree_expand_and_mark_filter() -> Result<()> {
     let image = flow_image("tree")?;
     let h = Harness::start(ServerOptions::default()).await?;
     // Layers: 0 busybox, 1 `COPY data/`, 2 `RUN rm` (a whiteout), 3 `COPY more/`.
-    h.goto(&format!("/images/{}/layers/1?view=layer", image.id)).await?;
-    h.wait_testid("file-tree").await.with_context(|| h.server_log())?;
+    h.goto(&format!("/images/{}/layers/1?view=layer", image.id))
+        .await?;
+    h.wait_testid("file-tree")
+        .await
+        .with_context(|| h.server_log())?;
     let data = eventually("the data dir row", || async {
         for row in h.all("[data-testid=tree-row]").await? {
             if row.attr("data-name").await?.as_deref() == Some("data") {
@@ -117,7 +133,8 @@ async fn layer_tree_expand_and_mark_filter() -> Result<()> {
     h.screenshot("tree-layer").await?;
 
     // Stacked view of the last layer: old.txt is gone, keep.txt modified, new.txt added.
-    h.goto(&format!("/images/{}/layers/3?view=stacked", image.id)).await?;
+    h.goto(&format!("/images/{}/layers/3?view=stacked", image.id))
+        .await?;
     h.wait_testid("file-tree").await?;
     let data = eventually("the data dir row (stacked)", || async {
         for row in h.all("[data-testid=tree-row]").await? {
@@ -139,15 +156,29 @@ async fn layer_tree_expand_and_mark_filter() -> Result<()> {
         Ok(marks.iter().any(|(n, _)| n == "new.txt").then_some(marks))
     })
     .await?;
-    let mark_of = |n: &str| marks.iter().find(|(name, _)| name == n).map(|(_, m)| m.clone());
+    let mark_of = |n: &str| {
+        marks
+            .iter()
+            .find(|(name, _)| name == n)
+            .map(|(_, m)| m.clone())
+    };
     ensure!(mark_of("new.txt").as_deref() == Some("added"), "{marks:?}");
-    ensure!(mark_of("keep.txt").as_deref() == Some("modified"), "{marks:?}");
-    ensure!(mark_of("old.txt").is_none(), "old.txt is deleted in the stacked view: {marks:?}");
+    ensure!(
+        mark_of("keep.txt").as_deref() == Some("modified"),
+        "{marks:?}"
+    );
+    ensure!(
+        mark_of("old.txt").is_none(),
+        "old.txt is deleted in the stacked view: {marks:?}"
+    );
     h.screenshot("tree-stacked").await?;
 
     // Hide unchanged and added files: only the modified file stays under /data.
     h.wait_testid("mark-filter-added").await?.click().await?;
-    h.wait_testid("mark-filter-unchanged").await?.click().await?;
+    h.wait_testid("mark-filter-unchanged")
+        .await?
+        .click()
+        .await?;
     let left = eventually("filtered rows", || async {
         let mut files = Vec::new();
         for row in h.all("[data-testid=tree-row][data-kind=file]").await? {
@@ -156,7 +187,10 @@ async fn layer_tree_expand_and_mark_filter() -> Result<()> {
         Ok((!files.contains(&"new.txt".to_owned())).then_some(files))
     })
     .await?;
-    ensure!(left == vec!["keep.txt".to_owned()], "only the modified file is left: {left:?}");
+    ensure!(
+        left == vec!["keep.txt".to_owned()],
+        "only the modified file is left: {left:?}"
+    );
     h.screenshot("tree-filtered").await?;
     h.finish().await
 }
@@ -170,10 +204,19 @@ async fn daemon_down_shows_banner() -> Result<()> {
     h.goto("/").await?;
     let banner = h.wait_testid("daemon-banner").await?;
     let text = banner.text().await?;
-    ensure!(text.contains("unix:///nonexistent.sock"), "banner names the address: {text}");
+    ensure!(
+        text.contains("unix:///nonexistent.sock"),
+        "banner names the address: {text}"
+    );
     let notice = h.wait_testid("error-notice").await?.text().await?;
-    ensure!(notice.contains("unavailable"), "list explains the failure: {notice}");
-    let rows = h.client.find_all(Locator::Css("[data-testid=image-row]")).await?;
+    ensure!(
+        notice.contains("unavailable"),
+        "list explains the failure: {notice}"
+    );
+    let rows = h
+        .client
+        .find_all(Locator::Css("[data-testid=image-row]"))
+        .await?;
     ensure!(rows.is_empty(), "no rows without a daemon");
     h.screenshot("daemon-down").await?;
     h.finish().await

@@ -160,7 +160,11 @@ pub async fn image_detail(id: &str) -> Result<ImageDetail, ApiError> {
 
 /// `POST /images/{id}/analysis`: starts (or joins) the analysis job.
 pub async fn start_analysis(id: &str) -> Result<JobInfo, ApiError> {
-    fetch_json(Request::post(&format!("{BASE}/images/{}/analysis", enc(id)))).await
+    fetch_json(Request::post(&format!(
+        "{BASE}/images/{}/analysis",
+        enc(id)
+    )))
+    .await
 }
 
 /// `GET /images/{id}/analysis`.
@@ -192,7 +196,11 @@ pub async fn tree(
 }
 
 /// `GET /images/{id}/files/largest`.
-pub async fn largest_files(id: &str, offset: u64, limit: u64) -> Result<Page<RankedFile>, ApiError> {
+pub async fn largest_files(
+    id: &str,
+    offset: u64,
+    limit: u64,
+) -> Result<Page<RankedFile>, ApiError> {
     fetch_json(Request::get(&format!(
         "{BASE}/images/{}/files/largest?offset={offset}&limit={limit}",
         enc(id)

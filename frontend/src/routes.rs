@@ -11,7 +11,11 @@ pub enum AppRoute {
     /// One image: summary, config, history, layers.
     Image { id: String },
     /// The layer explorer of one image.
-    Layer { id: String, layer: u32, view: TreeView },
+    Layer {
+        id: String,
+        layer: u32,
+        view: TreeView,
+    },
 }
 
 impl AppRoute {

@@ -54,7 +54,9 @@ pub fn visible_images(
             needle.is_empty()
                 || i.id.contains(&needle)
                 || i.tags.iter().any(|t| t.to_lowercase().contains(&needle))
-                || i.repo_digests.iter().any(|t| t.to_lowercase().contains(&needle))
+                || i.repo_digests
+                    .iter()
+                    .any(|t| t.to_lowercase().contains(&needle))
         })
         .cloned()
         .collect();
@@ -290,7 +292,10 @@ mod tests {
         assert_eq!(f.dangling, Some(false));
         assert_eq!(f.reference.as_deref(), Some("app/*"));
         assert_eq!(f.label.as_deref(), Some("a=b"));
-        assert_eq!(parse_filter_text("nginx").unwrap().reference.as_deref(), Some("nginx"));
+        assert_eq!(
+            parse_filter_text("nginx").unwrap().reference.as_deref(),
+            Some("nginx")
+        );
         assert!(parse_filter_text("colour=red").is_err());
         assert!(parse_filter_text("dangling=maybe").is_err());
     }
@@ -346,7 +351,10 @@ mod tests {
         let expanded: HashSet<String> = [bin.clone()].into_iter().collect();
         let marks: HashSet<DiffMark> = [DiffMark::Added, DiffMark::Modified].into_iter().collect();
         let rows = flatten_tree(&children, &expanded, &marks, TreeSort::Name);
-        let names: Vec<(&str, u32)> = rows.iter().map(|r| (r.node.name.as_str(), r.depth)).collect();
+        let names: Vec<(&str, u32)> = rows
+            .iter()
+            .map(|r| (r.node.name.as_str(), r.depth))
+            .collect();
         assert_eq!(names, vec![("bin", 0), ("sh", 1), ("big", 0)]);
         assert_eq!(rows[1].path_raw, encode_raw(b"bin/sh"));
         let by_size = flatten_tree(&children, &HashSet::new(), &marks, TreeSort::Size);

@@ -82,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(images::routes())
         .merge(jobs::routes())
         .merge(tree::routes())
+        .route("/openapi.json", axum::routing::get(openapi))
         .fallback(error::api_not_found);
     let app = Router::new()
         .nest("/api/v1", api)
@@ -89,6 +90,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/{*rest}", axum::routing::any(error::api_not_found))
         .fallback_service(assets::service(state.dist_dir.clone()));
     security::apply(app.with_state(state.clone()), state.host_guard.clone())
+}
+
+/// The hand-written OpenAPI document of `/api/v1` (kept beside this module).
+pub const OPENAPI_JSON: &str = include_str!("http/openapi.json");
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI_JSON,
+    )
 }
 
 /// Binds `config.listen` and serves the dashboard until the process is stopped.

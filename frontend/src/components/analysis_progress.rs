@@ -54,30 +54,37 @@ pub fn AnalysisProgress(image_id: String, on_done: Callback<()>) -> impl IntoVie
 
     let listen = move |job_id: String| {
         let Ok(source) = web_sys::EventSource::new(&api::job_events_url(&job_id)) else {
-            set_phase.set(Phase::Failed("the browser refused the progress stream".into()));
+            set_phase.set(Phase::Failed(
+                "the browser refused the progress stream".into(),
+            ));
             return;
         };
         let weak = Rc::downgrade(&live);
-        let handler = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-            let Some(text) = ev.data().as_string() else { return };
-            match serde_json::from_str::<JobEvent>(&text) {
-                Ok(JobEvent::Progress(p)) => set_phase.set(Phase::Running(p)),
-                Ok(JobEvent::Done) => {
-                    if let Some(l) = weak.upgrade() {
-                        l.borrow_mut().close();
+        let handler =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+                let Some(text) = ev.data().as_string() else {
+                    return;
+                };
+                match serde_json::from_str::<JobEvent>(&text) {
+                    Ok(JobEvent::Progress(p)) => set_phase.set(Phase::Running(p)),
+                    Ok(JobEvent::Done) => {
+                        if let Some(l) = weak.upgrade() {
+                            l.borrow_mut().close();
+                        }
+                        set_phase.set(Phase::Done);
+                        on_done.run(());
                     }
-                    set_phase.set(Phase::Done);
-                    on_done.run(());
-                }
-                Ok(JobEvent::Failed { message }) => {
-                    if let Some(l) = weak.upgrade() {
-                        l.borrow_mut().close();
+                    Ok(JobEvent::Failed { message }) => {
+                        if let Some(l) = weak.upgrade() {
+                            l.borrow_mut().close();
+                        }
+                        set_phase.set(Phase::Failed(message));
                     }
-                    set_phase.set(Phase::Failed(message));
+                    Err(e) => {
+                        set_phase.set(Phase::Failed(format!("unreadable progress event: {e}")))
+                    }
                 }
-                Err(e) => set_phase.set(Phase::Failed(format!("unreadable progress event: {e}"))),
-            }
-        });
+            });
         for name in ["progress", "done", "failed"] {
             let _ = source.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
         }

@@ -31,7 +31,12 @@ pub fn LayerPage() -> impl IntoView {
     let navigate = use_navigate();
 
     let go = move |layer: u32, view: TreeView| {
-        let path = AppRoute::Layer { id: id.get_untracked(), layer, view }.path();
+        let path = AppRoute::Layer {
+            id: id.get_untracked(),
+            layer,
+            view,
+        }
+        .path();
         navigate(&path, Default::default());
     };
     let go_layer = go.clone();

@@ -70,11 +70,8 @@ async fn serve_file_or_index(dir: &Path, req: Request) -> Response {
 async fn index_html(dir: &Path) -> Response {
     match tokio::fs::read(dir.join("index.html")).await {
         Ok(bytes) => {
-            let mut r = (
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                bytes,
-            )
-                .into_response();
+            let mut r =
+                ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], bytes).into_response();
             r.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             r

@@ -118,7 +118,10 @@ impl DaemonBackend {
                 .map_err(from_docker)?
         };
         // Facts for every local image: sharing is decided across all of them.
-        let ids: Vec<Digest> = all.iter().filter_map(|i| Digest::parse(&i.id).ok()).collect();
+        let ids: Vec<Digest> = all
+            .iter()
+            .filter_map(|i| Digest::parse(&i.id).ok())
+            .collect();
         let facts = self.all_facts(&ids).await;
         let mut users: HashMap<&Digest, u32> = HashMap::new();
         for f in facts.values() {
@@ -264,9 +267,7 @@ fn stage_name(stage: Stage) -> &'static str {
     }
 }
 
-fn parse_diff_ids(
-    inspect: &bollard::models::ImageInspect,
-) -> Result<Vec<Digest>, BackendError> {
+fn parse_diff_ids(inspect: &bollard::models::ImageInspect) -> Result<Vec<Digest>, BackendError> {
     inspect
         .root_fs
         .as_ref()

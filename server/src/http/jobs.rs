@@ -3,11 +3,11 @@
 //! request for the same image joins it. Progress is published on a `watch` channel and
 //! streamed as server-sent events; the finished result stays in memory.
 
+use super::analysis::Analysis;
 use super::backend::{Backend, ProgressFn};
 use super::error::ApiError;
 use super::images::parse_image_id;
 use super::state::AppState;
-use super::analysis::Analysis;
 use app::api::{AnalysisSummary, JobEvent, JobInfo, JobState, Progress};
 use app::model::{Digest, Image};
 use axum::extract::{Path, State};
@@ -23,7 +23,10 @@ use tokio::sync::watch;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/images/{id}/analysis", post(start_analysis).get(get_analysis))
+        .route(
+            "/images/{id}/analysis",
+            post(start_analysis).get(get_analysis),
+        )
         .route("/jobs/{id}", get(get_job))
         .route("/jobs/{id}/events", get(job_events))
 }
@@ -258,8 +261,8 @@ fn to_sse(event: &JobEvent) -> Event {
     };
     match Event::default().event(name).json_data(event) {
         Ok(e) => e,
-        Err(e) => Event::default()
-            .event("failed")
-            .data(format!("{{\"type\":\"failed\",\"message\":\"cannot encode event: {e}\"}}")),
+        Err(e) => Event::default().event("failed").data(format!(
+            "{{\"type\":\"failed\",\"message\":\"cannot encode event: {e}\"}}"
+        )),
     }
 }

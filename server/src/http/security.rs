@@ -40,7 +40,9 @@ impl HostGuard {
                 return true;
             }
         }
-        self.extra.iter().any(|e| e.trim_start_matches('[').trim_end_matches(']') == bare)
+        self.extra
+            .iter()
+            .any(|e| e.trim_start_matches('[').trim_end_matches(']') == bare)
     }
 }
 
@@ -112,7 +114,13 @@ mod tests {
         ] {
             assert!(g.allows(ok), "{ok}");
         }
-        for bad in ["evil.example", "evil.example:7878", "10.0.0.1", "localhost.evil.example", ""] {
+        for bad in [
+            "evil.example",
+            "evil.example:7878",
+            "10.0.0.1",
+            "localhost.evil.example",
+            "",
+        ] {
             assert!(!g.allows(bad), "{bad}");
         }
     }
