@@ -9,6 +9,8 @@
 //! with overlay semantics and diff marks, and [`analysis`] computes dive-compatible and
 //! Strata's own waste figures.
 
+pub mod analysis;
+pub mod filetree;
 pub mod fmt;
 pub mod limits;
 pub mod model;
