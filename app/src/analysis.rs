@@ -9,8 +9,8 @@ mod strata;
 
 pub use report::render_text;
 pub use strata::{
-    analyze, Analysis, AnalysisOptions, AttrRewrite, BaseUserSplit, DuplicateGroup, LargeFile, LayerFigures,
-    WastedCopy, WastedPath,
+    analyze, Analysis, AnalysisOptions, AttrRewrite, BaseUserSplit, DuplicateGroup, LargeFile,
+    LayerFigures, WastedCopy, WastedPath,
 };
 
 #[cfg(test)]

@@ -66,7 +66,8 @@ pub enum TreeError {
 
 /// Splits a normalised path into its components (empty components and `.` skipped).
 pub(crate) fn components(path: &[u8]) -> impl Iterator<Item = &[u8]> {
-    path.split(|b| *b == b'/').filter(|c| !c.is_empty() && *c != b".")
+    path.split(|b| *b == b'/')
+        .filter(|c| !c.is_empty() && *c != b".")
 }
 
 /// `.wh.` — the whiteout prefix of the OCI layer spec.

@@ -12,7 +12,10 @@ mod gojson;
 mod gosort;
 mod tree;
 
-pub use ci::{evaluate_ci, parse_dive_ci, parse_size, CiError, CiOutcome, DiveCiFile, DiveCiRules, RuleResult, RuleStatus};
+pub use ci::{
+    evaluate_ci, parse_dive_ci, parse_size, CiError, CiOutcome, DiveCiFile, DiveCiRules,
+    RuleResult, RuleStatus,
+};
 
 use crate::model::{EntryKind, ImageConfig, LayerIndex};
 use serde::{Deserialize, Serialize};
@@ -57,10 +60,17 @@ pub fn layer_metas(config: &ImageConfig, member_names: &[String]) -> Vec<DiveLay
                     DiveLayerMeta {
                         id,
                         digest_id: diff_ids.get(nth).map(|d| d.to_string()).unwrap_or_default(),
-                        command: created_by.strip_prefix("/bin/sh -c ").unwrap_or(&created_by).to_owned(),
+                        command: created_by
+                            .strip_prefix("/bin/sh -c ")
+                            .unwrap_or(&created_by)
+                            .to_owned(),
                     }
                 }
-                None => DiveLayerMeta { id, digest_id: String::new(), command: "(missing)".to_owned() },
+                None => DiveLayerMeta {
+                    id,
+                    digest_id: String::new(),
+                    command: "(missing)".to_owned(),
+                },
             }
         })
         .collect()
@@ -105,7 +115,10 @@ pub fn analyze(layers: &[Arc<LayerIndex>]) -> DiveAnalysis {
 
 fn analyze_trees(layers: &[Arc<LayerIndex>], trees: &[DiveTree]) -> DiveAnalysis {
     let (efficiency, matches) = tree::efficiency(layers, trees);
-    let layer_sizes: Vec<u64> = layers.iter().map(|l| l.entries.iter().map(|e| e.size).sum()).collect();
+    let layer_sizes: Vec<u64> = layers
+        .iter()
+        .map(|l| l.entries.iter().map(|e| e.size).sum())
+        .collect();
     let size_bytes: u64 = layer_sizes.iter().sum();
     let user_size_bytes: u64 = layer_sizes.iter().skip(1).sum();
     let wasted_bytes: u64 = matches.iter().map(|m| m.cumulative as u64).sum();
@@ -214,7 +227,11 @@ pub fn export(layers: &[Arc<LayerIndex>], metas: &[DiveLayerMeta]) -> (DiveExpor
                 digest_id: meta.digest_id,
                 size_bytes: analysis.layer_sizes[k],
                 command: meta.command,
-                file_list: t.post_order().into_iter().map(|n| file_info(layers, t.info(n))).collect(),
+                file_list: t
+                    .post_order()
+                    .into_iter()
+                    .map(|n| file_info(layers, t.info(n)))
+                    .collect(),
             }
         })
         .collect();
@@ -225,7 +242,11 @@ pub fn export(layers: &[Arc<LayerIndex>], metas: &[DiveLayerMeta]) -> (DiveExpor
         file_reference: analysis
             .inefficiencies
             .iter()
-            .map(|i| DiveFileReference { count: i.count, size_bytes: i.cumulative_size, file: i.path.clone() })
+            .map(|i| DiveFileReference {
+                count: i.count,
+                size_bytes: i.cumulative_size,
+                file: i.path.clone(),
+            })
             .collect(),
     };
     (DiveExport { layer, image }, analysis)
@@ -271,7 +292,6 @@ fn file_info(layers: &[Arc<LayerIndex>], info: Option<(u32, u32)>) -> DiveFileIn
         is_dir: e.kind == EntryKind::Dir,
     }
 }
-
 
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,10 @@ pub const WIDTH: usize = 100;
 const TOP: usize = 20;
 
 fn fit(s: &str, width: usize) -> String {
-    let clean: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if clean.chars().count() <= width {
         return clean;
     }
@@ -35,7 +38,11 @@ fn cause(c: HideCause) -> &'static str {
 }
 
 fn heading(out: &mut String, title: &str) {
-    let _ = writeln!(out, "\n== {title} {}", "=".repeat(WIDTH.saturating_sub(title.len() + 4)));
+    let _ = writeln!(
+        out,
+        "\n== {title} {}",
+        "=".repeat(WIDTH.saturating_sub(title.len() + 4))
+    );
 }
 
 /// Renders the report. `commands[k]` is the history command of layer k, if known.
@@ -52,24 +59,48 @@ pub fn render_text(a: &Analysis, dive: &DiveAnalysis, commands: &[Option<String>
             format!(
                 "{} ({} of stored)",
                 size(a.reclaimable_bytes),
-                percent(if a.stored_bytes == 0 { 0.0 } else { a.reclaimable_bytes as f64 / a.stored_bytes as f64 })
+                percent(if a.stored_bytes == 0 {
+                    0.0
+                } else {
+                    a.reclaimable_bytes as f64 / a.stored_bytes as f64
+                })
             ),
         ),
         ("Efficiency", percent(a.efficiency)),
         (
             "Base layers",
-            format!("0..{}: {} stored, {} hidden by them", a.split.base_layers, size(a.split.base_bytes), size(a.split.base_wasted)),
+            format!(
+                "0..{}: {} stored, {} hidden by them",
+                a.split.base_layers,
+                size(a.split.base_bytes),
+                size(a.split.base_wasted)
+            ),
         ),
-        ("User layers", format!("{} stored, {} hidden by them", size(a.split.user_bytes), size(a.split.user_wasted))),
+        (
+            "User layers",
+            format!(
+                "{} stored, {} hidden by them",
+                size(a.split.user_bytes),
+                size(a.split.user_wasted)
+            ),
+        ),
     ];
     for (k, v) in rows {
         let _ = writeln!(out, "  {k:<24}{}", fit(&v, WIDTH - 26));
     }
 
     heading(&mut out, "Layers");
-    let _ = writeln!(out, "  {:>3}  {:>9}  {:>9}  {:>9}  Command", "#", "Size", "Wasted", "Hides");
+    let _ = writeln!(
+        out,
+        "  {:>3}  {:>9}  {:>9}  {:>9}  Command",
+        "#", "Size", "Wasted", "Hides"
+    );
     for l in &a.layers {
-        let cmd = commands.get(l.index as usize).cloned().flatten().unwrap_or_else(|| "(no history)".to_owned());
+        let cmd = commands
+            .get(l.index as usize)
+            .cloned()
+            .flatten()
+            .unwrap_or_else(|| "(no history)".to_owned());
         let _ = writeln!(
             out,
             "  {:>3}  {:>9}  {:>9}  {:>9}  {}",
@@ -85,21 +116,34 @@ pub fn render_text(a: &Analysis, dive: &DiveAnalysis, commands: &[Option<String>
     if a.wasted.is_empty() {
         let _ = writeln!(out, "  none");
     } else {
-        let _ = writeln!(out, "  {:>9}  {:<52}  Blame (stored in -> hidden by)", "Wasted", "Path");
+        let _ = writeln!(
+            out,
+            "  {:>9}  {:<52}  Blame (stored in -> hidden by)",
+            "Wasted", "Path"
+        );
         for w in a.wasted.iter().take(TOP) {
             let blame: Vec<String> = w
                 .copies
                 .iter()
                 .map(|c| format!("L{}->L{} {}", c.added_layer, c.hidden_layer, cause(c.cause)))
                 .collect();
-            let _ = writeln!(out, "  {:>9}  {:<52}  {}", size(w.bytes), fit(&w.path, 52), fit(&blame.join(", "), WIDTH - 69));
+            let _ = writeln!(
+                out,
+                "  {:>9}  {:<52}  {}",
+                size(w.bytes),
+                fit(&w.path, 52),
+                fit(&blame.join(", "), WIDTH - 69)
+            );
         }
         if a.wasted.len() > TOP {
             let _ = writeln!(out, "  ... {} more paths", a.wasted.len() - TOP);
         }
     }
 
-    heading(&mut out, "Attribute-only rewrites (same content stored again)");
+    heading(
+        &mut out,
+        "Attribute-only rewrites (same content stored again)",
+    );
     if a.attrs_only.is_empty() {
         let _ = writeln!(out, "  none");
     }
@@ -119,7 +163,13 @@ pub fn render_text(a: &Analysis, dive: &DiveAnalysis, commands: &[Option<String>
         let _ = writeln!(out, "  none");
     }
     for d in a.duplicates.iter().take(TOP) {
-        let _ = writeln!(out, "  {:>9} wasted, {} copies of {}:", size(d.wasted_bytes), d.paths.len(), size(d.size));
+        let _ = writeln!(
+            out,
+            "  {:>9} wasted, {} copies of {}:",
+            size(d.wasted_bytes),
+            d.paths.len(),
+            size(d.size)
+        );
         for p in d.paths.iter().take(5) {
             let _ = writeln!(out, "      {}", fit(p, WIDTH - 6));
         }
@@ -130,15 +180,35 @@ pub fn render_text(a: &Analysis, dive: &DiveAnalysis, commands: &[Option<String>
 
     heading(&mut out, "dive-compatible figures");
     let _ = writeln!(out, "  {:<24}{:>16}  {:>16}", "", "dive 0.13.1", "Strata");
-    let _ = writeln!(out, "  {:<24}{:>16}  {:>16}", "Efficiency", percent(dive.efficiency), percent(a.efficiency));
-    let _ = writeln!(out, "  {:<24}{:>16}  {:>16}", "Wasted bytes", size(dive.wasted_bytes), size(a.reclaimable_bytes));
-    let user_pct = if dive.wasted_user_percent.is_finite() { percent(dive.wasted_user_percent) } else { "n/a".to_owned() };
+    let _ = writeln!(
+        out,
+        "  {:<24}{:>16}  {:>16}",
+        "Efficiency",
+        percent(dive.efficiency),
+        percent(a.efficiency)
+    );
+    let _ = writeln!(
+        out,
+        "  {:<24}{:>16}  {:>16}",
+        "Wasted bytes",
+        size(dive.wasted_bytes),
+        size(a.reclaimable_bytes)
+    );
+    let user_pct = if dive.wasted_user_percent.is_finite() {
+        percent(dive.wasted_user_percent)
+    } else {
+        "n/a".to_owned()
+    };
     let strata_user = if a.split.user_bytes == 0 {
         "n/a".to_owned()
     } else {
         percent(a.split.user_wasted as f64 / a.split.user_bytes as f64)
     };
-    let _ = writeln!(out, "  {:<24}{:>16}  {:>16}", "User wasted / user size", user_pct, strata_user);
+    let _ = writeln!(
+        out,
+        "  {:<24}{:>16}  {:>16}",
+        "User wasted / user size", user_pct, strata_user
+    );
     let _ = writeln!(
         out,
         "  They differ because dive counts every copy of a path seen in two or more layers (the\n  \

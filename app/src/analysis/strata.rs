@@ -21,7 +21,10 @@ pub struct AnalysisOptions {
 
 impl Default for AnalysisOptions {
     fn default() -> Self {
-        AnalysisOptions { base_layers: 1, top_files: 50 }
+        AnalysisOptions {
+            base_layers: 1,
+            top_files: 50,
+        }
     }
 }
 
@@ -161,7 +164,8 @@ pub fn analyze(tree: &StackedTree, opts: &AnalysisOptions) -> Analysis {
             .files_at(t)
             .filter_map(|(n, e)| {
                 let info = tree.info(n, t)?;
-                (info.mark != crate::filetree::DiffMark::Removed).then_some((n, e.size, info.layer, e.crc64))
+                (info.mark != crate::filetree::DiffMark::Removed)
+                    .then_some((n, e.size, info.layer, e.crc64))
             })
             .collect(),
         None => Vec::new(),
@@ -225,21 +229,43 @@ pub fn analyze(tree: &StackedTree, opts: &AnalysisOptions) -> Analysis {
         .map(|((crc64, size), nodes)| {
             let mut paths: Vec<String> = nodes.iter().map(|n| rooted(tree, *n)).collect();
             paths.sort();
-            DuplicateGroup { size, crc64, wasted_bytes: (paths.len() as u64 - 1) * size, paths }
+            DuplicateGroup {
+                size,
+                crc64,
+                wasted_bytes: (paths.len() as u64 - 1) * size,
+                paths,
+            }
         })
         .collect();
-    duplicates.sort_by(|a, b| b.wasted_bytes.cmp(&a.wasted_bytes).then_with(|| a.paths.cmp(&b.paths)));
+    duplicates.sort_by(|a, b| {
+        b.wasted_bytes
+            .cmp(&a.wasted_bytes)
+            .then_with(|| a.paths.cmp(&b.paths))
+    });
 
     let mut largest: Vec<(NodeId, u64, u32)> = files.iter().map(|f| (f.0, f.1, f.2)).collect();
     largest.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     largest.truncate(opts.top_files);
     let largest = largest
         .into_iter()
-        .map(|(node, bytes, layer)| LargeFile { node, path: rooted(tree, node), bytes, layer })
+        .map(|(node, bytes, layer)| LargeFile {
+            node,
+            path: rooted(tree, node),
+            bytes,
+            layer,
+        })
         .collect();
 
-    let base_bytes: u64 = layers.iter().filter(|l| l.index < opts.base_layers).map(|l| l.content_bytes).sum();
-    let efficiency = if stored_bytes == 0 { 1.0 } else { 1.0 - reclaimable_bytes as f64 / stored_bytes as f64 };
+    let base_bytes: u64 = layers
+        .iter()
+        .filter(|l| l.index < opts.base_layers)
+        .map(|l| l.content_bytes)
+        .sum();
+    let efficiency = if stored_bytes == 0 {
+        1.0
+    } else {
+        1.0 - reclaimable_bytes as f64 / stored_bytes as f64
+    };
     Analysis {
         layers,
         stored_bytes,

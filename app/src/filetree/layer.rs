@@ -7,7 +7,9 @@
 //! replace (last wins) unless both are directories (metadata merges) (D10); the opaque
 //! marker applies to lower children only, whatever its position (F3).
 
-use super::{components, NodeId, TreeError, TreeFlag, TreeFlags, META_PREFIX, OPAQUE, WHITEOUT_PREFIX};
+use super::{
+    components, NodeId, TreeError, TreeFlag, TreeFlags, META_PREFIX, OPAQUE, WHITEOUT_PREFIX,
+};
 use crate::model::{Entry, EntryFlag, EntryKind, LayerIndex};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -102,7 +104,10 @@ impl Builder {
     }
 
     fn warn(&mut self, kind: LayerWarningKind, path: &[u8]) {
-        self.warnings.push(TreeWarning { kind, path: Box::from(path) });
+        self.warnings.push(TreeWarning {
+            kind,
+            path: Box::from(path),
+        });
     }
 
     fn add(&mut self, idx: u32, entry: &Entry) -> Result<(), TreeError> {
@@ -203,7 +208,10 @@ impl LayerTree {
             }
             nodes[i].children = kids;
         }
-        Ok(LayerTree { nodes, warnings: b.warnings })
+        Ok(LayerTree {
+            nodes,
+            warnings: b.warnings,
+        })
     }
 
     /// The node with this id (ids come from this tree).
@@ -213,7 +221,10 @@ impl LayerTree {
 
     /// Children of `id`, sorted by raw name.
     pub fn children(&self, id: NodeId) -> &[NodeId] {
-        self.nodes.get(id.idx()).map(|n| n.children.as_slice()).unwrap_or(&[])
+        self.nodes
+            .get(id.idx())
+            .map(|n| n.children.as_slice())
+            .unwrap_or(&[])
     }
 
     /// Looks a path up literally (no symlink following).
@@ -288,7 +299,10 @@ pub(crate) struct PreOrder<'a, F: Fn(NodeId) -> &'a [NodeId]> {
 
 impl<'a, F: Fn(NodeId) -> &'a [NodeId]> PreOrder<'a, F> {
     pub(crate) fn new(roots: &'a [NodeId], children: F) -> Self {
-        PreOrder { stack: roots.iter().rev().copied().collect(), children }
+        PreOrder {
+            stack: roots.iter().rev().copied().collect(),
+            children,
+        }
     }
 }
 

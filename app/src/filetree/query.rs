@@ -2,7 +2,9 @@
 //! path lookup, iteration for search, per-layer statistics and hidden copies.
 
 use super::layer::{path_from_parents, TreeWarning};
-use super::stacked::{rewrite_mark, HiddenCopy, LayerStats, NodeInfo, StackedTree, Version, IMPLICIT};
+use super::stacked::{
+    rewrite_mark, HiddenCopy, LayerStats, NodeInfo, StackedTree, Version, IMPLICIT,
+};
 use super::{components, DiffMark, NodeId};
 use crate::model::{Entry, EntryKind, LayerIndex};
 use std::sync::Arc;
@@ -33,11 +35,14 @@ impl StackedTree {
             return None;
         }
         let node = self.nodes.get(n.idx())?;
-        let now = self.version_at(n, k).filter(|v| v.entry != super::stacked::ABSENT);
+        let now = self
+            .version_at(n, k)
+            .filter(|v| v.entry != super::stacked::ABSENT);
         let before = if k == 0 {
             None
         } else {
-            self.version_at(n, k - 1).filter(|v| v.entry != super::stacked::ABSENT)
+            self.version_at(n, k - 1)
+                .filter(|v| v.entry != super::stacked::ABSENT)
         };
         let (shown, at, mark) = match (before, now) {
             (_, Some(v)) if n == NodeId::ROOT => (v, k, DiffMark::Unchanged),
@@ -56,7 +61,14 @@ impl StackedTree {
         Some(self.describe(n, &node.name, shown, at, mark))
     }
 
-    fn describe<'a>(&'a self, n: NodeId, name: &'a [u8], v: Version, at: u32, mark: DiffMark) -> NodeInfo<'a> {
+    fn describe<'a>(
+        &'a self,
+        n: NodeId,
+        name: &'a [u8],
+        v: Version,
+        at: u32,
+        mark: DiffMark,
+    ) -> NodeInfo<'a> {
         let entry = self.entry_of(&v);
         let kind = self.kind_of(&v);
         let agg = self.agg_at(n, at);
@@ -88,7 +100,10 @@ impl StackedTree {
         let Some(node) = self.nodes.get(n.idx()) else {
             return Vec::new();
         };
-        node.children.iter().filter_map(|c| self.info(*c, k)).collect()
+        node.children
+            .iter()
+            .filter_map(|c| self.info(*c, k))
+            .collect()
     }
 
     /// The node at a path (literal components, no symlink following) shown at layer `k`.

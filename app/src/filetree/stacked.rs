@@ -10,7 +10,9 @@
 //! parent paths through symlinks are resolved inside the tree (≤ 40 hops) and flagged.
 
 use super::layer::{LayerWarningKind, TreeWarning};
-use super::{components, DiffMark, NodeId, TreeError, TreeFlag, TreeFlags, OPAQUE, WHITEOUT_PREFIX};
+use super::{
+    components, DiffMark, NodeId, TreeError, TreeFlag, TreeFlags, OPAQUE, WHITEOUT_PREFIX,
+};
 use crate::model::{Entry, EntryFlag, EntryKind, LayerIndex};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -153,7 +155,11 @@ impl StackedTree {
                 name: Box::from(&b""[..]),
                 parent: NodeId::ROOT,
                 children: Vec::new(),
-                versions: vec![Version { layer: 0, entry: IMPLICIT, flags: TreeFlags::default() }],
+                versions: vec![Version {
+                    layer: 0,
+                    entry: IMPLICIT,
+                    flags: TreeFlags::default(),
+                }],
                 aggs: Vec::new(),
             }],
             index: HashMap::new(),
@@ -167,7 +173,9 @@ impl StackedTree {
     }
 
     /// Stacks every layer in order.
-    pub fn from_layers<I: IntoIterator<Item = Arc<LayerIndex>>>(layers: I) -> Result<StackedTree, TreeError> {
+    pub fn from_layers<I: IntoIterator<Item = Arc<LayerIndex>>>(
+        layers: I,
+    ) -> Result<StackedTree, TreeError> {
         let mut t = StackedTree::new();
         for l in layers {
             t.push_layer(l)?;
@@ -220,8 +228,14 @@ impl StackedTree {
             ..LayerStats::default()
         };
         for &n in &changed {
-            let Some(info) = self.info(n, k) else { continue };
-            let file_bytes = if info.kind == EntryKind::File { info.size } else { 0 };
+            let Some(info) = self.info(n, k) else {
+                continue;
+            };
+            let file_bytes = if info.kind == EntryKind::File {
+                info.size
+            } else {
+                0
+            };
             match info.mark {
                 DiffMark::Added => {
                     st.added += 1;
@@ -247,7 +261,10 @@ impl StackedTree {
     }
 
     fn warn(&mut self, k: u32, kind: LayerWarningKind, path: &[u8]) {
-        self.warnings[k as usize].push(TreeWarning { kind, path: Box::from(path) });
+        self.warnings[k as usize].push(TreeWarning {
+            kind,
+            path: Box::from(path),
+        });
     }
 
     fn apply_opaque(&mut self, dirs: &[&[u8]], k: u32) -> Result<(), TreeError> {
@@ -272,7 +289,9 @@ impl StackedTree {
         let Some((last, dirs)) = comps.split_last() else {
             return Ok(());
         };
-        if dirs.first().is_some_and(|c| c.starts_with(super::META_PREFIX))
+        if dirs
+            .first()
+            .is_some_and(|c| c.starts_with(super::META_PREFIX))
             || (last.starts_with(super::META_PREFIX) && *last != OPAQUE && dirs.is_empty())
         {
             self.warn(k, LayerWarningKind::AufsMetadata, &e.path);
@@ -318,7 +337,13 @@ impl StackedTree {
         Ok(())
     }
 
-    fn apply_whiteout(&mut self, k: u32, e: &Entry, dirs: &[&[u8]], name: &[u8]) -> Result<(), TreeError> {
+    fn apply_whiteout(
+        &mut self,
+        k: u32,
+        e: &Entry,
+        dirs: &[&[u8]],
+        name: &[u8],
+    ) -> Result<(), TreeError> {
         let target = match self.resolve_dir(dirs, k, false)? {
             Resolved::Dir(p, _) => self.child(p, name).filter(|n| self.current(*n).present()),
             _ => None,
@@ -367,7 +392,12 @@ impl StackedTree {
             if !(old_kind == EntryKind::Dir && e.kind == EntryKind::Dir) {
                 let kids = self.nodes[n as usize].children.clone();
                 for c in kids {
-                    self.remove_subtree(c.0, k, HideCause::ParentReplaced, HideCause::ParentReplaced);
+                    self.remove_subtree(
+                        c.0,
+                        k,
+                        HideCause::ParentReplaced,
+                        HideCause::ParentReplaced,
+                    );
                 }
             }
         }
@@ -416,6 +446,28 @@ impl StackedTree {
     /// Walks `dirs` from the root, following symlinks inside the tree (chroot semantics,
     /// ≤ 40 hops); with `create`, missing directories are created implicitly at layer `k`.
     fn resolve_dir(&mut self, dirs: &[&[u8]], k: u32, create: bool) -> Result<Resolved, TreeError> {
+        let mut created: Vec<u32> = Vec::new();
+        let resolved = self.walk_dirs(dirs, k, create, &mut created);
+        // a chain of new directories: one count update per node, then one walk up,
+        // instead of a walk to the root for every new level
+        let m = created.len() as u64;
+        for (i, n) in created.iter().enumerate() {
+            let a = self.cur_agg(*n);
+            self.set_agg(*n, k, a.bytes, a.count + (m - 1 - i as u64));
+        }
+        if let Some(first) = created.first() {
+            self.adjust(*first, k, (0, m), (0, 0));
+        }
+        resolved
+    }
+
+    fn walk_dirs(
+        &mut self,
+        dirs: &[&[u8]],
+        k: u32,
+        create: bool,
+        created: &mut Vec<u32>,
+    ) -> Result<Resolved, TreeError> {
         let mut queue: Vec<Box<[u8]>> = dirs.iter().rev().map(|c| Box::from(*c)).collect();
         let mut cur = 0u32;
         let mut hops = 0u32;
@@ -440,7 +492,7 @@ impl StackedTree {
                     flags.insert(TreeFlag::ThroughSymlink);
                 }
                 self.set_version(n, k, IMPLICIT, flags);
-                self.adjust(n, k, (0, 1), (0, 0));
+                created.push(n);
                 cur = n;
                 continue;
             };
@@ -480,7 +532,9 @@ impl StackedTree {
             return Ok(false);
         };
         Ok(match self.resolve_dir(dirs, k, false)? {
-            Resolved::Dir(p, _) => self.child(p, last).is_some_and(|n| self.current(n).present()),
+            Resolved::Dir(p, _) => self
+                .child(p, last)
+                .is_some_and(|n| self.current(n).present()),
             _ => false,
         })
     }
@@ -512,7 +566,11 @@ impl StackedTree {
             .versions
             .last()
             .copied()
-            .unwrap_or(Version { layer: 0, entry: ABSENT, flags: TreeFlags::default() })
+            .unwrap_or(Version {
+                layer: 0,
+                entry: ABSENT,
+                flags: TreeFlags::default(),
+            })
     }
 
     fn add_flag(&mut self, n: u32, k: u32, flag: TreeFlag) {
@@ -530,13 +588,21 @@ impl StackedTree {
                 v.entry = entry;
                 v.flags = v.flags.union(flags);
             }
-            _ => vs.push(Version { layer: k, entry, flags }),
+            _ => vs.push(Version {
+                layer: k,
+                entry,
+                flags,
+            }),
         }
         self.changes[k as usize].push(NodeId(n));
     }
 
     fn cur_agg(&self, n: u32) -> Agg {
-        self.nodes[n as usize].aggs.last().copied().unwrap_or_default()
+        self.nodes[n as usize]
+            .aggs
+            .last()
+            .copied()
+            .unwrap_or_default()
     }
 
     fn set_agg(&mut self, n: u32, k: u32, bytes: u64, count: u64) {
@@ -546,7 +612,11 @@ impl StackedTree {
                 a.bytes = bytes;
                 a.count = count;
             }
-            _ => aggs.push(Agg { layer: k, bytes, count }),
+            _ => aggs.push(Agg {
+                layer: k,
+                bytes,
+                count,
+            }),
         }
     }
 
@@ -582,7 +652,10 @@ impl StackedTree {
         if v.entry >= IMPLICIT {
             return None;
         }
-        self.layers.get(v.layer as usize)?.entries.get(v.entry as usize)
+        self.layers
+            .get(v.layer as usize)?
+            .entries
+            .get(v.entry as usize)
     }
 
     pub(super) fn kind_of(&self, v: &Version) -> EntryKind {

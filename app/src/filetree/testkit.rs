@@ -104,14 +104,6 @@ impl LayerBuilder {
         self
     }
 
-    /// Changes the mtime of the last entry.
-    pub(crate) fn mtime(mut self, mtime: i64) -> Self {
-        if let Some(e) = self.entries.last_mut() {
-            e.mtime = mtime;
-        }
-        self
-    }
-
     /// Adds a flag to the last entry.
     pub(crate) fn flag(mut self, flag: EntryFlag) -> Self {
         if let Some(e) = self.entries.last_mut() {

@@ -8,10 +8,6 @@ fn stack(layers: Vec<LayerBuilder>) -> StackedTree {
     StackedTree::from_layers(layers.into_iter().map(|l| l.arc())).unwrap()
 }
 
-fn top(t: &StackedTree) -> u32 {
-    t.layer_count() - 1
-}
-
 fn present(t: &StackedTree, path: &str, k: u32) -> bool {
     t.lookup(path.as_bytes(), k)
         .and_then(|n| t.info(n, k))
@@ -19,14 +15,22 @@ fn present(t: &StackedTree, path: &str, k: u32) -> bool {
 }
 
 fn mark(t: &StackedTree, path: &str, k: u32) -> Option<DiffMark> {
-    t.lookup(path.as_bytes(), k).and_then(|n| t.info(n, k)).map(|i| i.mark)
+    t.lookup(path.as_bytes(), k)
+        .and_then(|n| t.info(n, k))
+        .map(|i| i.mark)
 }
 
 #[test]
 fn upper_file_replaces_lower_and_dirs_merge() {
     let t = stack(vec![
-        LayerBuilder::new().dir("a").file("a/x", b"one").file("a/y", b"y"),
-        LayerBuilder::new().dir("a").mode(0o700).file("a/x", b"two!"),
+        LayerBuilder::new()
+            .dir("a")
+            .file("a/x", b"one")
+            .file("a/y", b"y"),
+        LayerBuilder::new()
+            .dir("a")
+            .mode(0o700)
+            .file("a/x", b"two!"),
     ]);
     assert!(present(&t, "a/y", 1), "dir+dir merges: lower children stay");
     let x = t.info(t.lookup(b"a/x", 1).unwrap(), 1).unwrap();
@@ -54,7 +58,11 @@ fn file_replacing_dir_removes_subtree() {
 fn whiteout_of_file_and_of_dir_f2() {
     // F2: L1 a/foo b/bar; L2 .wh.a; L3 a/baz -> a/baz b/bar
     let t = stack(vec![
-        LayerBuilder::new().dir("a").file("a/foo", b"foo").dir("b").file("b/bar", b"bar"),
+        LayerBuilder::new()
+            .dir("a")
+            .file("a/foo", b"foo")
+            .dir("b")
+            .file("b/bar", b"bar"),
         LayerBuilder::new().whiteout("a"),
         LayerBuilder::new().dir("a").file("a/baz", b"baz"),
     ]);
@@ -62,13 +70,20 @@ fn whiteout_of_file_and_of_dir_f2() {
     assert_eq!(mark(&t, "a/foo", 1), Some(DiffMark::Removed));
     assert!(!present(&t, "a/foo", 2));
     assert!(present(&t, "a/baz", 2) && present(&t, "b/bar", 2));
-    assert_eq!(t.lookup(b"a/foo", 2), None, "gone for good two layers later");
+    assert_eq!(
+        t.lookup(b"a/foo", 2),
+        None,
+        "gone for good two layers later"
+    );
     assert_eq!(mark(&t, "a", 2), Some(DiffMark::Added));
     let root = t.info(NodeId::ROOT, 2).unwrap();
     assert_eq!(root.size, 6);
     let h = t.hidden_copies();
     assert_eq!(h.len(), 1);
-    assert_eq!((h[0].cause, h[0].added_layer, h[0].hidden_layer), (HideCause::DirWhiteout, 0, 1));
+    assert_eq!(
+        (h[0].cause, h[0].added_layer, h[0].hidden_layer),
+        (HideCause::DirWhiteout, 0, 1)
+    );
     assert_eq!(t.stats(1).unwrap().removed, 2);
     assert_eq!(t.stats(1).unwrap().removed_bytes, 3);
 }
@@ -82,8 +97,14 @@ fn opaque_hides_lower_children_regardless_of_order_f3() {
             LayerBuilder::new().dir("a").file("a/y", b"y").opaque("a")
         };
         let t = stack(vec![LayerBuilder::new().dir("a").file("a/x", b"x"), l2]);
-        assert!(!present(&t, "a/x", 1), "lower child hidden (before={before})");
-        assert!(present(&t, "a/y", 1), "same-layer child kept (before={before})");
+        assert!(
+            !present(&t, "a/x", 1),
+            "lower child hidden (before={before})"
+        );
+        assert!(
+            present(&t, "a/y", 1),
+            "same-layer child kept (before={before})"
+        );
         assert_eq!(t.hidden_copies()[0].cause, HideCause::Opaque);
         let a = t.info(t.lookup(b"a", 1).unwrap(), 1).unwrap();
         assert!(a.flags.contains(TreeFlag::Opaque));
@@ -92,7 +113,9 @@ fn opaque_hides_lower_children_regardless_of_order_f3() {
 
 #[test]
 fn whiteout_of_nothing_is_a_flagged_noop_f1_and_base_f6() {
-    let t = stack(vec![LayerBuilder::new().whiteout("ghost").file("real", b"r")]);
+    let t = stack(vec![LayerBuilder::new()
+        .whiteout("ghost")
+        .file("real", b"r")]);
     assert!(present(&t, "real", 0));
     assert_eq!(t.warnings(0)[0].kind, LayerWarningKind::WhiteoutOfNothing);
 }
@@ -115,7 +138,10 @@ fn same_layer_file_then_whiteout_removes_f4() {
 fn whiteout_then_recreate_in_same_layer_f6() {
     let t = stack(vec![
         LayerBuilder::new().dir("d").file("d/old", b"o"),
-        LayerBuilder::new().whiteout("d").dir("d").file("d/new", b"n"),
+        LayerBuilder::new()
+            .whiteout("d")
+            .dir("d")
+            .file("d/new", b"n"),
     ]);
     assert!(present(&t, "d/new", 1));
     assert!(!present(&t, "d/old", 1));
@@ -124,7 +150,10 @@ fn whiteout_then_recreate_in_same_layer_f6() {
 #[test]
 fn invalid_and_odd_whiteouts_f5_f7() {
     let t = stack(vec![
-        LayerBuilder::new().dir("a").file("a/x", b"x").file("y", b"y"),
+        LayerBuilder::new()
+            .dir("a")
+            .file("a/x", b"x")
+            .file("y", b"y"),
         LayerBuilder::new()
             .file("a/.wh.", b"")
             .file("a/.wh..", b"")
@@ -133,13 +162,30 @@ fn invalid_and_odd_whiteouts_f5_f7() {
             .file(".wh..wh.plnk/123", b"")
             .dir(".wh.y"),
     ]);
-    assert!(present(&t, "a/x", 1), "invalid whiteouts never delete the parent");
+    assert!(
+        present(&t, "a/x", 1),
+        "invalid whiteouts never delete the parent"
+    );
     let kinds: Vec<_> = t.warnings(1).iter().map(|w| w.kind).collect();
-    assert_eq!(kinds.iter().filter(|k| **k == LayerWarningKind::InvalidWhiteout).count(), 4);
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == LayerWarningKind::InvalidWhiteout)
+            .count(),
+        4
+    );
     assert!(kinds.contains(&LayerWarningKind::AufsMetadata));
-    assert_eq!(mark(&t, "y", 1), Some(DiffMark::Removed), "F7: a dir named .wh.y still deletes y");
+    assert_eq!(
+        mark(&t, "y", 1),
+        Some(DiffMark::Removed),
+        "F7: a dir named .wh.y still deletes y"
+    );
     let lt = LayerTree::build(t.layer(1).unwrap()).unwrap();
-    assert!(lt.node(lt.lookup(b"y").unwrap()).unwrap().flags.contains(TreeFlag::OddWhiteout));
+    assert!(lt
+        .node(lt.lookup(b"y").unwrap())
+        .unwrap()
+        .flags
+        .contains(TreeFlag::OddWhiteout));
 }
 
 #[test]
@@ -156,32 +202,50 @@ fn escaping_entries_are_ignored() {
 fn entries_beneath_symlinked_dir_are_placed_at_the_target_e2() {
     let t = stack(vec![
         LayerBuilder::new().dir("etc").file("etc/passwd", b"root"),
-        LayerBuilder::new().symlink("evil", "/etc").file("evil/passwd", b"owned!"),
+        LayerBuilder::new()
+            .symlink("evil", "/etc")
+            .file("evil/passwd", b"owned!"),
     ]);
     let p = t.info(t.lookup(b"etc/passwd", 1).unwrap(), 1).unwrap();
     assert_eq!((p.size, p.mark), (6, DiffMark::Modified));
     assert!(p.flags.contains(TreeFlag::ThroughSymlink));
     let evil = t.info(t.lookup(b"evil", 1).unwrap(), 1).unwrap();
-    assert_eq!(evil.link, Some(&b"/etc"[..]), "symlink target stored verbatim");
+    assert_eq!(
+        evil.link,
+        Some(&b"/etc"[..]),
+        "symlink target stored verbatim"
+    );
     assert!(t.lookup(b"evil/passwd", 1).is_none());
 }
 
 #[test]
 fn relative_symlink_escape_is_clamped_to_root_and_loops_stop_e1() {
     let t = stack(vec![
-        LayerBuilder::new().dir("a").symlink("a/up", "../../../..").file("a/up/top", b"t"),
-        LayerBuilder::new().symlink("l1", "l2").symlink("l2", "l1").file("l1/x", b"x"),
+        LayerBuilder::new()
+            .dir("a")
+            .symlink("a/up", "../../../..")
+            .file("a/up/top", b"t"),
+        LayerBuilder::new()
+            .symlink("l1", "l2")
+            .symlink("l2", "l1")
+            .file("l1/x", b"x"),
     ]);
     assert!(present(&t, "top", 0), "../.. stops at the root");
     assert!(!present(&t, "l1/x", 1) && !present(&t, "x", 1));
-    assert!(t.warnings(1).iter().any(|w| w.kind == LayerWarningKind::SymlinkLoop));
+    assert!(t
+        .warnings(1)
+        .iter()
+        .any(|w| w.kind == LayerWarningKind::SymlinkLoop));
 }
 
 #[test]
 fn symlink_then_dir_replaces_e3() {
     let t = stack(vec![
         LayerBuilder::new().dir("target"),
-        LayerBuilder::new().symlink("s", "target").dir("s").file("s/f", b"f"),
+        LayerBuilder::new()
+            .symlink("s", "target")
+            .dir("s")
+            .file("s/f", b"f"),
     ]);
     let s = t.info(t.lookup(b"s", 1).unwrap(), 1).unwrap();
     assert_eq!(s.kind, EntryKind::Dir);
@@ -193,7 +257,10 @@ fn symlink_then_dir_replaces_e3() {
 #[test]
 fn hardlinks_count_once_and_unresolved_are_flagged_e4() {
     let t = stack(vec![
-        LayerBuilder::new().file("a", b"12345").hardlink("b", "a").hardlink("c", "missing"),
+        LayerBuilder::new()
+            .file("a", b"12345")
+            .hardlink("b", "a")
+            .hardlink("c", "missing"),
         LayerBuilder::new().whiteout("a").hardlink("d", "a"),
     ]);
     assert_eq!(t.info(NodeId::ROOT, 0).unwrap().size, 5);
@@ -202,7 +269,10 @@ fn hardlinks_count_once_and_unresolved_are_flagged_e4() {
     let b = t.info(t.lookup(b"b", 0).unwrap(), 0).unwrap();
     assert!(!b.flags.contains(TreeFlag::UnresolvedHardlink));
     let d = t.info(t.lookup(b"d", 1).unwrap(), 1).unwrap();
-    assert!(d.flags.contains(TreeFlag::UnresolvedHardlink), "target whited out");
+    assert!(
+        d.flags.contains(TreeFlag::UnresolvedHardlink),
+        "target whited out"
+    );
 }
 
 #[test]
@@ -221,7 +291,11 @@ fn distinct_raw_names_stay_distinct_d9() {
             e
         })]);
     assert_eq!(t.iter_at(0).count(), 5);
-    let names: Vec<Vec<u8>> = t.children(NodeId::ROOT, 0).iter().map(|i| i.name.to_vec()).collect();
+    let names: Vec<Vec<u8>> = t
+        .children(NodeId::ROOT, 0)
+        .iter()
+        .map(|i| i.name.to_vec())
+        .collect();
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted, "children sorted by raw bytes");
@@ -241,19 +315,36 @@ fn duplicates_last_wins_d10() {
     assert_eq!(f.size, 7);
     assert!(f.flags.contains(TreeFlag::Duplicate));
     assert_eq!(t.info(t.lookup(b"d", 0).unwrap(), 0).unwrap().mode, 0o700);
-    assert_eq!(t.info(t.lookup(b"x", 0).unwrap(), 0).unwrap().kind, EntryKind::Dir);
-    assert_eq!(t.info(NodeId::ROOT, 0).unwrap().size, 7, "size counted once");
+    assert_eq!(
+        t.info(t.lookup(b"x", 0).unwrap(), 0).unwrap().kind,
+        EntryKind::Dir
+    );
+    assert_eq!(
+        t.info(NodeId::ROOT, 0).unwrap().size,
+        7,
+        "size counted once"
+    );
     assert_eq!(t.hidden_copies().len(), 2);
-    assert!(t.hidden_copies().iter().all(|h| h.cause == HideCause::DuplicateInLayer));
+    assert!(t
+        .hidden_copies()
+        .iter()
+        .all(|h| h.cause == HideCause::DuplicateInLayer));
     let lt = LayerTree::build(t.layer(0).unwrap()).unwrap();
-    assert!(lt.node(lt.lookup(b"f").unwrap()).unwrap().flags.contains(TreeFlag::Duplicate));
+    assert!(lt
+        .node(lt.lookup(b"f").unwrap())
+        .unwrap()
+        .flags
+        .contains(TreeFlag::Duplicate));
 }
 
 #[test]
 fn attrs_only_rewrite_is_told_apart() {
     let t = stack(vec![
         LayerBuilder::new().file("f", b"same").file("g", b"same"),
-        LayerBuilder::new().file("f", b"same").mode(0o600).file("g", b"diff"),
+        LayerBuilder::new()
+            .file("f", b"same")
+            .mode(0o600)
+            .file("g", b"diff"),
     ]);
     assert_eq!(mark(&t, "f", 1), Some(DiffMark::AttrsOnly));
     assert_eq!(mark(&t, "g", 1), Some(DiffMark::Modified));
@@ -264,10 +355,22 @@ fn attrs_only_rewrite_is_told_apart() {
 
 #[test]
 fn layer_tree_keeps_its_own_change_set() {
-    let l = LayerBuilder::new().file("a/b/c", b"x").whiteout("a/gone").opaque("a/b").build();
+    let l = LayerBuilder::new()
+        .file("a/b/c", b"x")
+        .whiteout("a/gone")
+        .opaque("a/b")
+        .build();
     let lt = LayerTree::build(&l).unwrap();
     let paths: Vec<Vec<u8>> = lt.iter().map(|n| lt.path_of(n)).collect();
-    assert_eq!(paths, vec![b"a".to_vec(), b"a/b".to_vec(), b"a/b/c".to_vec(), b"a/gone".to_vec()]);
+    assert_eq!(
+        paths,
+        vec![
+            b"a".to_vec(),
+            b"a/b".to_vec(),
+            b"a/b/c".to_vec(),
+            b"a/gone".to_vec()
+        ]
+    );
     let b = lt.node(lt.lookup(b"a/b").unwrap()).unwrap();
     assert!(b.opaque && b.flags.contains(TreeFlag::Implicit));
     assert!(lt.node(lt.lookup(b"a/gone").unwrap()).unwrap().whiteout);
@@ -276,8 +379,72 @@ fn layer_tree_keeps_its_own_change_set() {
 #[test]
 fn deep_trees_do_not_recurse() {
     let path = vec!["d"; 20_000].join("/");
-    let t = stack(vec![LayerBuilder::new().file(&path, b"deep"), LayerBuilder::new().whiteout("d")]);
+    let t = stack(vec![
+        LayerBuilder::new().file(&path, b"deep"),
+        LayerBuilder::new().whiteout("d"),
+    ]);
     assert_eq!(t.info(NodeId::ROOT, 0).unwrap().descendants, 20_000);
     assert_eq!(t.info(NodeId::ROOT, 1).unwrap().descendants, 0);
-    assert_eq!(t.iter_at(1).count(), 20_000, "removed subtree is shown at the layer that removed it");
+    assert_eq!(
+        t.iter_at(1).count(),
+        20_000,
+        "removed subtree is shown at the layer that removed it"
+    );
+}
+
+#[test]
+fn untouched_nodes_are_unchanged_and_files_under_files_are_refused() {
+    let t = stack(vec![
+        LayerBuilder::new().file("f", b"1").file("g", b"2"),
+        LayerBuilder::new().file("f/child", b"x").file("h", b"3"),
+    ]);
+    assert_eq!(mark(&t, "g", 1), Some(DiffMark::Unchanged));
+    assert_eq!(mark(&t, "h", 1), Some(DiffMark::Added));
+    assert_eq!(
+        t.info(t.lookup(b"f", 1).unwrap(), 1).unwrap().kind,
+        EntryKind::File
+    );
+    assert_eq!(t.warnings(1)[0].kind, LayerWarningKind::ParentNotDir);
+    let s = t.stats(1).unwrap();
+    assert_eq!((s.added, s.added_bytes, s.entries), (1, 1, 2));
+    assert_eq!(t.changes(1).len(), 1);
+}
+
+#[test]
+fn queries_by_layer_see_history() {
+    let t = stack(vec![
+        LayerBuilder::new().dir("etc").file("etc/a", b"aa"),
+        LayerBuilder::new().file("etc/b", b"bbb"),
+        LayerBuilder::new().whiteout("etc/a"),
+    ]);
+    let etc = t.lookup(b"etc", 0).unwrap();
+    let sizes: Vec<u64> = (0..3).map(|k| t.info(etc, k).unwrap().size).collect();
+    assert_eq!(sizes, vec![2, 5, 3]);
+    let names = |k| {
+        t.children(etc, k)
+            .iter()
+            .map(|c| (c.name.to_vec(), c.mark))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(1),
+        vec![
+            (b"a".to_vec(), DiffMark::Unchanged),
+            (b"b".to_vec(), DiffMark::Added)
+        ]
+    );
+    assert_eq!(
+        names(2),
+        vec![
+            (b"a".to_vec(), DiffMark::Removed),
+            (b"b".to_vec(), DiffMark::Unchanged)
+        ]
+    );
+    assert_eq!(t.path_of(t.lookup(b"etc/b", 2).unwrap()), b"etc/b".to_vec());
+    assert!(t.info(etc, 3).is_none(), "no layer 3");
+    let found: Vec<Vec<u8>> = t.iter_at(2).map(|n| t.path_of(n)).collect();
+    assert_eq!(
+        found,
+        vec![b"etc".to_vec(), b"etc/a".to_vec(), b"etc/b".to_vec()]
+    );
 }

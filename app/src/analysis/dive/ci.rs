@@ -77,7 +77,10 @@ pub fn parse_dive_ci(text: &str) -> Result<DiveCiFile, CiError> {
             continue;
         }
         let Some((key, value)) = body.split_once(':') else {
-            return Err(CiError::Syntax { line: i + 1, text: raw.to_owned() });
+            return Err(CiError::Syntax {
+                line: i + 1,
+                text: raw.to_owned(),
+            });
         };
         let key = unquote(key.trim());
         if !indented {
@@ -114,7 +117,9 @@ fn strip_comment(line: &str) -> &str {
 
 fn unquote(s: &str) -> String {
     let b = s.as_bytes();
-    if b.len() >= 2 && ((b[0] == b'"' && b[b.len() - 1] == b'"') || (b[0] == b'\'' && b[b.len() - 1] == b'\'')) {
+    if b.len() >= 2
+        && ((b[0] == b'"' && b[b.len() - 1] == b'"') || (b[0] == b'\'' && b[b.len() - 1] == b'\''))
+    {
         s[1..s.len() - 1].to_owned()
     } else {
         s.to_owned()
@@ -146,7 +151,8 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .find(|(_, c)| !(c.is_ascii_digit() || *c == '.' || *c == ','))
         .map_or(s.len(), |(i, _)| i);
     let num: String = s[..end].chars().filter(|c| *c != ',').collect();
-    let f: f64 = parse_go_float(&num).ok_or_else(|| format!("strconv.ParseFloat: parsing {num:?}: invalid syntax"))?;
+    let f: f64 = parse_go_float(&num)
+        .ok_or_else(|| format!("strconv.ParseFloat: parsing {num:?}: invalid syntax"))?;
     let extra = s[end..].trim().to_lowercase();
     let mult: u64 = match extra.as_str() {
         "" | "b" => 1,
@@ -176,7 +182,9 @@ fn parse_go_float(s: &str) -> Option<f64> {
     let t = s.trim_start_matches(['+', '-']);
     let lower = t.to_ascii_lowercase();
     let special = matches!(lower.as_str(), "inf" | "infinity" | "nan");
-    let plain = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
+    let plain = !t.is_empty()
+        && t.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
     if !(special || plain) {
         return None;
     }
@@ -212,25 +220,39 @@ pub struct CiOutcome {
 }
 
 /// dive's `CiEvaluator.Evaluate` over its three figures.
-pub fn evaluate_ci(rules: &DiveCiRules, efficiency: f64, wasted_bytes: u64, wasted_user_percent: f64) -> CiOutcome {
+pub fn evaluate_ci(
+    rules: &DiveCiRules,
+    efficiency: f64,
+    wasted_bytes: u64,
+    wasted_user_percent: f64,
+) -> CiOutcome {
     let ratio = |value: &str, name: &str| -> Result<f64, String> {
         let f = parse_go_float(value)
             .ok_or_else(|| format!("invalid config value ('{value}'): strconv.ParseFloat: parsing {value:?}: invalid syntax"))?;
-        if f < 0.0 || f > 1.0 {
-            return Err(format!("{name} config value is outside allowed range (0-1), given '{value}'"));
+        if !(0.0..=1.0).contains(&f) && !f.is_nan() {
+            return Err(format!(
+                "{name} config value is outside allowed range (0-1), given '{value}'"
+            ));
         }
         Ok(f)
     };
     let checks: [(&str, &str); 3] = [
         ("lowestEfficiency", &rules.lowest_efficiency),
         ("highestWastedBytes", &rules.highest_wasted_bytes),
-        ("highestUserWastedPercent", &rules.highest_user_wasted_percent),
+        (
+            "highestUserWastedPercent",
+            &rules.highest_user_wasted_percent,
+        ),
     ];
     let mut results = Vec::new();
     let mut misconfigured = false;
     for (name, value) in checks {
         if value == "disabled" {
-            results.push(RuleResult { rule: name.to_owned(), status: RuleStatus::Disabled, message: "rule disabled".to_owned() });
+            results.push(RuleResult {
+                rule: name.to_owned(),
+                status: RuleStatus::Disabled,
+                message: "rule disabled".to_owned(),
+            });
             continue;
         }
         let outcome: Result<(bool, String), String> = match name {
@@ -256,17 +278,37 @@ pub fn evaluate_ci(rules: &DiveCiRules, efficiency: f64, wasted_bytes: u64, wast
         results.push(match outcome {
             Err(message) => {
                 misconfigured = true;
-                RuleResult { rule: name.to_owned(), status: RuleStatus::Misconfigured, message }
+                RuleResult {
+                    rule: name.to_owned(),
+                    status: RuleStatus::Misconfigured,
+                    message,
+                }
             }
-            Ok((true, message)) => RuleResult { rule: name.to_owned(), status: RuleStatus::Fail, message },
-            Ok((false, _)) => RuleResult { rule: name.to_owned(), status: RuleStatus::Pass, message: String::new() },
+            Ok((true, message)) => RuleResult {
+                rule: name.to_owned(),
+                status: RuleStatus::Fail,
+                message,
+            },
+            Ok((false, _)) => RuleResult {
+                rule: name.to_owned(),
+                status: RuleStatus::Pass,
+                message: String::new(),
+            },
         });
     }
     if misconfigured {
         // dive stops here: nothing is evaluated and the run fails
         results.retain(|r| matches!(r.status, RuleStatus::Misconfigured | RuleStatus::Disabled));
-        return CiOutcome { pass: false, misconfigured: true, results };
+        return CiOutcome {
+            pass: false,
+            misconfigured: true,
+            results,
+        };
     }
     let pass = results.iter().all(|r| r.status != RuleStatus::Fail);
-    CiOutcome { pass, misconfigured: false, results }
+    CiOutcome {
+        pass,
+        misconfigured: false,
+        results,
+    }
 }

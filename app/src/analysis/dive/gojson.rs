@@ -42,7 +42,7 @@ pub(crate) fn json_float(f: f64) -> String {
         return "null".to_owned();
     }
     let abs = f.abs();
-    if abs != 0.0 && (abs < 1e-6 || abs >= 1e21) {
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         let (mant, exp) = go_exp(f);
         // Go prints e-07 and then trims it to e-7; positive exponents keep their sign
         if exp < 0 {
@@ -61,10 +61,18 @@ pub(crate) fn go_v(f: f64) -> String {
         return "NaN".to_owned();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".to_owned() } else { "-Inf".to_owned() };
+        return if f > 0.0 {
+            "+Inf".to_owned()
+        } else {
+            "-Inf".to_owned()
+        };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".to_owned() } else { "0".to_owned() };
+        return if f.is_sign_negative() {
+            "-0".to_owned()
+        } else {
+            "0".to_owned()
+        };
     }
     let (mant, exp) = go_exp(f);
     if !(-4..6).contains(&exp) {
@@ -79,7 +87,10 @@ pub(crate) fn go_v(f: f64) -> String {
 /// float format. No trailing newline, as dive writes it.
 pub(crate) fn marshal_indent<T: Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, GoFormatter(PrettyFormatter::with_indent(b"  ")));
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        GoFormatter(PrettyFormatter::with_indent(b"  ")),
+    );
     value.serialize(&mut ser)?;
     Ok(out)
 }
@@ -91,7 +102,11 @@ impl Formatter for GoFormatter {
         w.write_all(json_float(value).as_bytes())
     }
 
-    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             let esc = match c {
@@ -102,11 +117,11 @@ impl Formatter for GoFormatter {
                 '\u{2029}' => "\\u2029",
                 _ => continue,
             };
-            w.write_all(fragment[start..i].as_bytes())?;
+            w.write_all(&fragment.as_bytes()[start..i])?;
             w.write_all(esc.as_bytes())?;
             start = i + c.len_utf8();
         }
-        w.write_all(fragment[start..].as_bytes())
+        w.write_all(&fragment.as_bytes()[start..])
     }
 
     fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {

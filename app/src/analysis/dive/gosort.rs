@@ -82,7 +82,12 @@ fn heap_sort<T, F: Fn(&T, &T) -> bool>(d: &mut Data<T, F>, a: usize, b: usize) {
     }
 }
 
-fn pdqsort<T, F: Fn(&T, &T) -> bool>(d: &mut Data<T, F>, mut a: usize, mut b: usize, mut limit: usize) {
+fn pdqsort<T, F: Fn(&T, &T) -> bool>(
+    d: &mut Data<T, F>,
+    mut a: usize,
+    mut b: usize,
+    mut limit: usize,
+) {
     const MAX_INSERTION: usize = 12;
     let mut was_balanced = true;
     let mut was_partitioned = true;
@@ -106,7 +111,11 @@ fn pdqsort<T, F: Fn(&T, &T) -> bool>(d: &mut Data<T, F>, mut a: usize, mut b: us
             pivot = (b - 1) - (pivot - a);
             hint = Hint::Increasing;
         }
-        if was_balanced && was_partitioned && hint == Hint::Increasing && partial_insertion_sort(d, a, b) {
+        if was_balanced
+            && was_partitioned
+            && hint == Hint::Increasing
+            && partial_insertion_sort(d, a, b)
+        {
             return;
         }
         if a > 0 && !d.less(a - 1, pivot) {
@@ -129,7 +138,12 @@ fn pdqsort<T, F: Fn(&T, &T) -> bool>(d: &mut Data<T, F>, mut a: usize, mut b: us
     }
 }
 
-fn partition<T, F: Fn(&T, &T) -> bool>(d: &mut Data<T, F>, a: usize, b: usize, pivot: usize) -> (usize, bool) {
+fn partition<T, F: Fn(&T, &T) -> bool>(
+    d: &mut Data<T, F>,
+    a: usize,
+    b: usize,
+    pivot: usize,
+) -> (usize, bool) {
     d.swap(a, pivot);
     let (mut i, mut j) = (a as isize + 1, b as isize - 1);
     while i <= j && d.less(i as usize, a) {
@@ -163,7 +177,12 @@ fn partition<T, F: Fn(&T, &T) -> bool>(d: &mut Data<T, F>, a: usize, b: usize, p
     (j as usize, false)
 }
 
-fn partition_equal<T, F: Fn(&T, &T) -> bool>(d: &mut Data<T, F>, a: usize, b: usize, pivot: usize) -> usize {
+fn partition_equal<T, F: Fn(&T, &T) -> bool>(
+    d: &mut Data<T, F>,
+    a: usize,
+    b: usize,
+    pivot: usize,
+) -> usize {
     d.swap(a, pivot);
     let (mut i, mut j) = (a as isize + 1, b as isize - 1);
     loop {
@@ -183,7 +202,11 @@ fn partition_equal<T, F: Fn(&T, &T) -> bool>(d: &mut Data<T, F>, a: usize, b: us
     i as usize
 }
 
-fn partial_insertion_sort<T, F: Fn(&T, &T) -> bool>(d: &mut Data<T, F>, a: usize, b: usize) -> bool {
+fn partial_insertion_sort<T, F: Fn(&T, &T) -> bool>(
+    d: &mut Data<T, F>,
+    a: usize,
+    b: usize,
+) -> bool {
     const MAX_STEPS: usize = 5;
     const SHORTEST_SHIFTING: usize = 50;
     let mut i = a + 1;
@@ -264,7 +287,12 @@ fn choose_pivot<T, F: Fn(&T, &T) -> bool>(d: &mut Data<T, F>, a: usize, b: usize
     }
 }
 
-fn order2<T, F: Fn(&T, &T) -> bool>(d: &Data<T, F>, a: usize, b: usize, swaps: &mut usize) -> (usize, usize) {
+fn order2<T, F: Fn(&T, &T) -> bool>(
+    d: &Data<T, F>,
+    a: usize,
+    b: usize,
+    swaps: &mut usize,
+) -> (usize, usize) {
     if d.less(b, a) {
         *swaps += 1;
         return (b, a);
@@ -272,7 +300,13 @@ fn order2<T, F: Fn(&T, &T) -> bool>(d: &Data<T, F>, a: usize, b: usize, swaps: &
     (a, b)
 }
 
-fn median<T, F: Fn(&T, &T) -> bool>(d: &Data<T, F>, a: usize, b: usize, c: usize, swaps: &mut usize) -> usize {
+fn median<T, F: Fn(&T, &T) -> bool>(
+    d: &Data<T, F>,
+    a: usize,
+    b: usize,
+    c: usize,
+    swaps: &mut usize,
+) -> usize {
     let (a, b) = order2(d, a, b, swaps);
     let (b, c) = order2(d, b, c, swaps);
     let (_a, b) = order2(d, a, b, swaps);

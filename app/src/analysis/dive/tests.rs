@@ -55,28 +55,52 @@ fn parity(spec: &str, expected: &str) -> DiveAnalysis {
     let metas: Vec<DiveLayerMeta> = want
         .layer
         .iter()
-        .map(|l| DiveLayerMeta { id: l.id.clone(), digest_id: l.digest_id.clone(), command: l.command.clone() })
+        .map(|l| DiveLayerMeta {
+            id: l.id.clone(),
+            digest_id: l.digest_id.clone(),
+            command: l.command.clone(),
+        })
         .collect();
     let (doc, analysis) = export(&layers, &metas);
     let got = String::from_utf8(to_json(&doc).unwrap()).unwrap();
     if got != expected {
-        let line = got.lines().zip(expected.lines()).position(|(a, b)| a != b).unwrap_or(0);
-        let window = |s: &str| s.lines().skip(line.saturating_sub(3)).take(6).collect::<Vec<_>>().join("\n");
-        panic!("dive json differs at line {line}:\n--- got\n{}\n--- want\n{}", window(&got), window(expected));
+        let line = got
+            .lines()
+            .zip(expected.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        let window = |s: &str| {
+            s.lines()
+                .skip(line.saturating_sub(3))
+                .take(6)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        panic!(
+            "dive json differs at line {line}:\n--- got\n{}\n--- want\n{}",
+            window(&got),
+            window(expected)
+        );
     }
     analysis
 }
 
 #[test]
 fn matches_dive_on_image_with_overwrite_chmod_and_deletes() {
-    let a = parity(include_str!("testdata/img1.spec.json"), include_str!("testdata/img1.dive.json"));
+    let a = parity(
+        include_str!("testdata/img1.spec.json"),
+        include_str!("testdata/img1.dive.json"),
+    );
     assert_eq!(a.wasted_bytes, 22);
     assert_eq!(a.size_bytes, 1_987_296);
 }
 
 #[test]
 fn matches_dive_on_image_with_hundreds_of_ties() {
-    let a = parity(include_str!("testdata/img2.spec.json"), include_str!("testdata/img2.dive.json"));
+    let a = parity(
+        include_str!("testdata/img2.spec.json"),
+        include_str!("testdata/img2.dive.json"),
+    );
     assert_eq!(a.efficiency, 0.5);
     assert_eq!(a.inefficiencies.len(), 27);
 }
@@ -85,13 +109,19 @@ fn matches_dive_on_image_with_hundreds_of_ties() {
 fn matches_dive_on_crafted_quirks() {
     // dir whiteout, whiteout of nothing (aborts the layer), same-layer whiteout, opaque,
     // implicit directory whiteout, hard links, symlinks, HTML characters, 15 ties
-    let a = parity(include_str!("testdata/crafted2.spec.json"), include_str!("testdata/crafted2.dive.json"));
+    let a = parity(
+        include_str!("testdata/crafted2.spec.json"),
+        include_str!("testdata/crafted2.dive.json"),
+    );
     assert_eq!(a.wasted_bytes, 420);
 }
 
 #[test]
 fn matches_dive_sort_order_on_sixty_ties() {
-    let a = parity(include_str!("testdata/crafted3.spec.json"), include_str!("testdata/crafted3.dive.json"));
+    let a = parity(
+        include_str!("testdata/crafted3.spec.json"),
+        include_str!("testdata/crafted3.dive.json"),
+    );
     assert_eq!(a.inefficiencies.len(), 60);
 }
 
@@ -101,17 +131,31 @@ fn arcs(layers: Vec<LayerBuilder>) -> Vec<Arc<LayerIndex>> {
 
 #[test]
 fn both_copies_count_as_waste() {
-    let a = analyze(&arcs(vec![LayerBuilder::new().file_n("f", 10, 1), LayerBuilder::new().file_n("f", 10, 2)]));
+    let a = analyze(&arcs(vec![
+        LayerBuilder::new().file_n("f", 10, 1),
+        LayerBuilder::new().file_n("f", 10, 2),
+    ]));
     assert_eq!(a.wasted_bytes, 20);
     assert_eq!(a.efficiency, 0.5);
     assert_eq!(a.wasted_user_percent, 2.0);
-    assert_eq!(a.inefficiencies[0], DiveInefficiency { path: "/f".into(), count: 2, cumulative_size: 20 });
+    assert_eq!(
+        a.inefficiencies[0],
+        DiveInefficiency {
+            path: "/f".into(),
+            count: 2,
+            cumulative_size: 20
+        }
+    );
 }
 
 #[test]
 fn dir_whiteout_counts_lower_subtree_only_for_explicit_dirs() {
     let explicit = analyze(&arcs(vec![
-        LayerBuilder::new().dir("d").file_n("d/a", 5, 1).file_n("d/b", 7, 1).file_n("keep", 1, 1),
+        LayerBuilder::new()
+            .dir("d")
+            .file_n("d/a", 5, 1)
+            .file_n("d/b", 7, 1)
+            .file_n("keep", 1, 1),
         LayerBuilder::new().whiteout("d"),
     ]));
     // paths /d/a 5, /d/b 7, /keep 1, /d 12: each seen once, so no waste and score 1
@@ -129,7 +173,10 @@ fn dir_whiteout_counts_lower_subtree_only_for_explicit_dirs() {
         LayerBuilder::new().whiteout("d"),
         LayerBuilder::new().dir("d"),
     ]));
-    assert_eq!(implicit.wasted_bytes, 0, "implicit dir has an empty FileInfo: counts 0");
+    assert_eq!(
+        implicit.wasted_bytes, 0,
+        "implicit dir has an empty FileInfo: counts 0"
+    );
 }
 
 #[test]
@@ -161,19 +208,57 @@ fn layer_metas_follow_dive_history_alignment() {
     let d0 = Digest::of(b"0");
     let d1 = Digest::of(b"1");
     let cfg = ImageConfig {
-        rootfs: RootFs { kind: "layers".into(), diff_ids: vec![d0.clone(), d1.clone(), Digest::of(b"2")] },
+        rootfs: RootFs {
+            kind: "layers".into(),
+            diff_ids: vec![d0.clone(), d1.clone(), Digest::of(b"2")],
+        },
         history: vec![
-            HistoryEntry { created_by: Some("/bin/sh -c #(nop) ADD file:abc in / ".into()), ..Default::default() },
-            HistoryEntry { created_by: Some("/bin/sh -c #(nop)  ENV A=1".into()), empty_layer: true, ..Default::default() },
-            HistoryEntry { created_by: Some("RUN /bin/sh -c make # buildkit".into()), ..Default::default() },
+            HistoryEntry {
+                created_by: Some("/bin/sh -c #(nop) ADD file:abc in / ".into()),
+                ..Default::default()
+            },
+            HistoryEntry {
+                created_by: Some("/bin/sh -c #(nop)  ENV A=1".into()),
+                empty_layer: true,
+                ..Default::default()
+            },
+            HistoryEntry {
+                created_by: Some("RUN /bin/sh -c make # buildkit".into()),
+                ..Default::default()
+            },
         ],
         ..Default::default()
     };
-    let names = ["abc/layer.tar".to_owned(), "blobs/sha256/def".to_owned(), "x/layer.tar".to_owned()];
+    let names = [
+        "abc/layer.tar".to_owned(),
+        "blobs/sha256/def".to_owned(),
+        "x/layer.tar".to_owned(),
+    ];
     let m = layer_metas(&cfg, &names);
-    assert_eq!(m[0], DiveLayerMeta { id: "abc".into(), digest_id: d0.to_string(), command: "#(nop) ADD file:abc in / ".into() });
-    assert_eq!(m[1], DiveLayerMeta { id: "blobs".into(), digest_id: d1.to_string(), command: "RUN /bin/sh -c make # buildkit".into() });
-    assert_eq!(m[2], DiveLayerMeta { id: "x".into(), digest_id: String::new(), command: "(missing)".into() });
+    assert_eq!(
+        m[0],
+        DiveLayerMeta {
+            id: "abc".into(),
+            digest_id: d0.to_string(),
+            command: "#(nop) ADD file:abc in / ".into()
+        }
+    );
+    assert_eq!(
+        m[1],
+        DiveLayerMeta {
+            id: "blobs".into(),
+            digest_id: d1.to_string(),
+            command: "RUN /bin/sh -c make # buildkit".into()
+        }
+    );
+    assert_eq!(
+        m[2],
+        DiveLayerMeta {
+            id: "x".into(),
+            digest_id: String::new(),
+            command: "(missing)".into()
+        }
+    );
 }
 
 #[test]
@@ -181,12 +266,18 @@ fn file_modes_and_implicit_nodes_follow_go() {
     let l = arcs(vec![LayerBuilder::new()
         .file("a/setuid", b"x")
         .mode(0o4755)
-        .raw(Entry { kind: crate::model::EntryKind::CharDevice, ..LayerBuilder::new().dir("dev").build().entries[0].clone() })]);
+        .raw(Entry {
+            kind: crate::model::EntryKind::CharDevice,
+            ..LayerBuilder::new().dir("dev").build().entries[0].clone()
+        })]);
     let (doc, _) = export(&l, &[]);
     let files = &doc.layer[0].file_list;
     assert_eq!(files[0].file_mode, 0o755 | (1 << 23));
     assert_eq!(files[1], DiveFileInfo::default(), "implicit parent a");
-    assert_eq!((files[2].type_flag, files[2].file_mode), (b'3', 0o755 | (1 << 26) | (1 << 21)));
+    assert_eq!(
+        (files[2].type_flag, files[2].file_mode),
+        (b'3', 0o755 | (1 << 26) | (1 << 21))
+    );
     assert_eq!(doc.layer[0].command, "(missing)");
 }
 
@@ -210,13 +301,22 @@ fn ci_file_and_rules_behave_like_dive() {
         "image efficiency is too low (efficiency=0.9499 < threshold=0.95)"
     );
     let defaults = evaluate_ci(&DiveCiRules::default(), 0.99, u64::MAX, f64::NAN);
-    assert!(defaults.pass, "wasted bytes disabled; NaN user percent never fails");
+    assert!(
+        defaults.pass,
+        "wasted bytes disabled; NaN user percent never fails"
+    );
     assert_eq!(defaults.results[1].status, RuleStatus::Disabled);
-    let bad = DiveCiRules { lowest_efficiency: "1.5".into(), ..DiveCiRules::default() };
+    let bad = DiveCiRules {
+        lowest_efficiency: "1.5".into(),
+        ..DiveCiRules::default()
+    };
     let out = evaluate_ci(&bad, 1.0, 0, 0.0);
     assert!(!out.pass && out.misconfigured);
     assert_eq!(out.results[0].status, RuleStatus::Misconfigured);
-    assert!(evaluate_ci(&DiveCiRules::default(), 1.0, 0, f64::INFINITY).results[2].status == RuleStatus::Fail);
+    assert!(
+        evaluate_ci(&DiveCiRules::default(), 1.0, 0, f64::INFINITY).results[2].status
+            == RuleStatus::Fail
+    );
 }
 
 #[test]

@@ -31,7 +31,12 @@ pub(crate) struct DiveTree {
 impl DiveTree {
     fn new() -> DiveTree {
         DiveTree {
-            nodes: vec![DNode { name: Box::from(&b""[..]), parent: 0, children: BTreeMap::new(), info: None }],
+            nodes: vec![DNode {
+                name: Box::from(&b""[..]),
+                parent: 0,
+                children: BTreeMap::new(),
+                info: None,
+            }],
         }
     }
 
@@ -62,8 +67,15 @@ impl DiveTree {
                     return;
                 }
                 let id = self.nodes.len() as u32;
-                self.nodes.push(DNode { name: Box::from(*name), parent: node, children: BTreeMap::new(), info: None });
-                self.nodes[node as usize].children.insert(Box::from(*name), id);
+                self.nodes.push(DNode {
+                    name: Box::from(*name),
+                    parent: node,
+                    children: BTreeMap::new(),
+                    info: None,
+                });
+                self.nodes[node as usize]
+                    .children
+                    .insert(Box::from(*name), id);
                 node = id;
             }
             if i == comps.len() - 1 {
@@ -117,7 +129,11 @@ impl DiveTree {
         let mut cur = n;
         while cur != 0 {
             let name: &[u8] = &self.nodes[cur as usize].name;
-            out.push(if cur == n { name.strip_prefix(WHITEOUT).unwrap_or(name) } else { name });
+            out.push(if cur == n {
+                name.strip_prefix(WHITEOUT).unwrap_or(name)
+            } else {
+                name
+            });
             cur = self.nodes[cur as usize].parent;
         }
         out.reverse();
@@ -187,7 +203,10 @@ struct Data {
 
 /// `filetree.Efficiency`: the score and the inefficient paths, sorted as `sort.Sort`
 /// leaves them (ascending cumulative size).
-pub(crate) fn efficiency(layers: &[Arc<LayerIndex>], trees: &[DiveTree]) -> (f64, Vec<Inefficiency>) {
+pub(crate) fn efficiency(
+    layers: &[Arc<LayerIndex>],
+    trees: &[DiveTree],
+) -> (f64, Vec<Inefficiency>) {
     let mut map: HashMap<Vec<u8>, Data> = HashMap::new();
     let mut matches: Vec<Vec<u8>> = Vec::new();
     let mut stacked = trees.first().cloned().unwrap_or_else(DiveTree::new);
@@ -200,7 +219,11 @@ pub(crate) fn efficiency(layers: &[Arc<LayerIndex>], trees: &[DiveTree]) -> (f64
                 continue;
             }
             let path = tree.path(n);
-            let data = map.entry(path.clone()).or_insert(Data { cumulative: 0, min: -1, count: 0 });
+            let data = map.entry(path.clone()).or_insert(Data {
+                cumulative: 0,
+                min: -1,
+                count: 0,
+            });
             let size = if tree.is_whiteout(n) {
                 let Some(prev) = stacked.get_node(&tree.comps(n)) else {
                     // dive's visitor returns "path does not exist": the rest of this layer
@@ -236,12 +259,20 @@ pub(crate) fn efficiency(layers: &[Arc<LayerIndex>], trees: &[DiveTree]) -> (f64
         min_sum += d.min;
         cum_sum += d.cumulative;
     }
-    let score = if cum_sum == 0 { 1.0 } else { min_sum as f64 / cum_sum as f64 };
+    let score = if cum_sum == 0 {
+        1.0
+    } else {
+        min_sum as f64 / cum_sum as f64
+    };
     let mut out: Vec<Inefficiency> = matches
         .into_iter()
         .map(|p| {
             let d = &map[&p];
-            Inefficiency { count: d.count, cumulative: d.cumulative, path: p }
+            Inefficiency {
+                count: d.count,
+                cumulative: d.cumulative,
+                path: p,
+            }
         })
         .collect();
     super::gosort::sort(&mut out, |a, b| a.cumulative < b.cumulative);

@@ -114,7 +114,11 @@ fn observed(t: &StackedTree, k: u32) -> Model {
             if i.mark == DiffMark::Removed {
                 return None;
             }
-            let kind = if i.kind == EntryKind::Dir { Kind::Dir } else { Kind::File(i.size) };
+            let kind = if i.kind == EntryKind::Dir {
+                Kind::Dir
+            } else {
+                Kind::File(i.size)
+            };
             Some((String::from_utf8_lossy(&t.path_of(n)).into_owned(), kind))
         })
         .collect()
