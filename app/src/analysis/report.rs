@@ -118,22 +118,25 @@ pub fn render_text(a: &Analysis, dive: &DiveAnalysis, commands: &[Option<String>
     } else {
         let _ = writeln!(
             out,
-            "  {:>9}  {:<52}  Blame (stored in -> hidden by)",
-            "Wasted", "Path"
+            "  {:>9}  Path / blame: stored in layer -> hidden by layer",
+            "Wasted"
         );
         for w in a.wasted.iter().take(TOP) {
-            let blame: Vec<String> = w
-                .copies
-                .iter()
-                .map(|c| format!("L{}->L{} {}", c.added_layer, c.hidden_layer, cause(c.cause)))
-                .collect();
-            let _ = writeln!(
-                out,
-                "  {:>9}  {:<52}  {}",
-                size(w.bytes),
-                fit(&w.path, 52),
-                fit(&blame.join(", "), WIDTH - 69)
-            );
+            let _ = writeln!(out, "  {:>9}  {}", size(w.bytes), fit(&w.path, WIDTH - 13));
+            for c in w.copies.iter().take(4) {
+                let _ = writeln!(
+                    out,
+                    "  {:>9}    L{} -> L{}  {} ({})",
+                    "",
+                    c.added_layer,
+                    c.hidden_layer,
+                    cause(c.cause),
+                    size(c.bytes)
+                );
+            }
+            if w.copies.len() > 4 {
+                let _ = writeln!(out, "  {:>9}    ... {} more copies", "", w.copies.len() - 4);
+            }
         }
         if a.wasted.len() > TOP {
             let _ = writeln!(out, "  ... {} more paths", a.wasted.len() - TOP);
@@ -178,14 +181,15 @@ pub fn render_text(a: &Analysis, dive: &DiveAnalysis, commands: &[Option<String>
         }
     }
 
+    let pct2 = |r: f64| format!("{:.2}%", r * 100.0);
     heading(&mut out, "dive-compatible figures");
     let _ = writeln!(out, "  {:<24}{:>16}  {:>16}", "", "dive 0.13.1", "Strata");
     let _ = writeln!(
         out,
         "  {:<24}{:>16}  {:>16}",
         "Efficiency",
-        percent(dive.efficiency),
-        percent(a.efficiency)
+        pct2(dive.efficiency),
+        pct2(a.efficiency)
     );
     let _ = writeln!(
         out,
@@ -195,14 +199,14 @@ pub fn render_text(a: &Analysis, dive: &DiveAnalysis, commands: &[Option<String>
         size(a.reclaimable_bytes)
     );
     let user_pct = if dive.wasted_user_percent.is_finite() {
-        percent(dive.wasted_user_percent)
+        pct2(dive.wasted_user_percent)
     } else {
         "n/a".to_owned()
     };
     let strata_user = if a.split.user_bytes == 0 {
         "n/a".to_owned()
     } else {
-        percent(a.split.user_wasted as f64 / a.split.user_bytes as f64)
+        pct2(a.split.user_wasted as f64 / a.split.user_bytes as f64)
     };
     let _ = writeln!(
         out,

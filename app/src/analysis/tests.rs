@@ -116,7 +116,7 @@ fn report_fits_in_100_columns() {
     ] {
         assert!(text.contains(section), "missing {section}");
     }
-    assert!(text.contains("L1->L2 attrs-only rewrite"));
+    assert!(text.contains("L1 -> L2  attrs-only rewrite (5 B)"));
 }
 
 mod props;
