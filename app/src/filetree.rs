@@ -10,7 +10,9 @@
 
 mod flags;
 mod layer;
+mod marks;
 mod query;
+mod resolve;
 mod stacked;
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -2,9 +2,8 @@
 //! path lookup, iteration for search, per-layer statistics and hidden copies.
 
 use super::layer::{path_from_parents, TreeWarning};
-use super::stacked::{
-    rewrite_mark, HiddenCopy, LayerStats, NodeInfo, StackedTree, Version, IMPLICIT,
-};
+use super::marks::rewrite_mark;
+use super::stacked::{HiddenCopy, LayerStats, NodeInfo, StackedTree, Version, IMPLICIT};
 use super::{components, DiffMark, NodeId};
 use crate::model::{Entry, EntryKind, LayerIndex};
 use std::sync::Arc;

@@ -10,6 +10,8 @@
 //! parent paths through symlinks are resolved inside the tree (≤ 40 hops) and flagged.
 
 use super::layer::{LayerWarningKind, TreeWarning};
+use super::marks::same_content;
+use super::resolve::Resolved;
 use super::{
     components, DiffMark, NodeId, TreeError, TreeFlag, TreeFlags, OPAQUE, WHITEOUT_PREFIX,
 };
@@ -20,7 +22,6 @@ use std::sync::Arc;
 
 pub(super) const ABSENT: u32 = u32::MAX;
 pub(super) const IMPLICIT: u32 = u32::MAX - 1;
-const MAX_HOPS: u32 = 40;
 
 /// One state of a node: written (or deleted) by `layer`.
 #[derive(Debug, Clone, Copy)]
@@ -32,7 +33,7 @@ pub(super) struct Version {
 }
 
 impl Version {
-    fn present(&self) -> bool {
+    pub(super) fn present(&self) -> bool {
         self.entry != ABSENT
     }
 }
@@ -443,107 +444,11 @@ impl StackedTree {
         }
     }
 
-    /// Walks `dirs` from the root, following symlinks inside the tree (chroot semantics,
-    /// ≤ 40 hops); with `create`, missing directories are created implicitly at layer `k`.
-    fn resolve_dir(&mut self, dirs: &[&[u8]], k: u32, create: bool) -> Result<Resolved, TreeError> {
-        let mut created: Vec<u32> = Vec::new();
-        let resolved = self.walk_dirs(dirs, k, create, &mut created);
-        // a chain of new directories: one count update per node, then one walk up,
-        // instead of a walk to the root for every new level
-        let m = created.len() as u64;
-        for (i, n) in created.iter().enumerate() {
-            let a = self.cur_agg(*n);
-            self.set_agg(*n, k, a.bytes, a.count + (m - 1 - i as u64));
-        }
-        if let Some(first) = created.first() {
-            self.adjust(*first, k, (0, m), (0, 0));
-        }
-        resolved
-    }
-
-    fn walk_dirs(
-        &mut self,
-        dirs: &[&[u8]],
-        k: u32,
-        create: bool,
-        created: &mut Vec<u32>,
-    ) -> Result<Resolved, TreeError> {
-        let mut queue: Vec<Box<[u8]>> = dirs.iter().rev().map(|c| Box::from(*c)).collect();
-        let mut cur = 0u32;
-        let mut hops = 0u32;
-        let mut through = false;
-        while let Some(c) = queue.pop() {
-            if c.is_empty() || &*c == b"." {
-                continue;
-            }
-            if &*c == b".." {
-                cur = self.nodes[cur as usize].parent.0;
-                continue;
-            }
-            let found = self.child(cur, &c).filter(|n| self.current(*n).present());
-            let Some(n) = found else {
-                if !create {
-                    return Ok(Resolved::Missing);
-                }
-                let n = self.child_or_create(cur, &c)?;
-                let mut flags = TreeFlags::default();
-                flags.insert(TreeFlag::Implicit);
-                if through {
-                    flags.insert(TreeFlag::ThroughSymlink);
-                }
-                self.set_version(n, k, IMPLICIT, flags);
-                created.push(n);
-                cur = n;
-                continue;
-            };
-            let v = self.current(n);
-            match self.kind_of(&v) {
-                EntryKind::Dir => cur = n,
-                EntryKind::Symlink => {
-                    hops += 1;
-                    if hops > MAX_HOPS {
-                        return Ok(Resolved::Loop);
-                    }
-                    through = true;
-                    let target: Vec<u8> = self
-                        .entry_of(&v)
-                        .and_then(|e| e.link.as_deref())
-                        .map(|l| l.to_vec())
-                        .unwrap_or_default();
-                    if target.first() == Some(&b'/') {
-                        cur = 0;
-                    }
-                    for t in target.split(|b| *b == b'/').rev() {
-                        queue.push(Box::from(t));
-                    }
-                }
-                _ => return Ok(Resolved::NotDir),
-            }
-        }
-        Ok(Resolved::Dir(cur, through))
-    }
-
-    fn hardlink_resolves(&mut self, e: &Entry, k: u32) -> Result<bool, TreeError> {
-        let Some(link) = e.link.as_deref() else {
-            return Ok(false);
-        };
-        let comps: Vec<&[u8]> = components(link).collect();
-        let Some((last, dirs)) = comps.split_last() else {
-            return Ok(false);
-        };
-        Ok(match self.resolve_dir(dirs, k, false)? {
-            Resolved::Dir(p, _) => self
-                .child(p, last)
-                .is_some_and(|n| self.current(n).present()),
-            _ => false,
-        })
-    }
-
-    fn child(&self, parent: u32, name: &[u8]) -> Option<u32> {
+    pub(super) fn child(&self, parent: u32, name: &[u8]) -> Option<u32> {
         self.index.get(&(parent, Box::from(name))).copied()
     }
 
-    fn child_or_create(&mut self, parent: u32, name: &[u8]) -> Result<u32, TreeError> {
+    pub(super) fn child_or_create(&mut self, parent: u32, name: &[u8]) -> Result<u32, TreeError> {
         if let Some(n) = self.child(parent, name) {
             return Ok(n);
         }
@@ -561,7 +466,7 @@ impl StackedTree {
         Ok(n)
     }
 
-    fn current(&self, n: u32) -> Version {
+    pub(super) fn current(&self, n: u32) -> Version {
         self.nodes[n as usize]
             .versions
             .last()
@@ -581,7 +486,7 @@ impl StackedTree {
         }
     }
 
-    fn set_version(&mut self, n: u32, k: u32, entry: u32, flags: TreeFlags) {
+    pub(super) fn set_version(&mut self, n: u32, k: u32, entry: u32, flags: TreeFlags) {
         let vs = &mut self.nodes[n as usize].versions;
         match vs.last_mut() {
             Some(v) if v.layer == k => {
@@ -597,7 +502,7 @@ impl StackedTree {
         self.changes[k as usize].push(NodeId(n));
     }
 
-    fn cur_agg(&self, n: u32) -> Agg {
+    pub(super) fn cur_agg(&self, n: u32) -> Agg {
         self.nodes[n as usize]
             .aggs
             .last()
@@ -605,7 +510,7 @@ impl StackedTree {
             .unwrap_or_default()
     }
 
-    fn set_agg(&mut self, n: u32, k: u32, bytes: u64, count: u64) {
+    pub(super) fn set_agg(&mut self, n: u32, k: u32, bytes: u64, count: u64) {
         let aggs = &mut self.nodes[n as usize].aggs;
         match aggs.last_mut() {
             Some(a) if a.layer == k => {
@@ -621,7 +526,7 @@ impl StackedTree {
     }
 
     /// Adds `add` and subtracts `sub` (bytes, count) on every ancestor of `n`.
-    fn adjust(&mut self, n: u32, k: u32, add: (u64, u64), sub: (u64, u64)) {
+    pub(super) fn adjust(&mut self, n: u32, k: u32, add: (u64, u64), sub: (u64, u64)) {
         if n == 0 || add == sub {
             return;
         }
@@ -675,59 +580,6 @@ impl StackedTree {
             Agg::default()
         } else {
             aggs[i - 1]
-        }
-    }
-}
-
-enum Resolved {
-    Dir(u32, bool),
-    Missing,
-    NotDir,
-    Loop,
-}
-
-/// Same bytes: kind, size, crc64 (files; unknown crc64 is never "same"), link target.
-pub(crate) fn same_content(a: &Entry, b: &Entry) -> bool {
-    a.kind == b.kind
-        && a.size == b.size
-        && match a.kind {
-            EntryKind::File => a.crc64.is_some() && a.crc64 == b.crc64,
-            EntryKind::Symlink | EntryKind::Hardlink => a.link == b.link,
-            _ => true,
-        }
-}
-
-fn same_attrs(a: &Entry, b: &Entry) -> bool {
-    a.mode == b.mode && a.uid == b.uid && a.gid == b.gid && a.mtime == b.mtime
-}
-
-/// The mark of a node present before and after layer k, rewritten at k.
-pub(super) fn rewrite_mark(before: Option<&Entry>, now: Option<&Entry>) -> DiffMark {
-    match (before, now) {
-        (Some(a), Some(b)) => {
-            if a.kind != b.kind {
-                DiffMark::Modified
-            } else if b.kind == EntryKind::Dir {
-                if a.mode != b.mode || a.uid != b.uid || a.gid != b.gid {
-                    DiffMark::AttrsOnly
-                } else {
-                    DiffMark::Unchanged
-                }
-            } else if !same_content(a, b) {
-                DiffMark::Modified
-            } else if b.kind == EntryKind::File || !same_attrs(a, b) {
-                DiffMark::AttrsOnly
-            } else {
-                DiffMark::Unchanged
-            }
-        }
-        (None, None) => DiffMark::Unchanged,
-        (Some(a), None) | (None, Some(a)) => {
-            if a.kind == EntryKind::Dir {
-                DiffMark::Unchanged
-            } else {
-                DiffMark::Modified
-            }
         }
     }
 }
