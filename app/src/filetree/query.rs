@@ -105,6 +105,11 @@ impl StackedTree {
             .collect()
     }
 
+    /// Children of the node at `path` (literal, see [`StackedTree::lookup`]) at layer `k`.
+    pub fn children_of_path(&self, path: &[u8], k: u32) -> Option<Vec<NodeInfo<'_>>> {
+        self.lookup(path, k).map(|n| self.children(n, k))
+    }
+
     /// The node at a path (literal components, no symlink following) shown at layer `k`.
     pub fn lookup(&self, path: &[u8], k: u32) -> Option<NodeId> {
         let mut cur = NodeId::ROOT;

@@ -108,13 +108,19 @@ impl StackedTree {
             return Ok(false);
         };
         let comps: Vec<&[u8]> = components(link).collect();
+        // a link to itself: Docker removes the path first, then link(2) fails
+        if comps.iter().copied().eq(components(&e.path)) {
+            return Ok(false);
+        }
         let Some((last, dirs)) = comps.split_last() else {
             return Ok(false);
         };
         Ok(match self.resolve_dir(dirs, k, false)? {
-            Resolved::Dir(p, _) => self
-                .child(p, last)
-                .is_some_and(|n| self.current(n).present()),
+            // link(2) refuses directories
+            Resolved::Dir(p, _) => self.child(p, last).is_some_and(|n| {
+                let v = self.current(n);
+                v.present() && self.kind_of(&v) != EntryKind::Dir
+            }),
             _ => false,
         })
     }

@@ -261,8 +261,25 @@ fn hardlinks_count_once_and_unresolved_are_flagged_e4() {
             .file("a", b"12345")
             .hardlink("b", "a")
             .hardlink("c", "missing"),
-        LayerBuilder::new().whiteout("a").hardlink("d", "a"),
+        LayerBuilder::new()
+            .whiteout("a")
+            .hardlink("d", "a")
+            .dir("dir")
+            .hardlink("e", "dir")
+            .hardlink("self", "self")
+            .hardlink("early", "late")
+            .file("late", b"l")
+            .hardlink("ok", "b"),
     ]);
+    for bad in ["e", "self", "early"] {
+        let n = t.info(t.lookup(bad.as_bytes(), 1).unwrap(), 1).unwrap();
+        assert!(n.flags.contains(TreeFlag::UnresolvedHardlink), "{bad}");
+    }
+    let ok = t.info(t.lookup(b"ok", 1).unwrap(), 1).unwrap();
+    assert!(
+        !ok.flags.contains(TreeFlag::UnresolvedHardlink),
+        "a link to a link resolves"
+    );
     assert_eq!(t.info(NodeId::ROOT, 0).unwrap().size, 5);
     let c = t.info(t.lookup(b"c", 0).unwrap(), 0).unwrap();
     assert!(c.flags.contains(TreeFlag::UnresolvedHardlink));

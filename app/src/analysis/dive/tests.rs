@@ -330,3 +330,36 @@ fn sizes_parse_like_go_humanize() {
     assert!(parse_size("abc").is_err());
     assert!(parse_size("10 parsecs").is_err());
 }
+
+#[test]
+fn layer_metas_match_dive_on_real_archives() {
+    for (meta, dive_json) in [
+        (
+            include_str!("testdata/img1.meta.json"),
+            include_str!("testdata/img1.dive.json"),
+        ),
+        (
+            include_str!("testdata/img2.meta.json"),
+            include_str!("testdata/img2.dive.json"),
+        ),
+    ] {
+        #[derive(serde::Deserialize)]
+        struct Meta {
+            layers: Vec<String>,
+            config: ImageConfig,
+        }
+        let meta: Meta = serde_json::from_str(meta).unwrap();
+        let want: DiveExport = serde_json::from_str(dive_json).unwrap();
+        let got = layer_metas(&meta.config, &meta.layers);
+        let expected: Vec<DiveLayerMeta> = want
+            .layer
+            .iter()
+            .map(|l| DiveLayerMeta {
+                id: l.id.clone(),
+                digest_id: l.digest_id.clone(),
+                command: l.command.clone(),
+            })
+            .collect();
+        assert_eq!(got, expected);
+    }
+}
