@@ -57,7 +57,14 @@ impl StackedTree {
             (Some(b), None) => (b, k - 1, DiffMark::Removed),
             (None, None) => return None,
         };
-        Some(self.describe(n, &node.name, shown, at, mark))
+        let mut info = self.describe(n, &node.name, shown, at, mark);
+        if mark == DiffMark::Removed {
+            // how it was removed (same-layer whiteout, odd whiteout) is on the deletion
+            if let Some(gone) = self.version_at(n, k) {
+                info.flags = gone.flags;
+            }
+        }
+        Some(info)
     }
 
     fn describe<'a>(

@@ -127,6 +127,9 @@ fn same_layer_file_then_whiteout_removes_f4() {
         LayerBuilder::new().file("foo", b"upper").whiteout("foo"),
     ]);
     assert_eq!(mark(&t, "foo", 1), Some(DiffMark::Removed));
+    let foo = t.info(t.lookup(b"foo", 1).unwrap(), 1).unwrap();
+    assert!(foo.flags.contains(TreeFlag::SameLayerWhiteout));
+    assert_eq!(foo.size, 5, "a removed node shows what was there before");
     let lt = LayerTree::build(t.layer(1).unwrap()).unwrap();
     let n = lt.node(lt.lookup(b"foo").unwrap()).unwrap();
     assert!(n.whiteout && n.entry.is_none() && n.flags.contains(TreeFlag::SameLayerWhiteout));
