@@ -4,8 +4,12 @@
 //! every copy of a path seen in two or more layers counts as waste (the kept one too); a
 //! whiteout of a directory counts the lower subtree only when that directory had its own
 //! tar entry; opaque markers are ignored; a whiteout of a path missing below stops the
-//! scoring of the rest of that layer; only layer 0 is "base". Strata's own figures live in
-//! [`super::report`]'s sibling modules and explain the differences.
+//! scoring of the rest of that layer; only layer 0 is "base". Strata's own figures
+//! ([`super::analyze`]) explain where these numbers go wrong.
+//!
+//! Inputs beyond the layer indexes: [`DiveLayerMeta`] (archive member name, history) and,
+//! for byte-exact `fileList`s, `Entry::link` kept for every entry that has a tar link name
+//! (Docker writes whiteouts as regular files that keep one).
 
 mod ci;
 mod gojson;
