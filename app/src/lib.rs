@@ -9,9 +9,11 @@
 //! with overlay semantics and diff marks, and [`analysis`] computes dive-compatible and
 //! Strata's own waste figures.
 
+pub mod analysis;
 pub mod api;
 pub mod archive;
 pub mod compress;
+pub mod filetree;
 pub mod fmt;
 pub mod layer;
 pub mod limits;
