@@ -12,6 +12,7 @@
 pub mod analysis;
 pub mod api;
 pub mod archive;
+pub mod compare;
 pub mod compress;
 pub mod filetree;
 pub mod fmt;

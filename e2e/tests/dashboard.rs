@@ -48,7 +48,7 @@ async fn list_filter_open_image_and_history() -> Result<()> {
         Ok(names.iter().any(|n| n == &image.tag).then_some(names))
     })
     .await?;
-    ensure!(names.len() >= 1, "list shows rows");
+    ensure!(!names.is_empty(), "list shows rows");
     h.screenshot("list").await?;
 
     // Server-side docker filter: only our image is left.
@@ -98,6 +98,44 @@ async fn list_filter_open_image_and_history() -> Result<()> {
         "config shows labels: {config}"
     );
     h.screenshot("image-page").await?;
+
+    // The analysis runs on its own; then the waste list blames the RUN rm step.
+    h.wait_testid("analysis-summary").await?;
+    let wasted = eventually("wasted rows", || async {
+        let rows = h.all("[data-testid=wasted-row]").await?;
+        let mut texts = Vec::new();
+        for r in rows {
+            texts.push(r.text().await?);
+        }
+        Ok((!texts.is_empty()).then_some(texts))
+    })
+    .await?;
+    let old = wasted
+        .iter()
+        .find(|t| t.contains("/data/old.txt"))
+        .with_context(|| format!("old.txt is wasted: {wasted:?}"))?;
+    ensure!(
+        old.contains("deleted by layer 2"),
+        "blame names the deleting layer: {old}"
+    );
+    ensure!(
+        wasted
+            .iter()
+            .any(|t| t.contains("/data/keep.txt") && t.contains("overwritten by layer 3")),
+        "keep.txt overwritten: {wasted:?}"
+    );
+    let reclaimable = h.wait_testid("reclaimable").await?.text().await?;
+    ensure!(
+        reclaimable.starts_with("18 B"),
+        "13 + 5 bytes reclaimable: {reclaimable}"
+    );
+    h.client
+        .execute(
+            "document.querySelector('[data-testid=analysis-panel]').scrollIntoView()",
+            vec![],
+        )
+        .await?;
+    h.screenshot("image-analysis").await?;
     h.finish().await
 }
 
@@ -106,11 +144,21 @@ async fn layer_tree_expand_and_mark_filter() -> Result<()> {
     let image = flow_image("tree")?;
     let h = Harness::start(ServerOptions::default()).await?;
     // Layers: 0 busybox, 1 `COPY data/`, 2 `RUN rm` (a whiteout), 3 `COPY more/`.
-    h.goto(&format!("/images/{}/layers/1?view=layer", image.id))
-        .await?;
+    // From the image page, follow history step #2's layer link (layer 1, `COPY data/`).
+    h.goto(&format!("/images/{}", image.id)).await?;
+    h.wait_testid("history-timeline").await?;
+    let links = h.all("[data-testid=step-layer-link]").await?;
+    ensure!(
+        links.len() == 4,
+        "one link per layer-making step, got {}",
+        links.len()
+    );
+    links[1].click().await?;
     h.wait_testid("file-tree")
         .await
         .with_context(|| h.server_log())?;
+    let url = h.client.current_url().await?;
+    ensure!(url.path().ends_with("/layers/1"), "explorer URL {url}");
     let data = eventually("the data dir row", || async {
         for row in h.all("[data-testid=tree-row]").await? {
             if row.attr("data-name").await?.as_deref() == Some("data") {
@@ -131,6 +179,36 @@ async fn layer_tree_expand_and_mark_filter() -> Result<()> {
     .await?;
     ensure!(names.contains(&"keep.txt".to_owned()), "{names:?}");
     h.screenshot("tree-layer").await?;
+
+    // Layer 2 (`RUN rm /data/old.txt`) shows only the deletion, marked removed.
+    h.wait_testid("layer-select").await?;
+    h.goto(&format!("/images/{}/layers/2?view=layer", image.id))
+        .await?;
+    let data = eventually("the data dir row (layer 2)", || async {
+        for row in h.all("[data-testid=tree-row]").await? {
+            if row.attr("data-name").await?.as_deref() == Some("data") {
+                return Ok(Some(row));
+            }
+        }
+        Ok(None)
+    })
+    .await?;
+    data.click().await?;
+    let removed = eventually("the removed file", || async {
+        let mut found = Vec::new();
+        for row in h.all("[data-testid=tree-row][data-kind=file]").await? {
+            let name = row.attr("data-name").await?.unwrap_or_default();
+            let mark = row.attr("data-mark").await?.unwrap_or_default();
+            found.push((name, mark));
+        }
+        Ok((!found.is_empty()).then_some(found))
+    })
+    .await?;
+    ensure!(
+        removed == vec![("old.txt".to_owned(), "removed".to_owned())],
+        "layer 2 only deletes old.txt: {removed:?}"
+    );
+    h.screenshot("tree-removed").await?;
 
     // Stacked view of the last layer: old.txt is gone, keep.txt modified, new.txt added.
     h.goto(&format!("/images/{}/layers/3?view=stacked", image.id))

@@ -8,6 +8,8 @@ use app::api::TreeView;
 pub enum AppRoute {
     /// The image list.
     Images,
+    /// The image list with docker-style filter text applied (`?filter=`).
+    ImagesFiltered { filter: String },
     /// One image: summary, config, history, layers.
     Image { id: String },
     /// The layer explorer of one image.
@@ -23,12 +25,29 @@ impl AppRoute {
     pub fn path(&self) -> String {
         match self {
             AppRoute::Images => "/".to_owned(),
+            AppRoute::ImagesFiltered { filter } if filter.trim().is_empty() => "/".to_owned(),
+            AppRoute::ImagesFiltered { filter } => {
+                format!("/?filter={}", encode_query(filter.trim()))
+            }
             AppRoute::Image { id } => format!("/images/{id}"),
             AppRoute::Layer { id, layer, view } => {
                 format!("/images/{id}/layers/{layer}?view={}", view.as_str())
             }
         }
     }
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay).
+pub fn encode_query(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Parses the `view` query value (default: this layer's changes).
@@ -54,5 +73,11 @@ mod tests {
         assert_eq!(parse_view(Some("stacked")), TreeView::Stacked);
         assert_eq!(parse_view(None), TreeView::Layer);
         assert_eq!(AppRoute::Images.path(), "/");
+        let f = AppRoute::ImagesFiltered {
+            filter: "reference=app/* dangling=true".into(),
+        };
+        assert_eq!(f.path(), "/?filter=reference%3Dapp%2F%2A%20dangling%3Dtrue");
+        let empty = AppRoute::ImagesFiltered { filter: " ".into() };
+        assert_eq!(empty.path(), "/");
     }
 }

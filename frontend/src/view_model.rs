@@ -197,18 +197,40 @@ pub struct TreeRow {
     pub loaded: bool,
 }
 
+/// A row of the flattened tree: a node, or a "load more" row closing a directory whose
+/// children were only partly fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Row {
+    Node(TreeRow),
+    More {
+        /// Raw path (base64) of the directory.
+        dir: String,
+        depth: u32,
+        remaining: u64,
+    },
+}
+
+enum Pending {
+    Node(u32, String, TreeNode),
+    /// All children of `dir` were emitted.
+    End(u32, String),
+}
+
 /// Flattens the loaded part of the tree into rows, depth first, without recursion.
-/// `children` maps a directory's raw path to its loaded children (`""` = root).
+/// `children` maps a directory's raw path to its loaded children (`""` = root);
+/// `truncated` maps a directory to how many children were not fetched yet.
 /// Non-directories whose mark is not in `marks` are hidden; directories always show.
 pub fn flatten_tree(
     children: &HashMap<String, Vec<TreeNode>>,
+    truncated: &HashMap<String, u64>,
     expanded: &HashSet<String>,
     marks: &HashSet<DiffMark>,
     sort: TreeSort,
-) -> Vec<TreeRow> {
+) -> Vec<Row> {
     let mut rows = Vec::new();
-    let mut stack: Vec<(u32, String, TreeNode)> = Vec::new();
-    let push_children = |stack: &mut Vec<(u32, String, TreeNode)>, depth: u32, dir: &str| {
+    let mut stack: Vec<Pending> = Vec::new();
+    let push_children = |stack: &mut Vec<Pending>, depth: u32, dir: &str| {
+        stack.push(Pending::End(depth, dir.to_owned()));
         if let Some(kids) = children.get(dir) {
             let mut kids: Vec<&TreeNode> = kids
                 .iter()
@@ -218,24 +240,41 @@ pub fn flatten_tree(
                 kids.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
             }
             for k in kids.into_iter().rev() {
-                stack.push((depth, child_path_raw(dir, &k.name_raw), k.clone()));
+                stack.push(Pending::Node(
+                    depth,
+                    child_path_raw(dir, &k.name_raw),
+                    k.clone(),
+                ));
             }
         }
     };
     push_children(&mut stack, 0, "");
-    while let Some((depth, path_raw, node)) = stack.pop() {
-        let is_expanded = node.kind == NodeKind::Dir && expanded.contains(&path_raw);
-        let loaded = children.contains_key(&path_raw);
-        if is_expanded {
-            push_children(&mut stack, depth + 1, &path_raw);
+    while let Some(item) = stack.pop() {
+        match item {
+            Pending::End(depth, dir) => {
+                if let Some(&remaining) = truncated.get(&dir) {
+                    rows.push(Row::More {
+                        dir,
+                        depth,
+                        remaining,
+                    });
+                }
+            }
+            Pending::Node(depth, path_raw, node) => {
+                let is_expanded = node.kind == NodeKind::Dir && expanded.contains(&path_raw);
+                let loaded = children.contains_key(&path_raw);
+                if is_expanded {
+                    push_children(&mut stack, depth + 1, &path_raw);
+                }
+                rows.push(Row::Node(TreeRow {
+                    depth,
+                    path_raw,
+                    node,
+                    expanded: is_expanded,
+                    loaded,
+                }));
+            }
         }
-        rows.push(TreeRow {
-            depth,
-            path_raw,
-            node,
-            expanded: is_expanded,
-            loaded,
-        });
     }
     rows
 }

@@ -3,136 +3,22 @@
 //! `strata: <what failed on what>; <what to do>` — and exit code 2 (1 is reserved for
 //! a CI rule failure, 0 for success). No path here panics or prints a backtrace.
 
-mod dive_ci;
+mod args;
+mod ci;
 mod report;
 
-pub use dive_ci::{CiConfigError, CiFigures, CiRules, RuleResult, RuleStatus, Threshold};
+pub use args::{AnalyzeArgs, CiArgs, Cli, Command, Format, GlobalArgs, RuleSet, ServeArgs};
 
 use crate::engine::{Engine, EngineConfig, EngineError, LoadOptions, Loaded};
 use crate::progress::{NoProgress, ProgressSink, TerminalBar};
 use crate::source::Source;
 use app::archive::Platform;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::Parser;
 use std::io::{IsTerminal, Write};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-
-/// Strata: explore Docker images layer by layer, find wasted space, gate CI on it.
-#[derive(Debug, Parser)]
-#[command(name = "strata", version, about, propagate_version = true)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    #[command(flatten)]
-    pub global: GlobalArgs,
-}
-
-/// Options shared by every subcommand.
-#[derive(Debug, Clone, clap::Args)]
-pub struct GlobalArgs {
-    /// Docker daemon to use (unix:///path, tcp://host:port, https://host:port);
-    /// default: $DOCKER_HOST, else unix:///var/run/docker.sock
-    #[arg(long, global = true, value_name = "URL")]
-    pub docker_host: Option<String>,
-    /// Layer cache directory; default: $STRATA_CACHE_DIR, else $XDG_CACHE_HOME/strata,
-    /// else ~/.cache/strata
-    #[arg(long, global = true, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
-    /// Do not read or write the on-disk layer cache
-    #[arg(long, global = true)]
-    pub no_cache: bool,
-    /// Never read the daemon's layer store directly; always export (slower; for diagnosis)
-    #[arg(long, global = true, hide = true)]
-    pub no_layer_store: bool,
-    /// Print where layers came from (cache, layer store, export) on stderr
-    #[arg(long, short, global = true)]
-    pub verbose: bool,
-}
-
-/// The subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Start the web dashboard (the default when no subcommand is given)
-    Serve(ServeArgs),
-    /// Analyze one image and print a report
-    Analyze(AnalyzeArgs),
-    /// Check an image against efficiency rules (dive's .dive-ci); exit 0 pass, 1 fail, 2 error
-    Ci(CiArgs),
-}
-
-#[derive(Debug, Clone, clap::Args)]
-pub struct ServeArgs {
-    /// Address to listen on (loopback by default)
-    #[arg(long, default_value = crate::http::DEFAULT_LISTEN, value_name = "ADDR")]
-    pub listen: SocketAddr,
-    /// Images to show first: docker:REF, REF, docker-archive:PATH, oci-archive:PATH, oci:DIR, or a path
-    #[arg(value_name = "SOURCE")]
-    pub sources: Vec<String>,
-}
-
-/// Report formats of `strata analyze`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// A human-readable report
-    Text,
-    /// Strata's full analysis as JSON
-    Json,
-    /// The same JSON as `dive --json`
-    DiveJson,
-}
-
-#[derive(Debug, Clone, clap::Args)]
-pub struct AnalyzeArgs {
-    /// The image: docker:REF, REF, docker-archive:PATH[:REF], oci-archive:PATH[:REF], oci:DIR[:REF], or a path
-    #[arg(value_name = "SOURCE")]
-    pub source: String,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-    /// Write the report to FILE instead of stdout
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Platform to pick from multi-platform archives (default: this host's, e.g. linux/amd64)
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-    pub platform: Option<String>,
-}
-
-/// Which analysis the CI rules are evaluated on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RuleSet {
-    /// dive's figures, so existing thresholds keep their meaning
-    Dive,
-    /// Strata's corrected figures
-    Strata,
-}
-
-#[derive(Debug, Clone, clap::Args)]
-pub struct CiArgs {
-    /// The image: docker:REF, REF, docker-archive:PATH[:REF], oci-archive:PATH[:REF], oci:DIR[:REF], or a path
-    #[arg(value_name = "SOURCE")]
-    pub source: String,
-    /// dive CI rules file (default: .dive-ci in the current directory, if present)
-    #[arg(long, value_name = "FILE")]
-    pub ci_config: Option<PathBuf>,
-    /// Fail below this efficiency (0..1), or "disabled"
-    #[arg(long, value_name = "RATIO")]
-    pub lowest_efficiency: Option<String>,
-    /// Fail above this many wasted bytes (e.g. 20MB, 1GiB), or "disabled"
-    #[arg(long, value_name = "SIZE")]
-    pub highest_wasted_bytes: Option<String>,
-    /// Fail above this ratio of wasted bytes in user layers (0..1), or "disabled"
-    #[arg(long, value_name = "RATIO")]
-    pub highest_user_wasted_percent: Option<String>,
-    /// Evaluate the rules on dive's figures or on Strata's
-    #[arg(long, value_enum, default_value_t = RuleSet::Dive)]
-    pub rules: RuleSet,
-    /// Platform to pick from multi-platform archives
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-    pub platform: Option<String>,
-}
 
 /// A CLI failure: the one line to print (without the `strata: ` prefix).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,7 +87,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Some(Command::Serve(args)) => serve(&global, args).await,
         Some(Command::Analyze(args)) => analyze(&global, args).await,
-        Some(Command::Ci(args)) => ci(&global, args).await,
+        Some(Command::Ci(args)) => ci::ci(&global, args).await,
     }
 }
 
@@ -249,12 +135,20 @@ fn source_hint() -> &'static str {
     "use docker:NAME[:TAG], an image ID, docker-archive:FILE, oci-archive:FILE or oci:DIR"
 }
 
+/// A loaded image with what the reports need besides it.
+pub(crate) struct Prepared {
+    pub source: Source,
+    pub loaded: Loaded,
+    /// Base-image layer count when another local image is the base.
+    pub base_layers: Option<u32>,
+}
+
 /// Parses the source and loads the image, drawing progress on a terminal.
-async fn load(
+pub(crate) async fn load(
     global: &GlobalArgs,
     source: &str,
     platform: Option<&str>,
-) -> Result<Loaded, CliError> {
+) -> Result<Prepared, CliError> {
     let parsed = Source::parse(source).map_err(|e| CliError(format!("{e}; {}", source_hint())))?;
     let platform = platform.map(Platform::parse).transpose().map_err(|e| {
         CliError(format!(
@@ -291,7 +185,19 @@ async fn load(
         let _ = writeln!(std::io::stderr(), "strata: {line}");
     }
     tracing::debug!("{line}");
-    Ok(loaded)
+    let base = if parsed.is_docker() {
+        engine.base_layers(&loaded.image).await
+    } else {
+        None
+    };
+    if let (true, Some(b)) = (global.verbose, base) {
+        let _ = writeln!(std::io::stderr(), "strata: base image: layers 0..{b}");
+    }
+    Ok(Prepared {
+        source: parsed,
+        loaded,
+        base_layers: base,
+    })
 }
 
 /// The one-line message for a load failure: what failed on what; what to do.
@@ -303,7 +209,10 @@ fn load_error(e: &EngineError, source: &Source, global: &GlobalArgs) -> CliError
             if global.docker_host.is_some() { " / --docker-host" } else { "" }
         ),
         EngineError::Docker(DockerError::Config { .. }) => {
-            format!("{e}; set DOCKER_HOST or --docker-host to unix:///PATH or tcp://HOST:PORT")
+            format!(
+                "{e}; set DOCKER_HOST or --docker-host to unix:///PATH or tcp://HOST:PORT \
+                 (with TLS: ca.pem, cert.pem and key.pem in DOCKER_CERT_PATH)"
+            )
         }
         EngineError::Docker(DockerError::NotFound(_)) => {
             format!("{e}; check the name with `docker image ls`, or pull or build it first")
@@ -347,13 +256,48 @@ fn selector_example(source: &Source) -> String {
 }
 
 async fn analyze(global: &GlobalArgs, args: AnalyzeArgs) -> Result<ExitCode, CliError> {
-    let loaded = load(global, &args.source, args.platform.as_deref()).await?;
-    let text = report::render(&loaded.image, args.format)?;
-    write_output(args.output.as_deref(), &text)?;
+    let Prepared {
+        source,
+        loaded,
+        base_layers,
+    } = load(global, &args.source, args.platform.as_deref()).await?;
+    let members = match (&source, args.format) {
+        (
+            Source::DockerArchive { path, .. } | Source::ArchiveFile { path, .. },
+            Format::DiveJson,
+        ) => {
+            let (path, id) = (path.clone(), loaded.image.id.clone());
+            let max_json = app::limits::Limits::default().max_json;
+            tokio::task::spawn_blocking(move || {
+                crate::source::archive_file::layer_members(&path, &id, max_json)
+            })
+            .await
+            .ok()
+            .flatten()
+        }
+        (Source::OciDir { .. } | Source::OciArchive { .. }, Format::DiveJson) => Some(
+            loaded
+                .image
+                .layers
+                .iter()
+                .map(|l| format!("blobs/sha256/{}", l.diff_id.hex()))
+                .collect(),
+        ),
+        _ => None,
+    };
+    let image = loaded.image.clone();
+    let format = args.format;
+    let bytes =
+        tokio::task::spawn_blocking(move || report::render(&image, format, members, base_layers))
+            .await
+            .map_err(|e| {
+                CliError(format!("analysis task failed: {e}; please report this bug"))
+            })??;
+    write_output(args.output.as_deref(), &bytes)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_output(path: Option<&Path>, text: &str) -> Result<(), CliError> {
+pub(crate) fn write_output(path: Option<&Path>, text: &[u8]) -> Result<(), CliError> {
     match path {
         Some(p) => std::fs::write(p, text).map_err(|e| {
             CliError(format!(
@@ -364,86 +308,15 @@ fn write_output(path: Option<&Path>, text: &str) -> Result<(), CliError> {
         None => {
             let mut out = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error worth reporting.
-            let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+            let _ = out.write_all(text).and_then(|_| out.flush());
             Ok(())
         }
     }
 }
 
-async fn ci(global: &GlobalArgs, args: CiArgs) -> Result<ExitCode, CliError> {
-    let rules = ci_rules(&args)?;
-    let loaded = load(global, &args.source, args.platform.as_deref()).await?;
-    let figures = report::ci_figures(&loaded.image, args.rules)?;
-    let results = rules.evaluate(&figures);
-    let mut out = String::new();
-    out.push_str(&format!(
-        "strata ci: {} ({} rules)\n",
-        loaded
-            .image
-            .tags
-            .first()
-            .cloned()
-            .unwrap_or_else(|| loaded.image.id.to_string()),
-        match args.rules {
-            RuleSet::Dive => "dive",
-            RuleSet::Strata => "strata",
-        }
-    ));
-    for r in &results {
-        out.push_str(&format!("  {}: {}: {}\n", r.status, r.name, r.detail));
-    }
-    let failed = results.iter().any(|r| r.status == RuleStatus::Fail);
-    out.push_str(if failed {
-        "result: FAIL\n"
-    } else {
-        "result: PASS\n"
-    });
-    write_output(None, &out)?;
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// The rules: dive's defaults, then the `.dive-ci` file, then the flags.
-fn ci_rules(args: &CiArgs) -> Result<CiRules, CliError> {
-    let mut rules = CiRules::default();
-    let file = match &args.ci_config {
-        Some(p) => Some(p.clone()),
-        None => Some(PathBuf::from(".dive-ci")).filter(|p| p.is_file()),
-    };
-    if let Some(p) = file {
-        let text = std::fs::read_to_string(&p).map_err(|e| {
-            CliError(format!(
-                "cannot read CI config {}: {e}; check --ci-config",
-                p.display()
-            ))
-        })?;
-        rules.apply_file(&text).map_err(|e| {
-            CliError(format!(
-                "CI config {}: {e}; fix the file (dive's .dive-ci format)",
-                p.display()
-            ))
-        })?;
-    }
-    let flag_err = |e: CiConfigError| CliError(format!("{e}; fix the command-line flag"));
-    if let Some(v) = &args.lowest_efficiency {
-        rules.lowest_efficiency = dive_ci::ratio("--lowest-efficiency", v).map_err(flag_err)?;
-    }
-    if let Some(v) = &args.highest_wasted_bytes {
-        rules.highest_wasted_bytes =
-            dive_ci::size("--highest-wasted-bytes", v).map_err(flag_err)?;
-    }
-    if let Some(v) = &args.highest_user_wasted_percent {
-        rules.highest_user_wasted_percent =
-            dive_ci::ratio("--highest-user-wasted-percent", v).map_err(flag_err)?;
-    }
-    Ok(rules)
-}
-
 #[cfg(test)]
 mod tests {
+    use super::ci::ci_rules;
     use super::*;
     use clap::CommandFactory;
 
@@ -525,7 +398,16 @@ mod tests {
             panic!("ci")
         };
         let r = ci_rules(&args).unwrap();
-        assert_eq!(r.lowest_efficiency, Threshold::Value(0.5));
-        assert_eq!(r.highest_wasted_bytes, Threshold::Disabled);
+        assert_eq!(r.lowest_efficiency, "0.5");
+        assert_eq!(r.highest_wasted_bytes, "disabled");
+        let c = Cli::try_parse_from(["strata", "ci", "x", "--lowest-efficiency", "high"]).unwrap();
+        let Some(Command::Ci(args)) = c.command else {
+            panic!("ci")
+        };
+        let err = ci_rules(&args).unwrap_err().0;
+        assert!(
+            err.starts_with("CI rule lowestEfficiency: invalid config value"),
+            "{err}"
+        );
     }
 }

@@ -13,14 +13,13 @@
 //! - At most [`MAX_CONCURRENT_EXPORTS`] exports run at once (each costs the daemon a
 //!   temporary copy of the image).
 
+mod archive;
 mod daemon;
 mod export;
 
 use crate::cache::LayerCache;
-use crate::progress::{ChunkProgress, Progress, ProgressSink, Stage};
-use crate::source::archive_file::{self, ArchiveFileError};
+use crate::progress::{Progress, ProgressSink, Stage};
 use crate::source::docker::{DockerClient, DockerError};
-use crate::source::oci_dir::{self, OciDirError};
 use crate::source::{Source, SourceError};
 use app::archive::{ArchiveError, Platform};
 use app::limits::Limits;
@@ -244,7 +243,8 @@ impl Engine {
             Source::DockerArchive { path, reference }
             | Source::OciArchive { path, reference }
             | Source::ArchiveFile { path, reference } => {
-                self.load_archive(
+                archive::load(
+                    &self.inner,
                     path.clone(),
                     false,
                     reference.clone(),
@@ -255,7 +255,8 @@ impl Engine {
                 .await
             }
             Source::OciDir { path, reference } => {
-                self.load_archive(
+                archive::load(
+                    &self.inner,
                     path.clone(),
                     true,
                     reference.clone(),
@@ -279,69 +280,11 @@ impl Engine {
         daemon::load_shared(&self.inner, id, progress, cancel).await
     }
 
-    async fn load_archive(
-        &self,
-        path: PathBuf,
-        is_dir: bool,
-        reference: Option<String>,
-        options: &LoadOptions,
-        progress: Arc<dyn ProgressSink>,
-        cancel: CancellationToken,
-    ) -> Result<Loaded, EngineError> {
-        let platform = options.platform.clone().unwrap_or_else(host_platform);
-        let inner = self.inner.clone();
-        let task_cancel = cancel.clone();
-        let sink = progress.clone();
-        let task = tokio::task::spawn_blocking(move || {
-            sink.report(Progress::Stage {
-                stage: Stage::ReadingArchive,
-            });
-            let mut counter = ChunkProgress::new(&*sink, &task_cancel);
-            let limits = &inner.config.limits;
-            let archive = if is_dir {
-                oci_dir::read_dir(&path, limits, &mut counter)
-                    .map_err(|e| dir_error(e, &task_cancel))
-            } else {
-                archive_file::read_file(&path, limits, &mut counter)
-                    .map_err(|e| file_error(e, &task_cancel))
-            }?;
-            let name = path.display().to_string();
-            let image = archive
-                .select(reference.as_deref(), Some(&platform))
-                .map_err(|error| EngineError::Archive {
-                    source_name: name,
-                    error,
-                })?;
-            Ok::<_, EngineError>(image)
-        });
-        let image = tokio::select! {
-            r = task => r.map_err(|e| EngineError::Internal(e.to_string()))??,
-            _ = cancel.cancelled() => return Err(EngineError::Cancelled),
-        };
-        let count = image.layers.len();
-        let mut image = image;
-        for (i, layer) in image.layers.iter_mut().enumerate() {
-            *layer = self.inner.remember(layer.clone(), true);
-            progress.report(Progress::Layer {
-                index: i,
-                count,
-                diff_id: layer.diff_id.to_string(),
-                from_cache: false,
-            });
-        }
-        self.inner
-            .stats
-            .parsed_layers
-            .fetch_add(count as u64, Ordering::Relaxed);
-        progress.report(Progress::Stage { stage: Stage::Done });
-        Ok(Loaded {
-            image: Arc::new(image),
-            report: LoadReport {
-                layers: count,
-                from_archive: count,
-                ..LoadReport::default()
-            },
-        })
+    /// How many bottom layers are the base image, judged from the other tagged images in
+    /// the daemon (the longest one whose layers are a strict prefix of `image`'s); `None`
+    /// when none is found (callers then treat layer 0 as the base, like dive).
+    pub async fn base_layers(&self, image: &Image) -> Option<u32> {
+        daemon::base_layers(&self.inner, image).await
     }
 }
 
@@ -384,32 +327,6 @@ impl Inner {
     }
 }
 
-fn file_error(e: ArchiveFileError, cancel: &CancellationToken) -> EngineError {
-    if cancel.is_cancelled() {
-        return EngineError::Cancelled;
-    }
-    match e {
-        ArchiveFileError::Io { .. } => EngineError::Io(e.to_string()),
-        ArchiveFileError::Archive { path, source } => EngineError::Archive {
-            source_name: path.display().to_string(),
-            error: source,
-        },
-    }
-}
-
-fn dir_error(e: OciDirError, cancel: &CancellationToken) -> EngineError {
-    if cancel.is_cancelled() {
-        return EngineError::Cancelled;
-    }
-    match e {
-        OciDirError::Archive { path, source } => EngineError::Archive {
-            source_name: path.display().to_string(),
-            error: source,
-        },
-        other => EngineError::Io(other.to_string()),
-    }
-}
-
 /// The platform images run on here, as Docker names it (`linux/amd64`, `linux/arm64`):
 /// images are Linux ones whatever the host OS, as with Docker Desktop.
 pub fn host_platform() -> Platform {
@@ -439,6 +356,112 @@ mod tests {
         if cfg!(target_arch = "x86_64") {
             assert_eq!(p.to_string(), "linux/amd64");
         }
+    }
+
+    use crate::progress::NoProgress;
+    use app::testkit::{ImageBuilder, LayerBuilder};
+
+    fn archive(dir: &std::path::Path, name: &str, image: &ImageBuilder) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, image.docker_save()).unwrap();
+        path
+    }
+
+    fn sample(tag: &str) -> ImageBuilder {
+        ImageBuilder::new()
+            .layer(
+                "ADD base",
+                &LayerBuilder::new()
+                    .dir("etc")
+                    .file("etc/a", vec![b'a'; 500]),
+            )
+            .empty_step("ENV X=1")
+            .layer("RUN rm", &LayerBuilder::new().whiteout("etc/a"))
+            .tag(tag)
+    }
+
+    async fn load_path(
+        engine: &Engine,
+        source: &str,
+        cancel: CancellationToken,
+    ) -> Result<Loaded, EngineError> {
+        let source = Source::parse(source)?;
+        engine
+            .load(
+                &source,
+                &LoadOptions::default(),
+                Arc::new(NoProgress),
+                cancel,
+            )
+            .await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn archives_load_select_and_fill_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let one = sample("app:1");
+        let path = archive(dir.path(), "one.tar", &one);
+        let engine = Engine::new(EngineConfig {
+            cache_dir: Some(cache.clone()),
+            ..EngineConfig::default()
+        });
+        let source = format!("docker-archive:{}", path.display());
+        let loaded = load_path(&engine, &source, CancellationToken::new())
+            .await
+            .unwrap();
+        assert_eq!(loaded.image.id, one.image_id());
+        assert_eq!(loaded.report.from_archive, 2);
+        assert_eq!(
+            loaded
+                .image
+                .layers
+                .iter()
+                .map(|l| l.diff_id.clone())
+                .collect::<Vec<_>>(),
+            one.diff_ids()
+        );
+        // Verified layers went to the disk cache, keyed by diff ID.
+        let disk = LayerCache::open(&cache).unwrap();
+        for (d, l) in one.diff_ids().iter().zip(&loaded.image.layers) {
+            assert_eq!(disk.get_layer(d).as_ref(), Some(&**l));
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn corrupt_archives_fail_and_cache_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let mut bytes = sample("app:1").docker_save();
+        // Flip a byte inside the first layer's payload (file contents of etc/a).
+        let pos = bytes
+            .windows(500)
+            .position(|w| w.iter().all(|b| *b == b'a'))
+            .unwrap();
+        bytes[pos + 10] = b'b';
+        let path = dir.path().join("bad.tar");
+        std::fs::write(&path, bytes).unwrap();
+        let engine = Engine::new(EngineConfig {
+            cache_dir: Some(cache.clone()),
+            ..EngineConfig::default()
+        });
+        let r = load_path(&engine, path.to_str().unwrap(), CancellationToken::new()).await;
+        assert!(matches!(r, Err(EngineError::Archive { .. })), "{r:?}");
+        assert_eq!(
+            std::fs::read_dir(cache.join("layers/v1")).unwrap().count(),
+            0
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cancelled_loads_stop() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = archive(dir.path(), "one.tar", &sample("app:1"));
+        let engine = Engine::new(EngineConfig::default());
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let r = load_path(&engine, path.to_str().unwrap(), cancel).await;
+        assert!(matches!(r, Err(EngineError::Cancelled)), "{r:?}");
     }
 
     #[test]

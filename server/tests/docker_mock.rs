@@ -104,14 +104,16 @@ fn tar_start() -> Vec<u8> {
     h.set_size(4096);
     h.set_mode(0o644);
     h.set_cksum();
-    b.append_data(&mut h, "0123/layer.tar", &[0u8; 4096][..]).expect("tar");
+    b.append_data(&mut h, "0123/layer.tar", &[0u8; 4096][..])
+        .expect("tar");
     let mut v = b.into_inner().expect("tar");
     v.truncate(1024);
     v
 }
 
 async fn send_export(conn: &mut UnixStream, export: Export) {
-    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let head =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n";
     let mut out = head.as_bytes().to_vec();
     let mut chunk = |data: &[u8]| {
         out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
@@ -144,14 +146,23 @@ fn engine_for(socket: &std::path::Path, cache: Option<&std::path::Path>) -> Engi
 async fn load(engine: &Engine, s: &str) -> Result<server::engine::Loaded, EngineError> {
     let source = Source::parse(s)?;
     engine
-        .load(&source, &LoadOptions::default(), Arc::new(NoProgress), CancellationToken::new())
+        .load(
+            &source,
+            &LoadOptions::default(),
+            Arc::new(NoProgress),
+            CancellationToken::new(),
+        )
         .await
 }
 
 fn cached_files(dir: &std::path::Path) -> usize {
     ["layers/v1", "configs/v1"]
         .iter()
-        .map(|d| std::fs::read_dir(dir.join(d)).map(|r| r.count()).unwrap_or(0))
+        .map(|d| {
+            std::fs::read_dir(dir.join(d))
+                .map(|r| r.count())
+                .unwrap_or(0)
+        })
         .sum()
 }
 
@@ -162,7 +173,13 @@ async fn only_ids_reach_the_daemon() {
     let seen = fake_daemon(&socket, Export::AbortedByDaemon);
     let engine = engine_for(&socket, None);
 
-    for bad in ["x/../../containers/json", "a?force=true", "%2e%2e/x", "docker:a#b", "docker:a b"] {
+    for bad in [
+        "x/../../containers/json",
+        "a?force=true",
+        "%2e%2e/x",
+        "docker:a#b",
+        "docker:a b",
+    ] {
         let r = load(&engine, bad).await;
         assert!(matches!(r, Err(EngineError::Source(_))), "{bad}: {r:?}");
     }
@@ -171,7 +188,10 @@ async fn only_ids_reach_the_daemon() {
     // A valid name is resolved from the list; only its full ID goes into a path.
     let _ = load(&engine, "strata-test/x:1").await;
     let r = load(&engine, "strata-test/not-listed:2").await;
-    assert!(matches!(r, Err(EngineError::Docker(DockerError::NotFound(_)))), "{r:?}");
+    assert!(
+        matches!(r, Err(EngineError::Docker(DockerError::NotFound(_)))),
+        "{r:?}"
+    );
     let paths = seen.lock().expect("log").clone();
     for p in &paths {
         // bollard 0.21 drops its `/v1.xx` prefix (Url::join with an absolute path);
@@ -184,7 +204,12 @@ async fn only_ids_reach_the_daemon() {
         assert!(allowed, "unexpected request {p} in {paths:?}");
         assert!(!p.contains("strata-test"), "a name reached a path: {p}");
     }
-    assert!(paths.iter().any(|p| p.contains(&format!("sha256:{ID_HEX}/json"))), "{paths:?}");
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.contains(&format!("sha256:{ID_HEX}/json"))),
+        "{paths:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,7 +220,11 @@ async fn a_stalled_export_fails_and_caches_nothing() {
     fake_daemon(&socket, Export::Stall);
     let engine = engine_for(&socket, Some(&cache));
     let r = load(&engine, "strata-test/x:1").await;
-    let msg = r.as_ref().err().map(ToString::to_string).unwrap_or_default();
+    let msg = r
+        .as_ref()
+        .err()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     assert!(msg.contains("stalled"), "{r:?}");
     assert_eq!(cached_files(&cache), 0);
 }

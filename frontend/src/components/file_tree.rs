@@ -3,7 +3,7 @@
 //! by colour and by a text symbol; filters and sort apply client-side to loaded rows.
 
 use crate::api;
-use crate::view_model::{flatten_tree, mode_string, TreeRow, TreeSort};
+use crate::view_model::{flatten_tree, mode_string, Row, TreeRow, TreeSort};
 use app::api::{DiffMark, NodeKind, TreeNode, TreeView};
 use leptos::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -20,23 +20,77 @@ struct TreeState {
     error: RwSignal<Option<String>>,
 }
 
-fn load_dir(state: TreeState, image_id: String, layer: u32, view: TreeView, dir: String) {
+/// Fetches one page of `dir`'s children (from `offset`) and appends it.
+fn load_dir(
+    state: TreeState,
+    image_id: String,
+    layer: u32,
+    view: TreeView,
+    dir: String,
+    offset: u64,
+) {
     leptos::task::spawn_local(async move {
-        match api::tree(&image_id, layer, view, &dir, 0, DIR_LIMIT).await {
+        match api::tree(&image_id, layer, view, &dir, offset, DIR_LIMIT).await {
             Ok(page) => {
-                let hidden = page.total.saturating_sub(page.nodes.len() as u64);
-                if hidden > 0 {
-                    state.truncated.update(|t| {
-                        t.insert(dir.clone(), hidden);
-                    });
-                }
+                let loaded = offset + page.nodes.len() as u64;
+                state.truncated.update(|t| {
+                    if page.total > loaded {
+                        t.insert(dir.clone(), page.total - loaded);
+                    } else {
+                        t.remove(&dir);
+                    }
+                });
                 state.children.update(|c| {
-                    c.insert(dir, page.nodes);
+                    c.entry(dir).or_default().extend(page.nodes);
                 });
             }
             Err(e) => state.error.set(Some(e.to_string())),
         }
     });
+}
+
+/// One file or directory row; clicking a directory toggles it.
+fn node_row(row: TreeRow, on_toggle: impl Fn(&TreeRow) + 'static) -> impl IntoView {
+    let mark = row.node.mark;
+    let is_dir = row.node.kind == NodeKind::Dir;
+    let twisty = match (is_dir, row.expanded) {
+        (false, _) => " ",
+        (true, true) => "▾",
+        (true, false) => "▸",
+    };
+    let link = row.node.link.clone().map(|l| format!(" → {l}"));
+    let flags = (!row.node.flags.is_empty()).then(|| format!(" [{}]", row.node.flags.join(", ")));
+    let indent = format!("{}rem", f64::from(row.depth) * 1.1);
+    let name = row.node.name.clone();
+    let data_name = name.clone();
+    let title = format!("{} · {} bytes", mark.as_str(), row.node.size);
+    let size = app::fmt::size(row.node.size);
+    let mode = mode_string(row.node.kind, row.node.mode);
+    let owner = format!("{}:{}", row.node.uid, row.node.gid);
+    let expanded = is_dir.then(|| row.expanded.to_string());
+    view! {
+        <li
+            class=format!("tree-row mark-{}{}", mark.as_str(), if is_dir { " is-dir" } else { "" })
+            role="treeitem"
+            data-testid="tree-row"
+            data-name=data_name
+            data-mark=mark.as_str()
+            data-kind=if is_dir { "dir" } else { "file" }
+            aria-expanded=expanded
+            on:click=move |_| on_toggle(&row)
+        >
+            <span class="col-mark"><span class="mark-symbol" title=title>{mark.symbol()}</span></span>
+            <span class="col-name" style:padding-left=indent>
+                <span class="twisty" aria-hidden="true">{twisty}</span>
+                <span class="node-name">{name}</span>
+                <span class="node-link muted">{link}</span>
+                <span class="node-flags warn">{flags}</span>
+            </span>
+            <span class="col-size">{size}</span>
+            <span class="col-mode"><code>{mode}</code></span>
+            <span class="col-owner">{owner}</span>
+        </li>
+    }
 }
 
 /// The explorer tree of `image_id` at `layer`.
@@ -50,11 +104,12 @@ pub fn FileTree(image_id: String, layer: u32, view: TreeView) -> impl IntoView {
     };
     let marks = RwSignal::new(DiffMark::ALL.into_iter().collect::<HashSet<_>>());
     let sort = RwSignal::new(TreeSort::Name);
-    load_dir(state, image_id.clone(), layer, view, String::new());
+    load_dir(state, image_id.clone(), layer, view, String::new(), 0);
 
     let rows = Memo::new(move |_| {
         flatten_tree(
             &state.children.read(),
+            &state.truncated.read(),
             &state.expanded.read(),
             &marks.read(),
             sort.get(),
@@ -73,7 +128,7 @@ pub fn FileTree(image_id: String, layer: u32, view: TreeView) -> impl IntoView {
                 });
             } else {
                 if !row.loaded {
-                    load_dir(state, image_id.clone(), layer, view, path.clone());
+                    load_dir(state, image_id.clone(), layer, view, path.clone(), 0);
                 }
                 state.expanded.update(|e| {
                     e.insert(path);
@@ -134,46 +189,20 @@ pub fn FileTree(image_id: String, layer: u32, view: TreeView) -> impl IntoView {
             <ul class="tree-rows" role="tree">
                 {move || {
                     let on_toggle = on_toggle.clone();
-                    let truncated = state.truncated.read().clone();
-                    rows.get().into_iter().map(|row| {
-                        let on_toggle = on_toggle.clone();
-                        let mark = row.node.mark;
-                        let is_dir = row.node.kind == NodeKind::Dir;
-                        let twisty = match (is_dir, row.expanded) {
-                            (false, _) => " ",
-                            (true, true) => "▾",
-                            (true, false) => "▸",
-                        };
-                        let more = truncated.get(&row.path_raw).copied().filter(|_| row.expanded);
-                        let link = row.node.link.clone().map(|l| format!(" → {l}"));
-                        let flags = (!row.node.flags.is_empty()).then(|| format!(" [{}]", row.node.flags.join(", ")));
-                        let indent = format!("{}rem", f64::from(row.depth) * 1.1);
-                        let name = row.node.name.clone();
-                        let data_name = name.clone();
-                        let r = row.clone();
-                        view! {
-                            <li
-                                class=format!("tree-row mark-{}{}", mark.as_str(), if is_dir { " is-dir" } else { "" })
-                                role="treeitem"
-                                data-testid="tree-row"
-                                data-name=data_name
-                                data-mark=mark.as_str()
-                                data-kind=if is_dir { "dir" } else { "file" }
-                                aria-expanded=is_dir.then(|| row.expanded.to_string())
-                                on:click=move |_| on_toggle(&r)
-                            >
-                                <span class="col-mark"><span class="mark-symbol" title=mark.as_str()>{mark.symbol()}</span></span>
-                                <span class="col-name" style:padding-left=indent>
-                                    <span class="twisty" aria-hidden="true">{twisty}</span>
-                                    <span class="node-name">{name}</span>
-                                    <span class="node-link muted">{link}</span>
-                                    <span class="node-flags warn">{flags}</span>
-                                </span>
-                                <span class="col-size">{app::fmt::size(row.node.size)}</span>
-                                <span class="col-mode"><code>{mode_string(row.node.kind, row.node.mode)}</code></span>
-                                <span class="col-owner">{format!("{}:{}", row.node.uid, row.node.gid)}</span>
-                            </li>
-                            {more.map(|n| view! { <li class="tree-more muted">{format!("… {n} more entries not shown")}</li> })}
+                    let image_id = image_id.clone();
+                    rows.get().into_iter().map(|row| match row {
+                        Row::Node(row) => node_row(row, on_toggle.clone()).into_any(),
+                        Row::More { dir, depth, remaining } => {
+                            let image_id = image_id.clone();
+                            let pad = format!("{}rem", f64::from(depth) * 1.1 + 4.2);
+                            view! {
+                                <li class="tree-more" style:padding-left=pad>
+                                    <button class="link-btn" data-testid="tree-load-more" on:click=move |_| {
+                                        let loaded = state.children.read_untracked().get(&dir).map_or(0, |c| c.len() as u64);
+                                        load_dir(state, image_id.clone(), layer, view, dir.clone(), loaded);
+                                    }>{format!("Load {} more ({remaining} not shown)", remaining.min(DIR_LIMIT))}</button>
+                                </li>
+                            }.into_any()
                         }
                     }).collect_view()
                 }}

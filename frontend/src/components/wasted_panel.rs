@@ -1,57 +1,92 @@
-//! The wasted-space panel: paths stored more than once or hidden by later layers, with
-//! the layers involved (blame), paged from the server.
+//! The wasted-space panel: paths whose stored copies the final image does not show,
+//! each blamed on the layer that added the bytes and the layer that hid them (with
+//! their build commands), paged from the server.
 
 use crate::api;
 use crate::components::ErrorNotice;
+use app::api::WastedCopy;
 use leptos::prelude::*;
 
-const PAGE: u64 = 50;
+const PAGE: u64 = 25;
 
-/// Wasted paths of an analysed image, largest first.
+fn cause_text(cause: &str) -> &'static str {
+    match cause {
+        "overwritten" => "overwritten",
+        "attrs_only" => "rewritten for attributes only",
+        "whiteout" => "deleted",
+        "dir_whiteout" => "deleted with its directory",
+        "opaque" => "hidden by an opaque directory",
+        "parent_replaced" => "parent replaced",
+        "duplicate_in_layer" => "written twice in one layer",
+        _ => "hidden",
+    }
+}
+
+fn blame(c: &WastedCopy, commands: &[String]) -> String {
+    let cmd = |l: u32| {
+        commands
+            .get(l as usize)
+            .map(|c| {
+                let c = c.strip_prefix("/bin/sh -c ").unwrap_or(c);
+                let c = c.strip_prefix("#(nop) ").unwrap_or(c).trim_start();
+                let short: String = c.chars().take(70).collect();
+                format!(" ({short})")
+            })
+            .unwrap_or_default()
+    };
+    format!(
+        "{} stored by layer {}{}, {} by layer {}{}",
+        app::fmt::size(c.bytes),
+        c.added_layer,
+        cmd(c.added_layer),
+        cause_text(&c.cause),
+        c.hidden_layer,
+        cmd(c.hidden_layer)
+    )
+}
+
+/// Wasted paths of an analysed image, largest first. `commands[k]` is layer k's step.
 #[component]
-pub fn WastedPanel(image_id: String) -> impl IntoView {
+pub fn WastedPanel(image_id: String, commands: Signal<Vec<String>>) -> impl IntoView {
     let (limit, set_limit) = signal(PAGE);
-    let id = image_id.clone();
     let page = LocalResource::new(move || {
-        let id = id.clone();
+        let id = image_id.clone();
         let limit = limit.get();
         async move { api::wasted(&id, 0, limit).await }
     });
     view! {
-        <section class="panel wasted-panel" data-testid="wasted-panel">
+        <section class="wasted-panel" data-testid="wasted-panel">
             <h3>"Wasted space"</h3>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
                         Err(e) => view! { <ErrorNotice what="the wasted-space list" error=e/> }.into_any(),
                         Ok(p) if p.items.is_empty() => view! {
-                            <p class="muted" data-testid="wasted-none">"No path is stored twice or hidden by a later layer."</p>
+                            <p class="muted" data-testid="wasted-none">"No stored copy is hidden: nothing to reclaim by re-layering."</p>
                         }.into_any(),
                         Ok(p) => {
-                            let more = p.total > p.items.len() as u64;
+                            let shown = p.items.len() as u64;
+                            let total = p.total;
                             let rows = p.items.into_iter().map(|w| {
-                                let layers = w.layers.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", ");
-                                let blame = match (w.added_by, w.hidden_by) {
-                                    (Some(a), Some(h)) => format!("added in layer {a}, hidden by layer {h}"),
-                                    (Some(a), None) => format!("added in layer {a}"),
-                                    _ => String::new(),
-                                };
+                                let lines = w.copies.into_iter().map(|c| {
+                                    view! { <div class="blame">{move || commands.with(|cmds| blame(&c, cmds))}</div> }
+                                }).collect_view();
                                 view! {
                                     <tr data-testid="wasted-row">
                                         <td class="path"><code>{w.path}</code></td>
                                         <td class="num">{app::fmt::size(w.wasted)}</td>
-                                        <td>{layers}</td>
-                                        <td class="muted">{blame}</td>
+                                        <td>{lines}</td>
                                     </tr>
                                 }
                             }).collect_view();
                             view! {
                                 <table class="data">
-                                    <thead><tr><th>"Path"</th><th>"Wasted"</th><th>"Layers"</th><th>"Blame"</th></tr></thead>
+                                    <thead><tr><th>"Path"</th><th class="num">"Wasted"</th><th>"Blame"</th></tr></thead>
                                     <tbody>{rows}</tbody>
                                 </table>
-                                <Show when=move || more>
-                                    <button class="btn" on:click=move |_| set_limit.update(|l| *l += PAGE)>"Show more"</button>
+                                <p class="muted">{format!("{shown} of {total} paths")}</p>
+                                <Show when=move || shown < total>
+                                    <button class="btn" data-testid="wasted-more" on:click=move |_| set_limit.update(|l| *l += PAGE)>"Show more"</button>
                                 </Show>
                             }.into_any()
                         }

@@ -10,6 +10,7 @@ use crate::view_model::{
 use app::api::ImageList;
 use leptos::prelude::*;
 use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
 
 fn now_secs() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
@@ -18,9 +19,12 @@ fn now_secs() -> i64 {
 /// `/`: every local image.
 #[component]
 pub fn ImageListPage() -> impl IntoView {
-    let (filter_text, set_filter_text) = signal(String::new());
-    let (applied, set_applied) = signal(api::ListFilters::default());
+    let query = use_query_map();
+    let url_filter = Memo::new(move |_| query.read().get("filter").unwrap_or_default());
+    let (filter_text, set_filter_text) = signal(url_filter.get_untracked());
+    let applied = Memo::new(move |_| parse_filter_text(&url_filter.get()).unwrap_or_default());
     let (filter_error, set_filter_error) = signal(None::<String>);
+    let navigate = use_navigate();
     let (search, set_search) = signal(String::new());
     let (column, set_column) = signal(ImageColumn::Created);
     let (desc, set_desc) = signal(true);
@@ -29,12 +33,18 @@ pub fn ImageListPage() -> impl IntoView {
         let f = applied.get();
         async move { api::list_images(&f).await }
     });
-    let apply = move || match parse_filter_text(&filter_text.get_untracked()) {
-        Ok(f) => {
-            set_filter_error.set(None);
-            set_applied.set(f);
+    let apply = move || {
+        let text = filter_text.get_untracked();
+        match parse_filter_text(&text) {
+            Ok(_) => {
+                set_filter_error.set(None);
+                navigate(
+                    &AppRoute::ImagesFiltered { filter: text }.path(),
+                    Default::default(),
+                );
+            }
+            Err(e) => set_filter_error.set(Some(e)),
         }
-        Err(e) => set_filter_error.set(Some(e)),
     };
     let header = move |col: ImageColumn, label: &'static str| {
         let arrow = move || match (column.get() == col, desc.get()) {
@@ -125,7 +135,10 @@ pub fn ImageListPage() -> impl IntoView {
         <section class="image-list" data-testid="image-list-page">
             <h1>"Images"</h1>
             <div class="toolbar">
-                <form class="filter-form" on:submit=move |ev| { ev.prevent_default(); apply(); }>
+                <form class="filter-form" on:submit={
+                    let apply = apply.clone();
+                    move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); apply(); }
+                }>
                     <input
                         type="text"
                         class="filter-input"

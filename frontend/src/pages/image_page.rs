@@ -3,7 +3,8 @@
 
 use crate::api;
 use crate::components::{
-    AnalysisProgress, ConfigView, ErrorNotice, HistoryTimeline, LayerList, WastedPanel,
+    AnalysisProgress, ConfigView, ErrorNotice, HistoryTimeline, LargestFiles, LayerList,
+    WastedPanel,
 };
 use crate::routes::AppRoute;
 use crate::view_model::absolute_time;
@@ -51,20 +52,67 @@ fn summary_view(d: &ImageDetail) -> impl IntoView {
     }
 }
 
-fn analysis_view(a: AnalysisSummary) -> impl IntoView {
+fn row(label: &'static str, value: String, testid: &'static str) -> impl IntoView {
+    view! { <tr><th scope="row">{label}</th><td data-testid=testid>{value}</td></tr> }
+}
+
+fn analysis_view(a: &AnalysisSummary) -> impl IntoView {
     let warnings: usize = a.layers.iter().map(|l| l.warnings.len()).sum();
+    let size = |b: Option<u64>| b.map(app::fmt::size).unwrap_or_else(|| "—".into());
     view! {
-        <table class="kv" data-testid="analysis-summary">
+        <table class="kv analysis-figures" data-testid="analysis-summary">
             <tbody>
-                <tr><th scope="row">"Content"</th><td>{format!("{} in {} entries", app::fmt::size(a.total_size), a.entries)}</td></tr>
-                {a.reclaimable_bytes.map(|r| view! { <tr><th scope="row">"Reclaimable"</th><td data-testid="reclaimable">{app::fmt::size(r)}</td></tr> })}
-                {a.dive.map(|d| view! {
-                    <tr><th scope="row">"dive efficiency"</th><td>{app::fmt::percent(d.efficiency)}</td></tr>
-                    <tr><th scope="row">"dive wasted"</th><td>{format!("{} ({} of user layers)", app::fmt::size(d.wasted_bytes), app::fmt::percent(d.user_wasted_percent))}</td></tr>
-                })}
-                {(warnings > 0).then(|| view! { <tr><th scope="row">"Warnings"</th><td class="warn">{format!("{warnings} entry warnings")}</td></tr> })}
+                {row("Files", format!("{} in {} entries over {} layers", app::fmt::size(a.total_size), a.entries, a.layers.len()), "analysis-files")}
+                {row("Stored / visible", format!("{} stored, {} visible in the final image", size(a.stored_bytes), size(a.final_bytes)), "analysis-stored")}
+                {row("Reclaimable", format!(
+                    "{}{}",
+                    size(a.reclaimable_bytes),
+                    a.efficiency.map(|e| format!(" (efficiency {})", app::fmt::percent(e))).unwrap_or_default()
+                ), "reclaimable")}
+                {row("Attribute-only copies", size(a.attrs_only_bytes), "attrs-only")}
+                {row("Duplicate content", size(a.duplicate_bytes), "duplicates")}
+                {a.dive.map(|d| row("dive", format!(
+                    "efficiency {}, wasted {}, user wasted {}",
+                    app::fmt::percent(d.efficiency),
+                    app::fmt::size(d.wasted_bytes),
+                    app::fmt::percent(d.user_wasted_percent)
+                ), "dive-figures"))}
+                {(warnings > 0).then(|| view! { <tr><th scope="row">"Warnings"</th><td class="warn">{format!("{warnings} layer warnings")}</td></tr> })}
             </tbody>
         </table>
+    }
+}
+
+/// The analysis section: progress while the job runs, then figures, waste and files.
+fn analysis_section(
+    image_id: String,
+    commands: Signal<Vec<String>>,
+    analysed: RwSignal<bool>,
+    analysis: LocalResource<Option<Result<AnalysisSummary, crate::api::ApiError>>>,
+) -> impl IntoView {
+    view! {
+        <section class="panel" data-testid="analysis-panel">
+            <h2>"Analysis"</h2>
+            <AnalysisProgress image_id=image_id on_done=Callback::new(move |_| analysed.set(true))/>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match analysis.await {
+                        None => ().into_any(),
+                        Some(Err(e)) => view! { <ErrorNotice what="the analysis" error=e/> }.into_any(),
+                        Some(Ok(a)) => {
+                            let id = a.image_id.clone();
+                            view! {
+                                {analysis_view(&a)}
+                                <div class="columns">
+                                    <WastedPanel image_id=id.clone() commands=commands/>
+                                    <LargestFiles image_id=id/>
+                                </div>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
     }
 }
 
@@ -78,6 +126,13 @@ pub fn ImagePage() -> impl IntoView {
         let id = id.get();
         let _exact = analysed.get();
         async move { api::image_detail(&id).await }
+    });
+    let commands = Signal::derive(move || {
+        detail
+            .get()
+            .and_then(|r| r.ok())
+            .map(|d| d.layers.iter().map(|l| l.created_by.clone()).collect())
+            .unwrap_or_default()
     });
     let analysis = LocalResource::new(move || {
         let id = id.get();
@@ -94,7 +149,7 @@ pub fn ImagePage() -> impl IntoView {
     view! {
         <section class="image-page" data-testid="image-page">
             <nav class="crumbs"><A href="/">"Images"</A>" / "<span>{move || id.get().get(7..19).unwrap_or_default().to_owned()}</span></nav>
-            <Suspense fallback=|| view! { <p class="muted">"Loading image…"</p> }>
+            <Transition fallback=|| view! { <p class="muted">"Loading image…"</p> }>
                 {move || Suspend::new(async move {
                     match detail.await {
                         Err(e) => view! { <ErrorNotice what="this image" error=e/> }.into_any(),
@@ -127,26 +182,11 @@ pub fn ImagePage() -> impl IntoView {
                         }
                     }
                 })}
-            </Suspense>
-            <section class="panel">
-                <h2>"Analysis"</h2>
-                {move || {
-                    let image_id = id.get();
-                    view! { <AnalysisProgress image_id=image_id on_done=Callback::new(move |_| analysed.set(true))/> }
-                }}
-                <Suspense fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        match analysis.await {
-                            None => ().into_any(),
-                            Some(Err(e)) => view! { <ErrorNotice what="the analysis" error=e/> }.into_any(),
-                            Some(Ok(a)) => {
-                                let image_id = a.image_id.clone();
-                                view! { {analysis_view(a)} <WastedPanel image_id=image_id/> }.into_any()
-                            }
-                        }
-                    })}
-                </Suspense>
-            </section>
+            </Transition>
+            {move || {
+                let image_id = id.get();
+                analysis_section(image_id, commands, analysed, analysis)
+            }}
         </section>
     }
 }

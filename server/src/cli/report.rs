@@ -1,109 +1,169 @@
-//! What `strata analyze` prints and what `strata ci` measures, computed from a loaded
-//! image.
+//! What `strata analyze` prints and what `strata ci` measures: the loaded image is
+//! stacked (`app::filetree`) and analysed (`app::analysis`) once, then rendered as
+//! Strata's text report, Strata's JSON document, or dive's `--json` document.
 
-use super::{CiFigures, CliError, Format, RuleSet};
+use super::{CliError, Format, RuleSet};
+use app::analysis::dive::{self, DiveAnalysis};
+use app::analysis::{self, Analysis, AnalysisOptions};
+use app::filetree::StackedTree;
 use app::model::Image;
 use serde::Serialize;
 
-/// Renders the report for `image` in `format`.
-pub fn render(image: &Image, format: Format) -> Result<String, CliError> {
+/// Everything computed about one image.
+pub struct Analyzed {
+    pub strata: Analysis,
+    pub dive: DiveAnalysis,
+}
+
+/// Stacks and analyses `image`; layers `0..base_layers` are the base (default 1).
+pub fn analyze(image: &Image, base_layers: Option<u32>) -> Result<Analyzed, CliError> {
+    let tree = StackedTree::from_layers(image.layers.iter().cloned()).map_err(|e| {
+        CliError(format!(
+            "image {}: {e}; the image is too large to analyse",
+            image.id
+        ))
+    })?;
+    let opts = AnalysisOptions {
+        base_layers: base_layers.unwrap_or(1),
+        ..AnalysisOptions::default()
+    };
+    let strata = analysis::analyze(&tree, &opts);
+    let dive = dive::analyze(&image.layers);
+    Ok(Analyzed { strata, dive })
+}
+
+/// Renders the report in `format`. `members` are the archive member names of the layers
+/// (for dive's layer IDs), when the image came from an archive that lists them.
+pub fn render(
+    image: &Image,
+    format: Format,
+    members: Option<Vec<String>>,
+    base_layers: Option<u32>,
+) -> Result<Vec<u8>, CliError> {
     match format {
-        Format::Text => Ok(text(image)),
-        Format::Json => json(&summary(image)),
-        Format::DiveJson => Err(CliError(
-            "dive-json output needs the analysis module, which this build lacks; use --format json"
-                .into(),
-        )),
+        Format::DiveJson => {
+            let names = members
+                .filter(|m| m.len() == image.layers.len())
+                .unwrap_or_else(|| {
+                    image
+                        .layers
+                        .iter()
+                        .map(|l| format!("{}/layer.tar", l.diff_id.hex()))
+                        .collect()
+                });
+            let metas = dive::layer_metas(&image.config, &names);
+            let (doc, _) = dive::export(&image.layers, &metas);
+            dive::to_json(&doc).map_err(|e| CliError(format!("cannot encode the dive json: {e}")))
+        }
+        Format::Text => {
+            let a = analyze(image, base_layers)?;
+            let mut out = format!(
+                "Image {}\nTags  {}\n",
+                image.id,
+                if image.tags.is_empty() {
+                    "<none>".to_owned()
+                } else {
+                    image.tags.join(", ")
+                }
+            );
+            out.push_str(&analysis::render_text(&a.strata, &a.dive, &commands(image)));
+            Ok(out.into_bytes())
+        }
+        Format::Json => {
+            let a = analyze(image, base_layers)?;
+            let doc = JsonReport {
+                id: image.id.as_str(),
+                tags: &image.tags,
+                repo_digests: &image.repo_digests,
+                os: &image.config.os,
+                architecture: &image.config.architecture,
+                variant: image.config.variant.as_deref(),
+                created: image.config.created.as_deref(),
+                commands: commands(image),
+                analysis: &a.strata,
+                dive: DiveFigures::from(&a.dive),
+            };
+            let mut out = serde_json::to_vec_pretty(&doc)
+                .map_err(|e| CliError(format!("cannot encode the report as json: {e}")))?;
+            out.push(b'\n');
+            Ok(out)
+        }
     }
 }
 
-/// The figures the CI rules test.
-pub fn ci_figures(_image: &Image, _rules: RuleSet) -> Result<CiFigures, CliError> {
-    Err(CliError(
-        "ci needs the analysis module, which this build lacks; use strata analyze".into(),
-    ))
+/// The history command of each layer, aligned by skipping empty-layer steps.
+fn commands(image: &Image) -> Vec<Option<String>> {
+    image
+        .config
+        .layer_history()
+        .into_iter()
+        .map(|h| {
+            h.and_then(|i| image.config.history.get(i))
+                .and_then(|h| h.created_by.clone())
+        })
+        .collect()
+}
+
+/// The figures the CI rules test: (efficiency, wasted bytes, wasted share of user bytes).
+pub fn ci_figures(a: &Analyzed, rules: RuleSet) -> (f64, u64, f64) {
+    match rules {
+        RuleSet::Dive => (
+            a.dive.efficiency,
+            a.dive.wasted_bytes,
+            a.dive.wasted_user_percent,
+        ),
+        RuleSet::Strata => {
+            let s = &a.strata.split;
+            let user = if s.user_bytes == 0 {
+                0.0
+            } else {
+                s.user_wasted as f64 / s.user_bytes as f64
+            };
+            (a.strata.efficiency, a.strata.reclaimable_bytes, user)
+        }
+    }
 }
 
 #[derive(Serialize)]
-struct Summary<'a> {
+struct JsonReport<'a> {
     id: &'a str,
     tags: &'a [String],
+    repo_digests: &'a [String],
     os: &'a str,
     architecture: &'a str,
-    size: u64,
-    layers: Vec<LayerSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variant: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created: Option<&'a str>,
+    /// History command per layer.
+    commands: Vec<Option<String>>,
+    #[serde(flatten)]
+    analysis: &'a Analysis,
+    dive: DiveFigures,
 }
 
+/// dive's headline figures (a non-finite percentage, as dive computes for an image
+/// without user bytes, is `null`).
 #[derive(Serialize)]
-struct LayerSummary {
-    index: usize,
-    diff_id: String,
-    size: u64,
-    tar_size: u64,
-    entries: usize,
-    created_by: Option<String>,
+struct DiveFigures {
+    efficiency: f64,
+    wasted_bytes: u64,
+    wasted_user_percent: Option<f64>,
+    size_bytes: u64,
+    user_size_bytes: u64,
 }
 
-fn summary(image: &Image) -> Summary<'_> {
-    let history = image.config.layer_history();
-    let layers: Vec<LayerSummary> = image
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| LayerSummary {
-            index: i,
-            diff_id: l.diff_id.to_string(),
-            size: l.content_size(),
-            tar_size: l.tar_size,
-            entries: l.entries.len(),
-            created_by: history
-                .get(i)
-                .copied()
-                .flatten()
-                .and_then(|h| image.config.history.get(h))
-                .and_then(|h| h.created_by.clone()),
-        })
-        .collect();
-    Summary {
-        id: image.id.as_str(),
-        tags: &image.tags,
-        os: &image.config.os,
-        architecture: &image.config.architecture,
-        size: layers.iter().map(|l| l.size).sum(),
-        layers,
+impl From<&DiveAnalysis> for DiveFigures {
+    fn from(d: &DiveAnalysis) -> Self {
+        DiveFigures {
+            efficiency: d.efficiency,
+            wasted_bytes: d.wasted_bytes,
+            wasted_user_percent: d
+                .wasted_user_percent
+                .is_finite()
+                .then_some(d.wasted_user_percent),
+            size_bytes: d.size_bytes,
+            user_size_bytes: d.user_size_bytes,
+        }
     }
-}
-
-fn json<T: Serialize>(v: &T) -> Result<String, CliError> {
-    serde_json::to_string_pretty(v)
-        .map(|s| s + "\n")
-        .map_err(|e| CliError(format!("cannot encode the report as json: {e}")))
-}
-
-fn text(image: &Image) -> String {
-    let s = summary(image);
-    let mut out = format!(
-        "image {}\ntags: {}\nplatform: {}/{}\nsize: {}\nlayers: {}\n",
-        s.id,
-        if s.tags.is_empty() {
-            "<none>".to_owned()
-        } else {
-            s.tags.join(", ")
-        },
-        s.os,
-        s.architecture,
-        app::fmt::size(s.size),
-        s.layers.len()
-    );
-    for l in &s.layers {
-        out.push_str(&format!(
-            "  {:>3}  {:>10}  {:>7} entries  {}  {}\n",
-            l.index,
-            app::fmt::size(l.size),
-            l.entries,
-            &l.diff_id[7..19],
-            l.created_by.as_deref().unwrap_or("")
-        ));
-    }
-    out
 }

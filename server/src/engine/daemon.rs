@@ -361,3 +361,39 @@ async fn export(
     }
     Ok(image)
 }
+
+/// The number of bottom layers that form the image's base: the longest strict prefix of
+/// its diff IDs that another tagged local image consists of exactly (`FROM base` built
+/// here or pulled); `None` when no such image is found or the daemon cannot say.
+pub(super) async fn base_layers(inner: &Inner, image: &Image) -> Option<u32> {
+    let docker = inner.docker.as_ref().ok()?;
+    let n = image.config.rootfs.diff_ids.len();
+    if n < 2 {
+        return None;
+    }
+    let list = docker.list_images(&Default::default()).await.ok()?;
+    let mut best = 0usize;
+    for summary in list {
+        if summary.repo_tags.is_empty() || summary.id == image.id.as_str() {
+            continue;
+        }
+        let Ok(id) = Digest::parse(&summary.id) else {
+            continue;
+        };
+        let Ok(inspect) = docker.inspect(&id).await else {
+            continue;
+        };
+        let layers = inspect.root_fs.and_then(|r| r.layers).unwrap_or_default();
+        let k = layers.len();
+        if k > best
+            && k < n
+            && layers
+                .iter()
+                .zip(&image.config.rootfs.diff_ids)
+                .all(|(a, b)| a == b.as_str())
+        {
+            best = k;
+        }
+    }
+    (best > 0).then(|| u32::try_from(best).ok()).flatten()
+}

@@ -118,7 +118,8 @@ mod tests {
                 secs: 60,
             }),
         ];
-        let (mut r, failure) = spawn_pump(futures_util::stream::iter(chunks), CancellationToken::new());
+        let (mut r, failure) =
+            spawn_pump(futures_util::stream::iter(chunks), CancellationToken::new());
         let res = tokio::task::spawn_blocking(move || {
             let mut v = Vec::new();
             r.read_to_end(&mut v)

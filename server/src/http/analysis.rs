@@ -1,19 +1,49 @@
-//! What the server keeps for an analysed image: the loaded image and its summary
-//! figures, computed once (off the async runtime) when the job finishes.
+//! What the server keeps for an analysed image: the loaded image, its stacked file tree
+//! (`app::filetree`), Strata's waste analysis and the dive-compatible figures (both
+//! `app::analysis`), computed once off the async runtime when the job finishes. Tree
+//! and ranked-list requests read from here; nothing is recomputed per request except a
+//! small per-layer cache of directories that contain changes.
 
-use app::api::{AnalysisSummary, LayerStats};
+use app::analysis::{self as engine_analysis, AnalysisOptions};
+use app::api::{AnalysisSummary, DiveFigures, LayerStats};
+use app::filetree::{NodeId, StackedTree};
 use app::model::Image;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+/// Length of the largest-files list kept per image.
+const TOP_FILES: usize = 1000;
 
 /// The finished work for one image.
 pub struct Analysis {
     pub image: Arc<Image>,
+    pub tree: StackedTree,
+    pub report: engine_analysis::Analysis,
     pub summary: AnalysisSummary,
+    changed_dirs: Mutex<HashMap<u32, Arc<HashSet<NodeId>>>>,
+}
+
+fn finite(x: f64) -> f64 {
+    if x.is_finite() {
+        x
+    } else {
+        0.0
+    }
 }
 
 impl Analysis {
-    /// Computes the figures of a loaded image (CPU-bound: call from a blocking task).
+    /// Stacks the layers and analyses them (CPU-bound: call from a blocking task).
     pub fn build(image: Arc<Image>) -> Result<Analysis, String> {
+        let tree = StackedTree::from_layers(image.layers.iter().cloned())
+            .map_err(|e| format!("image {}: {e}", image.id))?;
+        let report = engine_analysis::analyze(
+            &tree,
+            &AnalysisOptions {
+                base_layers: 1,
+                top_files: TOP_FILES,
+            },
+        );
+        let dive = engine_analysis::dive::analyze(&image.layers);
         let layers: Vec<LayerStats> = image
             .layers
             .iter()
@@ -33,14 +63,53 @@ impl Analysis {
             total_size: layers.iter().map(|l| l.size).sum(),
             entries: layers.iter().map(|l| l.entries).sum(),
             layers,
-            stored_bytes: None,
-            final_bytes: None,
-            reclaimable_bytes: None,
-            efficiency: None,
-            attrs_only_bytes: None,
-            duplicate_bytes: None,
-            dive: None,
+            stored_bytes: Some(report.stored_bytes),
+            final_bytes: Some(report.final_bytes),
+            reclaimable_bytes: Some(report.reclaimable_bytes),
+            efficiency: Some(finite(report.efficiency)),
+            attrs_only_bytes: Some(report.attrs_only.iter().map(|a| a.bytes).sum()),
+            duplicate_bytes: Some(report.duplicates.iter().map(|d| d.wasted_bytes).sum()),
+            dive: Some(DiveFigures {
+                efficiency: finite(dive.efficiency),
+                wasted_bytes: dive.wasted_bytes,
+                user_wasted_percent: finite(dive.wasted_user_percent),
+            }),
         };
-        Ok(Analysis { image, summary })
+        Ok(Analysis {
+            image,
+            tree,
+            report,
+            summary,
+            changed_dirs: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Directories (as of layer `k`) with at least one change of layer `k` below them.
+    pub fn changed_dirs(&self, k: u32) -> Arc<HashSet<NodeId>> {
+        if let Some(hit) = self
+            .changed_dirs
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&k).cloned())
+        {
+            return hit;
+        }
+        let mut dirs: HashSet<NodeId> = HashSet::new();
+        for &n in self.tree.changes(k) {
+            let path = self.tree.path_of(n);
+            let mut end = 0;
+            while let Some(pos) = path[end..].iter().position(|b| *b == b'/') {
+                end += pos;
+                if let Some(d) = self.tree.lookup(&path[..end], k) {
+                    dirs.insert(d);
+                }
+                end += 1;
+            }
+        }
+        let dirs = Arc::new(dirs);
+        if let Ok(mut m) = self.changed_dirs.lock() {
+            m.insert(k, dirs.clone());
+        }
+        dirs
     }
 }

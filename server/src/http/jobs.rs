@@ -40,6 +40,8 @@ struct Status {
 
 /// One load of one image.
 pub struct Job {
+    /// Creation order (for evicting the oldest finished results).
+    seq: u64,
     id: String,
     image_id: Digest,
     status: watch::Sender<Status>,
@@ -73,6 +75,29 @@ impl Job {
     /// The result once done.
     pub fn result(&self) -> Option<Arc<Analysis>> {
         self.result.get().cloned()
+    }
+}
+
+/// Finished analyses kept in memory; the oldest beyond this are dropped (their layers
+/// stay in the engine's cache, so a new job is cheap).
+pub const MAX_KEPT_RESULTS: usize = 16;
+
+/// Drops the oldest finished (done or failed) jobs beyond `keep`; running jobs stay.
+fn evict_finished(jobs: &mut Jobs, keep: usize) {
+    let mut finished: Vec<(u64, Digest, String)> = jobs
+        .by_image
+        .iter()
+        .filter(|(_, j)| j.state() != JobState::Running)
+        .map(|(img, j)| (j.seq, img.clone(), j.id.clone()))
+        .collect();
+    if finished.len() <= keep {
+        return;
+    }
+    finished.sort_unstable_by_key(|(seq, _, _)| *seq);
+    let excess = finished.len() - keep;
+    for (_, image, id) in finished.into_iter().take(excess) {
+        jobs.by_image.remove(&image);
+        jobs.by_id.remove(&id);
     }
 }
 
@@ -117,6 +142,7 @@ impl JobRegistry {
             error: None,
         });
         let job = Arc::new(Job {
+            seq: n,
             id: format!("job-{n}"),
             image_id: image.clone(),
             status,
@@ -126,6 +152,7 @@ impl JobRegistry {
             jobs.by_id.remove(&old.id);
         }
         jobs.by_id.insert(job.id.clone(), job.clone());
+        evict_finished(&mut jobs, MAX_KEPT_RESULTS);
         let reporter = job.clone();
         let progress: ProgressFn = Arc::new(move |p: Progress| {
             reporter.status.send_modify(|s| s.progress = p);

@@ -1,8 +1,292 @@
-//! Layer tree and ranked-list routes.
+//! Layer tree and ranked-list routes over a finished analysis: the children of ONE
+//! directory per request (per-layer changes or the stacked view, sorted, paged), the
+//! largest files and the wasted paths with blame (paged).
 
+use super::analysis::Analysis;
+use super::error::ApiError;
+use super::images::parse_image_id;
 use super::state::AppState;
-use axum::Router;
+use app::api::{
+    decode_raw, encode_raw, DiffMark, NodeKind, Page, RankedFile, TreeNode, TreePage, TreeView,
+    WastedCopy, WastedPath,
+};
+use app::filetree::{DiffMark as Mark, HideCause, NodeInfo, TreeFlag};
+use app::fmt::display_path;
+use app::model::EntryKind;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Default and maximum children per tree page.
+const TREE_LIMIT: u64 = 1000;
+const TREE_MAX: u64 = 5000;
+/// Default and maximum rows per ranked page.
+const RANK_LIMIT: u64 = 100;
+const RANK_MAX: u64 = 1000;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/images/{id}/layers/{n}/tree", get(layer_tree))
+        .route("/images/{id}/files/largest", get(largest_files))
+        .route("/images/{id}/wasted", get(wasted_paths))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TreeQuery {
+    /// Directory as UTF-8 text (`usr/bin`, leading `/` optional).
+    path: Option<String>,
+    /// Directory as raw bytes, standard base64 (wins over `path`).
+    path_raw: Option<String>,
+    view: Option<TreeView>,
+    offset: Option<u64>,
+    limit: Option<u64>,
+    /// `name` (default) or `size` (largest first).
+    sort: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PageQuery {
+    offset: Option<u64>,
+    limit: Option<u64>,
+}
+
+fn query<T: Default + serde::de::DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiError> {
+    match raw {
+        None => Ok(T::default()),
+        Some(q) => Query::<T>::try_from_uri(
+            &format!("/?{q}")
+                .parse()
+                .map_err(|_| ApiError::BadRequest("malformed query string".into()))?,
+        )
+        .map(|Query(v)| v)
+        .map_err(|e| ApiError::BadRequest(format!("query: {}", e.body_text()))),
+    }
+}
+
+fn page_bounds(offset: Option<u64>, limit: Option<u64>, default: u64, max: u64) -> (u64, u64) {
+    (offset.unwrap_or(0), limit.unwrap_or(default).clamp(1, max))
+}
+
+fn slice<T: Clone>(all: &[T], offset: u64, limit: u64) -> Vec<T> {
+    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
+    let end = start
+        .saturating_add(usize::try_from(limit).unwrap_or(usize::MAX))
+        .min(all.len());
+    all[start..end].to_vec()
+}
+
+fn analysis_of(state: &AppState, id: &str) -> Result<Arc<Analysis>, ApiError> {
+    let id = parse_image_id(id)?;
+    state.jobs.analysis(&id)
+}
+
+fn mark(m: Mark) -> DiffMark {
+    match m {
+        Mark::Added => DiffMark::Added,
+        Mark::Modified | Mark::AttrsOnly => DiffMark::Modified,
+        Mark::Removed => DiffMark::Removed,
+        Mark::Unchanged => DiffMark::Unchanged,
+    }
+}
+
+fn kind(k: EntryKind) -> NodeKind {
+    match k {
+        EntryKind::File => NodeKind::File,
+        EntryKind::Dir => NodeKind::Dir,
+        EntryKind::Symlink => NodeKind::Symlink,
+        EntryKind::Hardlink => NodeKind::Hardlink,
+        EntryKind::CharDevice => NodeKind::CharDevice,
+        EntryKind::BlockDevice => NodeKind::BlockDevice,
+        EntryKind::Fifo => NodeKind::Fifo,
+        EntryKind::Other(_) => NodeKind::Other,
+    }
+}
+
+fn flag_name(f: TreeFlag) -> &'static str {
+    match f {
+        TreeFlag::Duplicate => "duplicate",
+        TreeFlag::WhiteoutOfNothing => "whiteout_of_nothing",
+        TreeFlag::SameLayerWhiteout => "same_layer_whiteout",
+        TreeFlag::OddWhiteout => "odd_whiteout",
+        TreeFlag::ThroughSymlink => "through_symlink",
+        TreeFlag::ReplacedSymlink => "replaced_symlink",
+        TreeFlag::UnresolvedHardlink => "unresolved_hardlink",
+        TreeFlag::Opaque => "opaque",
+        TreeFlag::Implicit => "implicit",
+    }
+}
+
+fn cause_name(c: HideCause) -> &'static str {
+    match c {
+        HideCause::Overwritten => "overwritten",
+        HideCause::AttrsOnly => "attrs_only",
+        HideCause::Whiteout => "whiteout",
+        HideCause::DirWhiteout => "dir_whiteout",
+        HideCause::Opaque => "opaque",
+        HideCause::ParentReplaced => "parent_replaced",
+        HideCause::DuplicateInLayer => "duplicate_in_layer",
+    }
+}
+
+fn to_node(info: &NodeInfo<'_>) -> TreeNode {
+    let mut flags: Vec<String> = info.flags.iter().map(|f| flag_name(f).to_owned()).collect();
+    if info.mark == Mark::AttrsOnly {
+        flags.push("attrs_only".to_owned());
+    }
+    TreeNode {
+        name: display_path(info.name),
+        name_raw: encode_raw(info.name),
+        kind: kind(info.kind),
+        size: info.size,
+        mark: mark(info.mark),
+        mode: info.mode,
+        uid: info.uid,
+        gid: info.gid,
+        mtime: info.mtime,
+        link: info.link.map(display_path),
+        descendants: info.descendants,
+        flags,
+    }
+}
+
+async fn layer_tree(
+    State(state): State<AppState>,
+    Path((id, n)): Path<(String, String)>,
+    raw_query: axum::extract::RawQuery,
+) -> Result<Json<TreePage>, ApiError> {
+    let q: TreeQuery = query(raw_query.0.as_deref())?;
+    let analysis = analysis_of(&state, &id)?;
+    let tree = &analysis.tree;
+    let k: u32 = n
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("layer index {n:?} is not a number")))?;
+    if k >= tree.layer_count() {
+        return Err(ApiError::NotFound(format!(
+            "layer {k} does not exist (the image has {} layers)",
+            tree.layer_count()
+        )));
+    }
+    let path: Vec<u8> = match (&q.path_raw, &q.path) {
+        (Some(raw), _) => decode_raw(raw)
+            .map_err(|e| ApiError::BadRequest(format!("path_raw is not base64: {e}")))?,
+        (None, Some(p)) => p.trim_matches('/').as_bytes().to_vec(),
+        (None, None) => Vec::new(),
+    };
+    let shown = display_path(&path);
+    let dir = tree
+        .lookup(&path, k)
+        .ok_or_else(|| ApiError::NotFound(format!("no path /{shown} in layer {k}")))?;
+    if tree.info(dir, k).is_some_and(|i| i.kind != EntryKind::Dir) {
+        return Err(ApiError::BadRequest(format!("/{shown} is not a directory")));
+    }
+    let view = q.view.unwrap_or_default();
+    let mut children = tree.children(dir, k);
+    if view == TreeView::Layer {
+        let changed = analysis.changed_dirs(k);
+        children.retain(|c| c.mark != Mark::Unchanged || changed.contains(&c.id));
+    }
+    match q.sort.as_deref() {
+        None | Some("name") => {}
+        Some("size") => {
+            children.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(b.name)))
+        }
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "sort must be name or size, not {other:?}"
+            )))
+        }
+    }
+    let (offset, limit) = page_bounds(q.offset, q.limit, TREE_LIMIT, TREE_MAX);
+    let nodes: Vec<TreeNode> = children
+        .iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .map(to_node)
+        .collect();
+    Ok(Json(TreePage {
+        layer: k,
+        view,
+        path: shown,
+        path_raw: encode_raw(&path),
+        nodes,
+        total: children.len() as u64,
+        offset,
+        limit,
+    }))
+}
+
+async fn largest_files(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    raw_query: axum::extract::RawQuery,
+) -> Result<Json<Page<RankedFile>>, ApiError> {
+    let q: PageQuery = query(raw_query.0.as_deref())?;
+    let analysis = analysis_of(&state, &id)?;
+    let (offset, limit) = page_bounds(q.offset, q.limit, RANK_LIMIT, RANK_MAX);
+    let all = &analysis.report.largest;
+    let items = slice(all, offset, limit)
+        .into_iter()
+        .map(|f| RankedFile {
+            path: f.path,
+            path_raw: encode_raw(&analysis.tree.path_of(f.node)),
+            size: f.bytes,
+            layer: f.layer,
+        })
+        .collect();
+    Ok(Json(Page {
+        items,
+        total: all.len() as u64,
+        offset,
+        limit,
+    }))
+}
+
+async fn wasted_paths(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    raw_query: axum::extract::RawQuery,
+) -> Result<Json<Page<WastedPath>>, ApiError> {
+    let q: PageQuery = query(raw_query.0.as_deref())?;
+    let analysis = analysis_of(&state, &id)?;
+    let (offset, limit) = page_bounds(q.offset, q.limit, RANK_LIMIT, RANK_MAX);
+    let all = &analysis.report.wasted;
+    let items = slice(all, offset, limit)
+        .into_iter()
+        .map(|w| {
+            let mut layers: Vec<u32> = w
+                .copies
+                .iter()
+                .flat_map(|c| [c.added_layer, c.hidden_layer])
+                .collect();
+            layers.sort_unstable();
+            layers.dedup();
+            let biggest = w.copies.iter().max_by_key(|c| c.bytes);
+            WastedPath {
+                path: w.path.clone(),
+                path_raw: encode_raw(&analysis.tree.path_of(w.node)),
+                wasted: w.bytes,
+                layers,
+                added_by: biggest.map(|c| c.added_layer),
+                hidden_by: biggest.map(|c| c.hidden_layer),
+                copies: w
+                    .copies
+                    .iter()
+                    .map(|c| WastedCopy {
+                        bytes: c.bytes,
+                        added_layer: c.added_layer,
+                        hidden_layer: c.hidden_layer,
+                        cause: cause_name(c.cause).to_owned(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(Json(Page {
+        items,
+        total: all.len() as u64,
+        offset,
+        limit,
+    }))
 }

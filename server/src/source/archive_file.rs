@@ -79,9 +79,80 @@ pub fn read_file(
     })
 }
 
+/// The archive member names of the layers of image `id` as `manifest.json` lists them
+/// (`<hex>/layer.tar`, `blobs/sha256/<hex>`): dive shows their first component as the
+/// layer ID. A second, seeking pass over the file reads only `manifest.json` (capped at
+/// `max_json`); `None` when the file has none, is compressed, or lists no such image.
+pub fn layer_members(path: &Path, id: &app::model::Digest, max_json: u64) -> Option<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        #[serde(rename = "Config")]
+        config: String,
+        #[serde(rename = "Layers", default)]
+        layers: Option<Vec<String>>,
+    }
+    let file = std::fs::File::open(path).ok()?;
+    let mut archive = tar::Archive::new(file);
+    let mut manifest = None;
+    for entry in archive.entries_with_seek().ok()? {
+        let mut entry = entry.ok()?;
+        let is_manifest = {
+            let p = entry.path_bytes();
+            let p = p.strip_prefix(b"./").unwrap_or(&p);
+            p == b"manifest.json"
+        };
+        if is_manifest && entry.size() <= max_json {
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).ok()?;
+            // The last member of a name wins, as in the archive reader.
+            manifest = Some(bytes);
+        }
+    }
+    let entries: Vec<Entry> = serde_json::from_slice(&manifest?).ok()?;
+    entries
+        .into_iter()
+        .find(|e| {
+            let name = e.config.rsplit('/').next().unwrap_or_default();
+            name.strip_suffix(".json").unwrap_or(name) == id.hex()
+        })
+        .and_then(|e| e.layers)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_layer_members_in_manifest() {
+        let id = app::model::Digest::of(b"config");
+        let manifest = format!(
+            r#"[{{"Config":"other.json","Layers":["x/layer.tar"]}},{{"Config":"{}.json","Layers":["aa/layer.tar","bb/layer.tar"]}}]"#,
+            id.hex()
+        );
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in [
+            ("aa/layer.tar", &b"x"[..]),
+            ("manifest.json", manifest.as_bytes()),
+        ] {
+            let mut h = tar::Header::new_ustar();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, data).unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.tar");
+        std::fs::write(&path, b.into_inner().unwrap()).unwrap();
+        assert_eq!(
+            layer_members(&path, &id, 1 << 20),
+            Some(vec!["aa/layer.tar".to_owned(), "bb/layer.tar".to_owned()])
+        );
+        assert_eq!(
+            layer_members(&path, &app::model::Digest::of(b"x"), 1 << 20),
+            None
+        );
+        assert_eq!(layer_members(&path, &id, 10), None);
+    }
 
     #[test]
     fn sniffs_tar_and_gzip() {

@@ -10,7 +10,11 @@
 //! a 30 s timeout; exports use a separate client whose long timeout covers the daemon's
 //! slow start, plus an idle watchdog per chunk.
 
-use super::reference::{familiar, ImageRef};
+mod resolve;
+
+pub use resolve::resolve_in;
+
+use super::reference::ImageRef;
 use app::model::Digest;
 use bollard::models::{ImageHistoryResponseItem, ImageInspect, ImageSummary};
 use bollard::query_parameters::ListImagesOptionsBuilder;
@@ -321,7 +325,9 @@ fn connect(address: &str, timeout: Duration) -> Result<Docker, DockerError> {
     {
         let dir = cert_dir()
             .ok_or_else(|| config_err("no DOCKER_CERT_PATH and no home directory".into()))?;
-        let host = address.replacen("https://", "tcp://", 1);
+        let host = address
+            .replacen("https://", "tcp://", 1)
+            .replacen("http://", "tcp://", 1);
         Docker::connect_with_ssl(
             &host,
             &dir.join("key.pem"),
@@ -377,152 +383,9 @@ fn first_line(s: &str) -> String {
         .collect()
 }
 
-/// Resolves `r` against an image list (see [`DockerClient::resolve`]).
-pub fn resolve_in(r: &ImageRef, images: &[ImageSummary]) -> Result<Digest, DockerError> {
-    let id_of = |s: &ImageSummary| Digest::parse(&s.id).ok();
-    let by_prefix = |prefix: &str| -> Result<Digest, DockerError> {
-        let hits: Vec<Digest> = images
-            .iter()
-            .filter_map(id_of)
-            .filter(|d| d.hex().starts_with(prefix))
-            .collect();
-        unique(hits, prefix)
-    };
-    match r {
-        ImageRef::Id(d) => images
-            .iter()
-            .filter_map(id_of)
-            .find(|i| i == d)
-            .ok_or_else(|| DockerError::NotFound(d.to_string())),
-        ImageRef::IdPrefix(p) => {
-            // A hex string may also be a repository name; a tag match wins, like docker.
-            let tagged = format!("{p}:latest");
-            let named: Vec<Digest> = images
-                .iter()
-                .filter(|s| s.repo_tags.iter().any(|t| t == &tagged))
-                .filter_map(id_of)
-                .collect();
-            if !named.is_empty() {
-                return unique(named, p);
-            }
-            by_prefix(p)
-        }
-        ImageRef::Named(n) => {
-            let shown = n.to_string();
-            let mut hits: Vec<Digest> = images
-                .iter()
-                .filter(|s| {
-                    let tag_ok = match n.familiar_tagged() {
-                        Some(t) => s.repo_tags.iter().any(|rt| familiar_tag(rt) == t),
-                        None => true,
-                    };
-                    let digest_ok = match &n.digest {
-                        Some(d) => s.repo_digests.iter().any(|rd| {
-                            rd.rsplit_once('@').is_some_and(|(name, dg)| {
-                                familiar(name) == n.familiar_name() && dg == d.as_str()
-                            })
-                        }),
-                        None => true,
-                    };
-                    tag_ok && digest_ok
-                })
-                .filter_map(id_of)
-                .collect();
-            hits.dedup();
-            unique(hits, &shown)
-        }
-    }
-}
-
-fn familiar_tag(repo_tag: &str) -> String {
-    match repo_tag.rsplit_once(':') {
-        Some((name, tag)) if !tag.contains('/') => format!("{}:{tag}", familiar(name)),
-        _ => repo_tag.to_owned(),
-    }
-}
-
-fn unique(mut hits: Vec<Digest>, shown: &str) -> Result<Digest, DockerError> {
-    hits.sort();
-    hits.dedup();
-    match hits.len() {
-        0 => Err(DockerError::NotFound(shown.to_owned())),
-        1 => Ok(hits.remove(0)),
-        count => Err(DockerError::Ambiguous {
-            reference: shown.to_owned(),
-            count,
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn summary(id_hex: char, tags: &[&str], digests: &[&str]) -> ImageSummary {
-        ImageSummary {
-            id: format!("sha256:{}", id_hex.to_string().repeat(64)),
-            repo_tags: tags.iter().map(|s| s.to_string()).collect(),
-            repo_digests: digests.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        }
-    }
-
-    fn resolve(s: &str, list: &[ImageSummary]) -> Result<Digest, DockerError> {
-        resolve_in(
-            &ImageRef::parse(s).map_err(|e| DockerError::NotFound(e.to_string()))?,
-            list,
-        )
-    }
-
-    #[test]
-    fn resolves_names_digests_and_prefixes() {
-        let dg = format!("sha256:{}", "9".repeat(64));
-        let list = vec![
-            summary('a', &["busybox:latest", "strata-test/x:1"], &[]),
-            summary(
-                'b',
-                &["ghcr.io/o/app:v2"],
-                &[&format!("ghcr.io/o/app@{dg}")],
-            ),
-            summary('c', &[], &[]),
-            summary('d', &["cafe:latest"], &[]),
-        ];
-        let a = Digest::parse(&format!("sha256:{}", "a".repeat(64))).ok();
-        let b = Digest::parse(&format!("sha256:{}", "b".repeat(64))).ok();
-        let c = Digest::parse(&format!("sha256:{}", "c".repeat(64))).ok();
-        let d = Digest::parse(&format!("sha256:{}", "d".repeat(64))).ok();
-        assert_eq!(resolve("busybox", &list).ok(), a);
-        assert_eq!(resolve("docker.io/library/busybox:latest", &list).ok(), a);
-        assert_eq!(resolve("strata-test/x:1", &list).ok(), a);
-        assert_eq!(resolve("ghcr.io/o/app:v2", &list).ok(), b);
-        assert_eq!(resolve(&format!("ghcr.io/o/app@{dg}"), &list).ok(), b);
-        assert_eq!(resolve("ccc", &list).ok(), c);
-        assert_eq!(resolve("cafe", &list).ok(), d);
-        assert_eq!(
-            resolve(&format!("sha256:{}", "c".repeat(64)), &list).ok(),
-            c
-        );
-        assert!(matches!(
-            resolve("busybox:1", &list),
-            Err(DockerError::NotFound(_))
-        ));
-        assert!(matches!(
-            resolve("eee", &list),
-            Err(DockerError::NotFound(_))
-        ));
-    }
-
-    #[test]
-    fn ambiguous_prefix_is_an_error() {
-        let mut x = summary('a', &[], &[]);
-        x.id = format!("sha256:ab{}", "0".repeat(62));
-        let mut y = summary('a', &[], &[]);
-        y.id = format!("sha256:ab{}", "1".repeat(62));
-        assert!(matches!(
-            resolve("ab", &[x, y]),
-            Err(DockerError::Ambiguous { count: 2, .. })
-        ));
-    }
 
     #[test]
     fn unsupported_host_is_a_config_error() {

@@ -1,0 +1,217 @@
+//! Tree and ranked-list routes over a finished analysis of the fake sample image: one
+//! directory per request, per-layer vs stacked views with marks, paging, path encodings,
+//! error codes, and the wasted/largest lists with blame.
+
+#[path = "http_support/fake.rs"]
+mod fake;
+
+use axum::http::StatusCode;
+use fake::{get_json, request, send, wait_job, FakeBackend};
+use server::http::{router, AppState};
+use std::sync::Arc;
+
+async fn analysed() -> (axum::Router, String) {
+    let app = router(AppState::new(Arc::new(FakeBackend::up()), None, &[]));
+    let id = fake::digest(1).to_string();
+    let (_, _, body) = send(
+        &app,
+        request("POST", &format!("/api/v1/images/{id}/analysis")),
+    )
+    .await;
+    let job: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let info = wait_job(&app, job["id"].as_str().unwrap()).await;
+    assert_eq!(info["state"], "done", "{info}");
+    (app, id)
+}
+
+fn names_marks(page: &serde_json::Value) -> Vec<(String, String)> {
+    page["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap().to_owned(),
+                n["mark"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn stacked_view_lists_one_directory_with_marks_and_sizes() {
+    let (app, id) = analysed().await;
+    let (status, root) = get_json(
+        &app,
+        &format!("/api/v1/images/{id}/layers/1/tree?view=stacked"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{root}");
+    assert_eq!(
+        names_marks(&root),
+        pairs(&[
+            ("data", "unchanged"),
+            ("etc", "unchanged"),
+            ("many", "added")
+        ]),
+        "a directory entry with the same attributes merges: not a change"
+    );
+    assert_eq!(
+        root["nodes"][0]["size"], 25,
+        "data holds keep (20) + new (5)"
+    );
+    assert_eq!(root["nodes"][0]["kind"], "dir");
+    let (_, data) = get_json(
+        &app,
+        &format!("/api/v1/images/{id}/layers/1/tree?view=stacked&path=/data"),
+    )
+    .await;
+    assert_eq!(
+        names_marks(&data),
+        pairs(&[("keep", "modified"), ("new", "added"), ("old", "removed")])
+    );
+    assert_eq!(data["path"], "data");
+    assert_eq!(data["nodes"][0]["mode"], 0o644);
+    let (_, at0) = get_json(
+        &app,
+        &format!("/api/v1/images/{id}/layers/0/tree?view=stacked&path=data"),
+    )
+    .await;
+    assert_eq!(
+        names_marks(&at0),
+        pairs(&[("keep", "added"), ("old", "added")])
+    );
+}
+
+#[tokio::test]
+async fn layer_view_shows_only_what_the_layer_changed() {
+    let (app, id) = analysed().await;
+    let (_, root) = get_json(
+        &app,
+        &format!("/api/v1/images/{id}/layers/1/tree?view=layer"),
+    )
+    .await;
+    let names: Vec<String> = names_marks(&root).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, vec!["data", "many"], "etc is untouched by layer 1");
+}
+
+#[tokio::test]
+async fn children_are_paged_and_sortable() {
+    let (app, id) = analysed().await;
+    let base = format!("/api/v1/images/{id}/layers/1/tree?view=stacked&path=many");
+    let (_, page) = get_json(&app, &format!("{base}&offset=25&limit=10")).await;
+    assert_eq!(page["total"], 30);
+    assert_eq!(page["offset"], 25);
+    assert_eq!(page["nodes"].as_array().unwrap().len(), 5);
+    assert_eq!(page["nodes"][0]["name"], "f25");
+    let (_, by_size) = get_json(&app, &format!("{base}&sort=size&limit=2")).await;
+    assert_eq!(by_size["nodes"][0]["name"], "f29");
+    assert_eq!(by_size["nodes"][1]["name"], "f28");
+}
+
+#[tokio::test]
+async fn raw_paths_round_trip_in_base64() {
+    let (app, id) = analysed().await;
+    let raw = app::api::encode_raw(b"data");
+    let (status, page) = get_json(
+        &app,
+        &format!(
+            "/api/v1/images/{id}/layers/1/tree?view=stacked&path_raw={}",
+            raw.replace('=', "%3D")
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["path_raw"], raw);
+    assert_eq!(page["nodes"][0]["name_raw"], app::api::encode_raw(b"keep"));
+}
+
+#[tokio::test]
+async fn tree_errors_have_the_right_codes() {
+    let (app, id) = analysed().await;
+    let cases = [
+        (
+            format!("/api/v1/images/{id}/layers/9/tree"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            format!("/api/v1/images/{id}/layers/x/tree"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/api/v1/images/{id}/layers/1/tree?path=nope"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            format!("/api/v1/images/{id}/layers/1/tree?path=etc/a"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/api/v1/images/{id}/layers/1/tree?path_raw=%25%25"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/api/v1/images/{id}/layers/1/tree?view=sideways"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/api/v1/images/{id}/layers/1/tree?sort=colour"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/api/v1/images/{}/layers/0/tree", fake::digest(2)),
+            StatusCode::CONFLICT,
+        ),
+    ];
+    for (uri, want) in cases {
+        let (status, body) = get_json(&app, &uri).await;
+        assert_eq!(status, want, "{uri}: {body}");
+        assert!(body["code"].is_string(), "{uri}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn wasted_paths_carry_blame_and_page() {
+    let (app, id) = analysed().await;
+    let (status, page) = get_json(&app, &format!("/api/v1/images/{id}/wasted")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["total"], 2);
+    let first = &page["items"][0];
+    assert_eq!(first["path"], "/data/old");
+    assert_eq!(first["wasted"], 1000);
+    assert_eq!(first["added_by"], 0);
+    assert_eq!(first["hidden_by"], 1);
+    assert_eq!(first["copies"][0]["cause"], "whiteout");
+    assert_eq!(page["items"][1]["path"], "/data/keep");
+    assert_eq!(page["items"][1]["copies"][0]["cause"], "overwritten");
+    let (_, second) = get_json(
+        &app,
+        &format!("/api/v1/images/{id}/wasted?offset=1&limit=1"),
+    )
+    .await;
+    assert_eq!(second["items"].as_array().unwrap().len(), 1);
+    assert_eq!(second["items"][0]["path"], "/data/keep");
+
+    let (_, summary) = get_json(&app, &format!("/api/v1/images/{id}/analysis")).await;
+    assert_eq!(summary["reclaimable_bytes"], 1010);
+    assert!(summary["dive"]["efficiency"].as_f64().unwrap() <= 1.0);
+}
+
+#[tokio::test]
+async fn largest_files_are_ranked() {
+    let (app, id) = analysed().await;
+    let (_, page) = get_json(&app, &format!("/api/v1/images/{id}/files/largest?limit=3")).await;
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["path"], "/etc/a");
+    assert_eq!(items[0]["size"], 100);
+    assert_eq!(items[0]["layer"], 0);
+    assert_eq!(items[1]["path"], "/many/f29");
+    assert!(page["total"].as_u64().unwrap() >= 30);
+}
