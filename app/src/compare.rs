@@ -19,6 +19,7 @@ mod sharing;
 mod summary;
 #[cfg(test)]
 mod tests;
+mod totals;
 
 pub use check::{fail_if_larger, SizeCheck};
 pub use config::{
@@ -26,7 +27,7 @@ pub use config::{
 };
 pub use files::{
     diff_images, diff_trees, AttrChange, ChangeKind, DiffGroup, DiffOptions, DiffTotals,
-    FileChange, FileDiff, TreeSide,
+    FileChange, FileDiff, Relocated, TreeSide,
 };
 pub use layers::{LayerAlignment, LayerCell, LayerRow, LayerSharing, MovedLayer, SharedPrefix};
 pub use render::{render_json, render_markdown, render_sharing_text, render_text};

@@ -389,14 +389,21 @@ mod tests {
         );
         let expanded: HashSet<String> = [bin.clone()].into_iter().collect();
         let marks: HashSet<DiffMark> = [DiffMark::Added, DiffMark::Modified].into_iter().collect();
-        let rows = flatten_tree(&children, &expanded, &marks, TreeSort::Name);
-        let names: Vec<(&str, u32)> = rows
+        let truncated: HashMap<String, u64> = [(bin.clone(), 7)].into_iter().collect();
+        let rows = flatten_tree(&children, &truncated, &expanded, &marks, TreeSort::Name);
+        let names: Vec<String> = rows
             .iter()
-            .map(|r| (r.node.name.as_str(), r.depth))
+            .map(|r| match r {
+                Row::Node(n) => format!("{}@{}", n.node.name, n.depth),
+                Row::More {
+                    remaining, depth, ..
+                } => format!("more {remaining}@{depth}"),
+            })
             .collect();
-        assert_eq!(names, vec![("bin", 0), ("sh", 1), ("big", 0)]);
-        assert_eq!(rows[1].path_raw, encode_raw(b"bin/sh"));
-        let by_size = flatten_tree(&children, &HashSet::new(), &marks, TreeSort::Size);
-        assert_eq!(by_size[0].node.name, "big");
+        assert_eq!(names, vec!["bin@0", "sh@1", "more 7@1", "big@0"]);
+        assert!(matches!(&rows[1], Row::Node(n) if n.path_raw == encode_raw(b"bin/sh")));
+        let none = HashMap::new();
+        let by_size = flatten_tree(&children, &none, &HashSet::new(), &marks, TreeSort::Size);
+        assert!(matches!(&by_size[0], Row::Node(n) if n.node.name == "big"));
     }
 }

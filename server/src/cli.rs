@@ -275,6 +275,13 @@ async fn analyze(global: &GlobalArgs, args: AnalyzeArgs) -> Result<ExitCode, Cli
             .ok()
             .flatten()
         }
+        (Source::Docker(_), Format::DiveJson) => {
+            // dive reads `docker save` output: its layer IDs are the export's member names.
+            engine(global)
+                .export_layer_members(&loaded.image.id)
+                .await
+                .map_err(|e| load_error(&e, &source, global))?
+        }
         (Source::OciDir { .. } | Source::OciArchive { .. }, Format::DiveJson) => Some(
             loaded
                 .image

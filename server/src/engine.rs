@@ -280,6 +280,16 @@ impl Engine {
         daemon::load_shared(&self.inner, id, progress, cancel).await
     }
 
+    /// The archive member names of the image's layers in a daemon export (`<v1-id>/layer.tar`
+    /// with Docker ≤ 24, `blobs/sha256/<hex>` later): dive's layer IDs. Costs one export,
+    /// as `dive IMAGE` does.
+    pub async fn export_layer_members(
+        &self,
+        id: &Digest,
+    ) -> Result<Option<Vec<String>>, EngineError> {
+        daemon::export_layer_members(&self.inner, id).await
+    }
+
     /// How many bottom layers are the base image, judged from the other tagged images in
     /// the daemon (the longest one whose layers are a strict prefix of `image`'s); `None`
     /// when none is found (callers then treat layer 0 as the base, like dive).

@@ -20,7 +20,7 @@ pub use assets::{find_dist_dir, DIST_DIR_ENV};
 pub use backend::{Backend, BackendError, ImageFilters, ProgressFn};
 pub use daemon::DaemonBackend;
 pub use error::ApiError;
-pub use jobs::JobRegistry;
+pub use jobs::{JobRegistry, MAX_KEPT_RESULTS};
 pub use state::AppState;
 
 use axum::Router;

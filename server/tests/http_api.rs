@@ -309,3 +309,28 @@ async fn detail_uses_the_exact_history_once_analysed() {
     assert_eq!(steps[2]["size"], 20 + 5 + (0..30).sum::<u64>());
     assert_eq!(after["history_mismatch"], false);
 }
+
+#[tokio::test]
+async fn oldest_finished_results_are_evicted_beyond_the_cap() {
+    let (app, backend) = app();
+    let cap = server::http::MAX_KEPT_RESULTS;
+    let ids: Vec<String> = (0..=cap)
+        .map(|n| fake::digest(100 + n as u8).to_string())
+        .collect();
+    for id in &ids {
+        let (_, _, body) = send(
+            &app,
+            request("POST", &format!("/api/v1/images/{id}/analysis")),
+        )
+        .await;
+        let job: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let info = wait_job(&app, job["id"].as_str().unwrap()).await;
+        assert_eq!(info["state"], "done");
+    }
+    // Starting the last job evicted the first finished one; the others stay.
+    let (status, _) = get_json(&app, &format!("/api/v1/images/{}/analysis", ids[0])).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = get_json(&app, &format!("/api/v1/images/{}/analysis", ids[cap])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(backend.loads.load(Ordering::SeqCst), cap + 1);
+}

@@ -6,11 +6,13 @@
 //! not listed themselves, their contents are.
 
 use super::group::group_changes;
+pub use super::totals::DiffTotals;
 use super::{clamp_i64, stack, CompareError};
 use crate::filetree::{DiffMark, NodeId, NodeInfo, StackedTree};
 use crate::fmt::display_path;
 use crate::model::{Entry, EntryKind, Image};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// Caps on the grouping and the change list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,91 +85,6 @@ impl FileChange {
     }
 }
 
-/// Counts (non-directory paths) and regular-file bytes by kind of change.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DiffTotals {
-    pub added: u64,
-    pub added_bytes: u64,
-    pub removed: u64,
-    pub removed_bytes: u64,
-    pub changed: u64,
-    pub changed_bytes_before: u64,
-    pub changed_bytes_after: u64,
-    pub attrs_only: u64,
-    pub attrs_only_bytes: u64,
-    /// Identical in both (content and attributes); zero in groups.
-    pub unchanged: u64,
-    pub unchanged_bytes: u64,
-}
-
-impl DiffTotals {
-    /// Paths added, removed, changed or with changed attributes.
-    pub fn changes(&self) -> u64 {
-        self.added + self.removed + self.changed + self.attrs_only
-    }
-
-    /// Bytes that moved: added + removed + both sides of changed files.
-    pub fn churn(&self) -> u64 {
-        self.added_bytes + self.removed_bytes + self.changed_bytes_before + self.changed_bytes_after
-    }
-
-    /// Net byte change from A to B.
-    pub fn delta(&self) -> i64 {
-        clamp_i64(
-            i128::from(self.added_bytes) + i128::from(self.changed_bytes_after)
-                - i128::from(self.removed_bytes)
-                - i128::from(self.changed_bytes_before),
-        )
-    }
-
-    /// Paths of A that B still has (changed or not).
-    pub fn kept(&self) -> u64 {
-        self.changed + self.attrs_only + self.unchanged
-    }
-
-    pub(super) fn add(&mut self, c: &FileChange) {
-        match c.change {
-            ChangeKind::Added => {
-                self.added += 1;
-                self.added_bytes += c.size_after;
-            }
-            ChangeKind::Removed => {
-                self.removed += 1;
-                self.removed_bytes += c.size_before;
-            }
-            ChangeKind::Changed => {
-                self.changed += 1;
-                self.changed_bytes_before += c.size_before;
-                self.changed_bytes_after += c.size_after;
-            }
-            ChangeKind::AttrsOnly => {
-                self.attrs_only += 1;
-                self.attrs_only_bytes += c.size_after;
-            }
-        }
-    }
-
-    pub(super) fn minus(&self, o: &DiffTotals) -> DiffTotals {
-        DiffTotals {
-            added: self.added.saturating_sub(o.added),
-            added_bytes: self.added_bytes.saturating_sub(o.added_bytes),
-            removed: self.removed.saturating_sub(o.removed),
-            removed_bytes: self.removed_bytes.saturating_sub(o.removed_bytes),
-            changed: self.changed.saturating_sub(o.changed),
-            changed_bytes_before: self
-                .changed_bytes_before
-                .saturating_sub(o.changed_bytes_before),
-            changed_bytes_after: self
-                .changed_bytes_after
-                .saturating_sub(o.changed_bytes_after),
-            attrs_only: self.attrs_only.saturating_sub(o.attrs_only),
-            attrs_only_bytes: self.attrs_only_bytes.saturating_sub(o.attrs_only_bytes),
-            unchanged: self.unchanged.saturating_sub(o.unchanged),
-            unchanged_bytes: self.unchanged_bytes.saturating_sub(o.unchanged_bytes),
-        }
-    }
-}
-
 /// A directory that explains part of the diff, with subtotals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiffGroup {
@@ -213,6 +130,16 @@ pub struct FileDiff {
     pub changes: Vec<FileChange>,
     /// Changes counted in the totals but not listed.
     pub changes_omitted: u64,
+    /// Removed files whose exact content (size and crc64) B has at an added path:
+    /// moved or renamed rather than gone. Counted inside the removed totals too.
+    pub relocated: Relocated,
+}
+
+/// Files of A found again, byte for byte, at other paths in B.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Relocated {
+    pub files: u64,
+    pub bytes: u64,
 }
 
 /// One side of the walk: a tree and the layer viewed, or nothing (no layers).
@@ -307,6 +234,9 @@ struct Walk {
     totals: DiffTotals,
     side_a: (u64, u64),
     side_b: (u64, u64),
+    /// (size, crc64) of removed non-empty files, and counts of added ones.
+    removed_content: Vec<(u64, u64)>,
+    added_content: HashMap<(u64, u64), u64>,
 }
 
 fn file_bytes(info: &NodeInfo<'_>) -> u64 {
@@ -355,6 +285,13 @@ fn same_entry_content(a: Option<&Entry>, b: Option<&Entry>) -> bool {
 impl Walk {
     fn one_side(&mut self, path: Vec<u8>, info: &NodeInfo<'_>, added: bool) {
         let bytes = file_bytes(info);
+        if let Some(crc) = info.entry.and_then(|e| e.crc64).filter(|_| bytes > 0) {
+            if added {
+                *self.added_content.entry((bytes, crc)).or_insert(0) += 1;
+            } else {
+                self.removed_content.push((bytes, crc));
+            }
+        }
         let change = FileChange {
             display: String::new(),
             path: path.into_boxed_slice(),
@@ -451,6 +388,8 @@ fn diff_views(
         totals: DiffTotals::default(),
         side_a: (0, 0),
         side_b: (0, 0),
+        removed_content: Vec::new(),
+        added_content: HashMap::new(),
     };
     let mut stack: Vec<(NodeId, NodeId, Vec<u8>)> = vec![(NodeId::ROOT, NodeId::ROOT, Vec::new())];
     while let Some((na, nb, dir)) = stack.pop() {
@@ -491,6 +430,14 @@ fn diff_views(
             }
         }
     }
+    let mut relocated = Relocated::default();
+    for key in &w.removed_content {
+        if let Some(n) = w.added_content.get_mut(key).filter(|n| **n > 0) {
+            *n -= 1;
+            relocated.files += 1;
+            relocated.bytes += key.0;
+        }
+    }
     let mut groups = group_changes(&w.changes, opts);
     for g in &mut groups {
         g.in_a = a.has_dir(&g.path);
@@ -525,5 +472,6 @@ fn diff_views(
         groups,
         changes_omitted: total - changes.len() as u64,
         changes,
+        relocated,
     }
 }

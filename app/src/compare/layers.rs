@@ -159,11 +159,11 @@ pub(super) fn align(images: &[&Image]) -> LayerAlignment {
     for position in 0..depth {
         let mut cells = Vec::with_capacity(images.len());
         for (x, image) in images.iter().enumerate() {
-            let Some(layer) = image.layers.get(position) else {
+            let (Some(layer), Some(chain)) = (image.layers.get(position), chains[x].get(position))
+            else {
                 cells.push(None);
                 continue;
             };
-            let chain = &chains[x][position];
             let shared_with: Vec<usize> = (0..images.len())
                 .filter(|&y| y != x && sets[y].contains_key(&layer.diff_id))
                 .collect();

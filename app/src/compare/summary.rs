@@ -18,7 +18,7 @@ pub(crate) fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -115,34 +115,36 @@ fn layer_sentences(
 
 fn group_sentence(g: &DiffGroup, a: &str, b: &str) -> Option<String> {
     let t = &g.totals;
-    let place = if g.rest {
-        format!("other files under {}", g.display)
-    } else {
-        g.display.clone()
-    };
+    let dir = &g.display;
     if t.removed_bytes * 2 >= t.churn() && t.removed > 0 {
-        let files = plural(t.removed, "file", "files");
-        Some(if !g.in_b && !g.rest {
-            format!(
-                "{a}'s {place} ({}, {files}) is not in {b}",
-                size(t.removed_bytes)
-            )
+        let what = format!(
+            "{}, {}",
+            size(t.removed_bytes),
+            plural(t.removed, "file", "files")
+        );
+        Some(if g.rest {
+            format!("{b} drops {what} across the rest of {a}'s {dir}")
+        } else if !g.in_b {
+            format!("{a}'s {dir} ({what}) is not in {b}")
         } else {
-            format!(
-                "{b} drops {} ({files}) of {a}'s {place}",
-                size(t.removed_bytes)
-            )
+            format!("{b} drops {what} of {a}'s {dir}")
         })
     } else if t.added_bytes * 2 >= t.churn() && t.added > 0 {
-        let files = plural(t.added, "file", "files");
-        Some(if !g.in_a && !g.rest {
-            format!("{b} adds {place} ({}, {files})", size(t.added_bytes))
+        let what = format!(
+            "{}, {}",
+            size(t.added_bytes),
+            plural(t.added, "file", "files")
+        );
+        Some(if g.rest {
+            format!("{b} adds {what} across the rest of {dir}")
+        } else if !g.in_a {
+            format!("{b} adds {dir} ({what})")
         } else {
-            format!("{b} adds {} ({files}) to {place}", size(t.added_bytes))
+            format!("{b} adds {what} to {dir}")
         })
     } else if t.changed > 0 {
         Some(format!(
-            "{} changed in {place} ({} → {})",
+            "{} changed in {dir} ({} → {})",
             plural(t.changed, "file", "files"),
             size(t.changed_bytes_before),
             size(t.changed_bytes_after)
@@ -165,6 +167,13 @@ fn file_sentences(d: &FileDiff) -> Vec<String> {
             "{b} adds {} ({})",
             plural(t.added, "file", "files"),
             size(t.added_bytes)
+        ));
+    }
+    if d.relocated.files > 0 {
+        out.push(format!(
+            "{} of {a}'s removed files ({}) are in {b} at other paths (moved or renamed)",
+            count(d.relocated.files),
+            size(d.relocated.bytes)
         ));
     }
     if t.attrs_only > 0 {

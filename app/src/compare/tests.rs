@@ -7,14 +7,16 @@
 //! unit tests; integration tests under `app/tests` would need the `testkit` feature.)
 
 use super::{
-    compare, diff_images, diff_trees, fail_if_larger, render_json, render_markdown, render_text,
-    stack, ChangeKind, CompareError, CompareOptions, Comparison, DiffOptions, LayerSharing,
-    StepStatus,
+    compare, diff_images, diff_trees, stack, ChangeKind, CompareError, CompareOptions, Comparison,
+    DiffOptions, LayerSharing, StepStatus,
 };
 use crate::archive::read_archive;
 use crate::limits::Limits;
 use crate::model::Image;
 use crate::testkit::{ImageBuilder, LayerBuilder};
+
+mod props;
+mod reports;
 
 fn image(b: &ImageBuilder) -> Image {
     let tar = b.docker_save();
@@ -506,96 +508,34 @@ fn groups_stay_within_the_budget_and_partition_the_changes() {
 }
 
 #[test]
-fn compare_takes_two_to_four_images() {
-    let a = image(&multistage());
-    let err = compare(&[&a], &CompareOptions::default()).unwrap_err();
-    assert_eq!(err, CompareError::ImageCount(1));
-    assert_eq!(
-        err.to_string(),
-        "compare: 1 images given (compare takes 2 to 4)"
+fn moved_files_are_counted_as_relocated() {
+    let a = image(
+        &ImageBuilder::new().layer(
+            "ADD",
+            &LayerBuilder::new()
+                .file("app/node_modules/prod/left-pad/index.js", bytes(3_000, 1))
+                .file("app/node_modules/prod/lodash/index.js", bytes(7_000, 2))
+                .file("app/node_modules/dev/jest/index.js", bytes(9_000, 3)),
+        ),
     );
-    assert!(compare(&[&a, &a, &a, &a, &a], &CompareOptions::default()).is_err());
-    let same = compare(&[&a, &a], &CompareOptions::default()).unwrap();
-    assert_eq!(same.summary()[0], "B is the same size as A (110 kB)");
-    assert_eq!(same.pairs[0].shared_prefix.layers, 3);
-    assert!(same.pairs[0].config.runtime_equal());
-    let no_files = compare(
-        &[&a, &a],
-        &CompareOptions {
-            files: false,
-            ..CompareOptions::default()
-        },
-    )
-    .unwrap();
-    assert!(no_files.pairs[0].files.is_none());
-}
-
-#[test]
-fn size_gate_fails_when_the_second_image_grew_too_much() {
-    let small = image(&multistage());
-    let big = image(&single_stage());
-    let grew = compare_two(&small, &big);
-    let check = fail_if_larger(&grew, 10.0);
-    assert!(check.failed);
-    let worst = check.worst_pct.unwrap();
-    assert!((worst - 585_000.0 / 110_000.0 * 100.0).abs() < 1e-9);
-    assert_eq!(
-        check.lines[0],
-        "B is 531.8% larger than A (+585 kB), limit 10.0%: fail"
-    );
-    assert!(!fail_if_larger(&grew, 600.0).failed);
-    let shrank = compare_two(&big, &small);
-    let check = fail_if_larger(&shrank, 0.0);
-    assert!(!check.failed);
-    assert_eq!(
-        check.lines[0],
-        "B is 84.2% smaller than A (-585 kB), limit 0.0%: pass"
-    );
-}
-
-#[test]
-fn renderers_show_the_figures() {
-    let a = image(&single_stage());
-    let b = image(&multistage());
-    let c = compare_two(&a, &b);
-    let text = render_text(&c);
-    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
-    assert!(text.contains("B is 84% smaller than A (695 kB → 110 kB)"));
-    assert!(text.contains("/usr/lib/gcc"));
-    assert!(text.contains("app:multi"));
-    let md = render_markdown(&c);
-    assert!(md.starts_with("### Image comparison"));
-    assert!(md.contains("| B | app:multi |"), "{md}");
-    assert!(
-        md.contains("- A's /usr/lib/gcc (400 kB, 2 files) is not in B"),
-        "{md}"
-    );
-    assert!(md.contains("| /usr/lib/gcc | 400 kB (2) |"), "{md}");
-    assert!(md.contains("| Env CC | gcc |  |"), "{md}");
-    let json = render_json(&c).unwrap();
-    let back: Comparison = serde_json::from_str(&json).unwrap();
-    assert_eq!(back, c);
-    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(v["images"][1]["content_bytes"], 110_000);
-}
-
-#[test]
-fn hostile_names_are_escaped_in_reports() {
-    let a = image(&ImageBuilder::new().tag("x:1").layer(
-        "ADD",
-        &LayerBuilder::new().file("evil|dir/\u{202e}name\n`x`", bytes(9_000, 1)),
-    ));
     let b = image(
-        &ImageBuilder::new()
-            .tag("x:2")
-            .layer("ADD", &LayerBuilder::new().file("y", b"y")),
+        &ImageBuilder::new().layer(
+            "ADD",
+            &LayerBuilder::new()
+                .file("app/node_modules/left-pad/index.js", bytes(3_000, 1))
+                .file("app/node_modules/lodash/index.js", bytes(7_000, 2)),
+        ),
     );
     let c = compare_two(&a, &b);
-    let md = render_markdown(&c);
-    assert!(!md.contains('\u{202e}'));
-    assert!(md.contains("evil\\|dir"), "{md}");
-    let text = render_text(&c);
-    assert!(!text.contains('\u{202e}'));
     let d = c.pairs[0].files.as_ref().unwrap();
-    assert_eq!(&*d.changes[0].path, "evil|dir/\u{202e}name\n`x`".as_bytes());
+    assert_eq!((d.totals.removed, d.totals.added), (3, 2));
+    assert_eq!((d.relocated.files, d.relocated.bytes), (2, 10_000));
+    let s = c.summary();
+    assert!(
+        s.contains(
+            &"2 of A's removed files (10.0 kB) are in B at other paths (moved or renamed)"
+                .to_owned()
+        ),
+        "{s:#?}"
+    );
 }

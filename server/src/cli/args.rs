@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 /// Strata: explore Docker images layer by layer, find wasted space, gate CI on it.
 #[derive(Debug, Parser)]
-#[command(name = "strata", version, about, propagate_version = true)]
+#[command(name = "strata", version, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -191,13 +191,11 @@ async fn load_uncached(
         config_raw = Some(image.config_raw);
     }
 
+    // Every config source verified its bytes: the cache and the layer store against the
+    // image ID, the export against the manifest that the ID selected. With the
+    // containerd image store the daemon's ID is the manifest's digest, not the config's,
+    // so the config digest may legitimately differ from `id`.
     let config_raw = config_raw.ok_or_else(|| inconsistent(&id, "no config found".into()))?;
-    if Digest::of(&config_raw) != id {
-        return Err(inconsistent(
-            &id,
-            "config does not hash to the image id".into(),
-        ));
-    }
     let config: ImageConfig = serde_json::from_slice(&config_raw)
         .map_err(|e| inconsistent(&id, format!("config is not valid json: {e}")))?;
     if config.rootfs.diff_ids != diff_ids {
@@ -206,7 +204,11 @@ async fn load_uncached(
             "config diff ids differ from inspect".into(),
         ));
     }
-    if let Some(c) = &inner.cache {
+    if let Some(c) = inner
+        .cache
+        .as_ref()
+        .filter(|_| Digest::of(&config_raw) == id)
+    {
         if let Err(e) = c.put_config(&id, &config_raw) {
             tracing::warn!("config cache: {e}");
         }
@@ -356,9 +358,8 @@ async fn export(
         (Err(_), Some(e)) => return Err(EngineError::Docker(e)),
         (Err(e), None) => return Err(e),
     };
-    if image.id != *id {
-        return Err(inconsistent(id, format!("export holds image {}", image.id)));
-    }
+    // `select` matched `id` as the image ID or, for the containerd image store, as the
+    // manifest digest; the diff IDs are checked against inspect by the caller.
     Ok(image)
 }
 
@@ -396,4 +397,37 @@ pub(super) async fn base_layers(inner: &Inner, image: &Image) -> Option<u32> {
         }
     }
     (best > 0).then(|| u32::try_from(best).ok()).flatten()
+}
+
+/// Exports `id` only to read the layer member names its `manifest.json` lists (what dive
+/// shows as layer IDs); the layers themselves are not indexed.
+pub(super) async fn export_layer_members(
+    inner: &Arc<Inner>,
+    id: &Digest,
+) -> Result<Option<Vec<String>>, EngineError> {
+    let docker = inner
+        .docker
+        .as_ref()
+        .map_err(|e| EngineError::Docker(e.clone()))?;
+    let _permit = inner
+        .exports
+        .acquire()
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?;
+    inner.stats.exports.fetch_add(1, Ordering::Relaxed);
+    let stream = docker.export(id).await?;
+    let cancel = CancellationToken::new();
+    let (reader, failure) = spawn_pump(stream, cancel.clone());
+    let _guard = cancel.drop_guard();
+    let max_json = inner.config.limits.max_json;
+    let id2 = id.clone();
+    let members = tokio::task::spawn_blocking(move || {
+        crate::source::archive_file::layer_members_in_stream(reader, &id2, max_json)
+    })
+    .await
+    .map_err(|e| EngineError::Internal(format!("export reader: {e}")))?;
+    if let Some(e) = failure.lock().ok().and_then(|mut f| f.take()) {
+        return Err(EngineError::Docker(e));
+    }
+    Ok(members)
 }

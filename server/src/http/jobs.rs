@@ -82,19 +82,20 @@ impl Job {
 /// stay in the engine's cache, so a new job is cheap).
 pub const MAX_KEPT_RESULTS: usize = 16;
 
-/// Drops the oldest finished (done or failed) jobs beyond `keep`; running jobs stay.
+/// Keeps at most `keep` jobs by dropping the oldest finished (done or failed) ones;
+/// running jobs are never dropped.
 fn evict_finished(jobs: &mut Jobs, keep: usize) {
+    let excess = jobs.by_image.len().saturating_sub(keep);
+    if excess == 0 {
+        return;
+    }
     let mut finished: Vec<(u64, Digest, String)> = jobs
         .by_image
         .iter()
         .filter(|(_, j)| j.state() != JobState::Running)
         .map(|(img, j)| (j.seq, img.clone(), j.id.clone()))
         .collect();
-    if finished.len() <= keep {
-        return;
-    }
     finished.sort_unstable_by_key(|(seq, _, _)| *seq);
-    let excess = finished.len() - keep;
     for (_, image, id) in finished.into_iter().take(excess) {
         jobs.by_image.remove(&image);
         jobs.by_id.remove(&id);

@@ -84,17 +84,26 @@ pub fn read_file(
 /// layer ID. A second, seeking pass over the file reads only `manifest.json` (capped at
 /// `max_json`); `None` when the file has none, is compressed, or lists no such image.
 pub fn layer_members(path: &Path, id: &app::model::Digest, max_json: u64) -> Option<Vec<String>> {
-    #[derive(serde::Deserialize)]
-    struct Entry {
-        #[serde(rename = "Config")]
-        config: String,
-        #[serde(rename = "Layers", default)]
-        layers: Option<Vec<String>>,
-    }
     let file = std::fs::File::open(path).ok()?;
     let mut archive = tar::Archive::new(file);
+    let entries = archive.entries_with_seek().ok()?;
+    find_layers(&last_manifest(entries, max_json)?, id)
+}
+
+/// [`layer_members`] over a stream (a daemon export), read through to its end.
+pub fn layer_members_in_stream(
+    r: impl Read,
+    id: &app::model::Digest,
+    max_json: u64,
+) -> Option<Vec<String>> {
+    let mut archive = tar::Archive::new(r);
+    let entries = archive.entries().ok()?;
+    find_layers(&last_manifest(entries, max_json)?, id)
+}
+
+fn last_manifest<'a, R: Read + 'a>(entries: tar::Entries<'a, R>, max_json: u64) -> Option<Vec<u8>> {
     let mut manifest = None;
-    for entry in archive.entries_with_seek().ok()? {
+    for entry in entries {
         let mut entry = entry.ok()?;
         let is_manifest = {
             let p = entry.path_bytes();
@@ -108,7 +117,18 @@ pub fn layer_members(path: &Path, id: &app::model::Digest, max_json: u64) -> Opt
             manifest = Some(bytes);
         }
     }
-    let entries: Vec<Entry> = serde_json::from_slice(&manifest?).ok()?;
+    manifest
+}
+
+fn find_layers(manifest: &[u8], id: &app::model::Digest) -> Option<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        #[serde(rename = "Config")]
+        config: String,
+        #[serde(rename = "Layers", default)]
+        layers: Option<Vec<String>>,
+    }
+    let entries: Vec<Entry> = serde_json::from_slice(manifest).ok()?;
     entries
         .into_iter()
         .find(|e| {
@@ -152,6 +172,11 @@ mod tests {
             None
         );
         assert_eq!(layer_members(&path, &id, 10), None);
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(
+            layer_members_in_stream(&bytes[..], &id, 1 << 20).map(|v| v.len()),
+            Some(2)
+        );
     }
 
     #[test]
