@@ -70,7 +70,7 @@ for t in "${TARGETS[@]}"; do
   nice -n "$NICE" "$bin" "${args[@]}" "$corpus" "$seeds" >"$LOG_DIR/$t.log" 2>&1
   rc=$?
   set -e
-  done_line=$(grep -E '^#[0-9]+ +DONE' "$LOG_DIR/$t.log" | tail -1 || true)
+  done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$LOG_DIR/$t.log" | tail -1 || true)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$LOG_DIR/$t.log" | tail -1)
   eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$LOG_DIR/$t.log" | tail -1)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$done_line")

@@ -47,8 +47,8 @@ pub fn sniff(head: &[u8]) -> FileKind {
     }
 }
 
-/// Reads every image in the archive at `path`. `on_bytes` receives the file bytes
-/// consumed so far (of `total`, the file size).
+/// Reads every image in the archive at `path`; `progress` counts the file bytes
+/// consumed (of the file size) and stops the read when its token is cancelled.
 pub fn read_file(
     path: &Path,
     limits: &Limits,
