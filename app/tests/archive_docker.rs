@@ -3,17 +3,12 @@
 //! gzip and zstd layers) and `oci-archive` tars; read back through `app::archive` and
 //! compared with `docker inspect` (tags, layer count, `RootFS.Layers`, image ID).
 //! Images are tagged `strata-test/archivist-*` and removed when each test ends.
-//! Set `STRATA_SKIP_DOCKER_TESTS=1` on machines without a daemon.
 
 use app::archive::{read_archive, Archive, ArchiveError, ArchiveFormat, Assembler};
 use app::limits::Limits;
 use app::model::{Compression, Digest, Image};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn skip() -> bool {
-    std::env::var_os("STRATA_SKIP_DOCKER_TESTS").is_some_and(|v| v == "1")
-}
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
@@ -171,9 +166,6 @@ fn assert_layers_match(img: &Image, tag: &str) {
 
 #[test]
 fn docker_save_single_and_combined() {
-    if skip() {
-        return;
-    }
     let mut fx = Fixture::new("save");
     let a = fx.build(
         "strata-test/archivist-save-a:1",
@@ -240,9 +232,6 @@ fn docker_save_single_and_combined() {
 
 #[test]
 fn skopeo_oci_layouts_and_oci_archive() {
-    if skip() {
-        return;
-    }
     let mut fx = Fixture::new("oci");
     let a = fx.build(
         "strata-test/archivist-oci-a:1",
@@ -321,9 +310,6 @@ fn skopeo_oci_layouts_and_oci_archive() {
 
 #[test]
 fn umoci_layout_reads() {
-    if skip() {
-        return;
-    }
     let mut fx = Fixture::new("umoci");
     let a = fx.build("strata-test/archivist-umoci-a:1", "/u.txt", "umoci\n");
     let saved = fx.path("a.tar");

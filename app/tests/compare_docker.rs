@@ -3,7 +3,6 @@
 //! the multistage image of the same Dockerfile (busybox, then only `/out/app` copied
 //! from the build stage). Figures are checked against `docker inspect`.
 //! Images are tagged `strata-test/comparer-*` and removed when the test ends.
-//! Set `STRATA_SKIP_DOCKER_TESTS=1` on machines without a daemon.
 
 use app::archive::read_archive;
 use app::compare::{compare, fail_if_larger, render_markdown, ChangeKind, CompareOptions};
@@ -24,10 +23,6 @@ COPY busybox /bin/busybox
 COPY --from=build /out/app /app
 CMD ["/app"]
 "#;
-
-fn skip() -> bool {
-    std::env::var_os("STRATA_SKIP_DOCKER_TESTS").is_some_and(|v| v == "1")
-}
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
@@ -102,9 +97,6 @@ fn diff_ids(image: &Image) -> Vec<Digest> {
 
 #[test]
 fn docker_single_stage_vs_multistage_matches_docker_inspect() {
-    if skip() {
-        return;
-    }
     let fx = Fixture::build();
     let tar = fx.dir.join("both.tar");
     run(Command::new("docker")

@@ -43,6 +43,12 @@ async fn list_filter_open_image_and_history() -> Result<()> {
     let h = Harness::start(ServerOptions::default()).await?;
     h.goto("/").await?;
     h.wait_testid("image-table").await?;
+    // The page runs under `script-src 'self'`: no inline script may exist.
+    let source = h.client.source().await?;
+    ensure!(
+        !source.contains("<script>") && !source.contains("<script type=\"module\">"),
+        "inline script in the page"
+    );
     let names = eventually("our image in the list", || async {
         let names = row_names(&h).await?;
         Ok(names.iter().any(|n| n == &image.tag).then_some(names))

@@ -171,12 +171,26 @@ fn gnu_tar_sparse() -> Vec<(&'static str, Vec<u8>)> {
     if made.is_ok() {
         for (name, args) in [
             ("sparse_gnu", &["--format=gnu"][..]),
-            ("sparse_pax01", &["--format=posix", "--sparse-version=0.1"][..]),
-            ("sparse_pax10", &["--format=posix", "--sparse-version=1.0"][..]),
+            (
+                "sparse_pax01",
+                &["--format=posix", "--sparse-version=0.1"][..],
+            ),
+            (
+                "sparse_pax10",
+                &["--format=posix", "--sparse-version=1.0"][..],
+            ),
         ] {
             let tar = Command::new("tar")
                 .args(args)
-                .args(["-b1", "--sparse", "--mtime=@0", "--owner=0", "--group=0", "-cf", "-"])
+                .args([
+                    "-b1",
+                    "--sparse",
+                    "--mtime=@0",
+                    "--owner=0",
+                    "--group=0",
+                    "-cf",
+                    "-",
+                ])
                 .arg("-C")
                 .arg(&dir)
                 .arg("sparse")
@@ -235,7 +249,11 @@ fn main() -> Result<()> {
         }
     }
     for (name, tar) in layer_tars()?.into_iter().take(3) {
-        s.put("layer_plain", &format!("{name}.gz"), &strata_fuzz::gzip(&tar))?;
+        s.put(
+            "layer_plain",
+            &format!("{name}.gz"),
+            &strata_fuzz::gzip(&tar),
+        )?;
         s.put("layer_plain", &format!("{name}.zst"), &zstd(&tar)?)?;
     }
     let first = layer_tars()?.swap_remove(0).1;

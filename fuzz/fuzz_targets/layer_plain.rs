@@ -17,7 +17,11 @@ fuzz_target!(|data: &[u8]| {
     });
     let Ok(index) = result else { return };
     strata_fuzz::check_index(&index, &limits);
-    assert_eq!(seen, data.len() as u64, "progress did not reach the blob size");
+    assert_eq!(
+        seen,
+        data.len() as u64,
+        "progress did not reach the blob size"
+    );
     if index.compression == Compression::None {
         assert_eq!(index.diff_id, Digest::of(data), "diff id of a plain tar");
         assert_eq!(index.tar_size, data.len() as u64);

@@ -183,7 +183,10 @@ pub fn exercise(archive: &Archive) {
                 partial.image.config.rootfs.diff_ids.len()
             );
             for m in &partial.missing {
-                assert!(m.index < partial.image.layers.len(), "missing index in range");
+                assert!(
+                    m.index < partial.image.layers.len(),
+                    "missing index in range"
+                );
             }
         }
     }

@@ -37,7 +37,10 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 
 /// Checks what must hold for any index `index_layer` or `index_tar_split` returns.
 pub fn check_index(index: &LayerIndex, limits: &Limits) {
-    assert!(index.tar_size <= limits.max_layer_bytes, "tar_size over cap");
+    assert!(
+        index.tar_size <= limits.max_layer_bytes,
+        "tar_size over cap"
+    );
     assert!(
         index.entries.len() as u64 <= limits.max_entries_per_layer,
         "entry count over cap"
@@ -46,7 +49,10 @@ pub fn check_index(index: &LayerIndex, limits: &Limits) {
     let _ = index.content_size();
     for e in &index.entries {
         let path = &e.path[..];
-        assert!(path.len() <= limits.max_path, "cleaned path longer than the cap");
+        assert!(
+            path.len() <= limits.max_path,
+            "cleaned path longer than the cap"
+        );
         assert!(!path.is_empty(), "empty entry path");
         if e.flags.contains(&EntryFlag::RootIsSymlink) {
             assert_eq!(path, b".", "root symlink not named '.'");

@@ -64,7 +64,10 @@ pub fn tar_split_of(tar: &[u8], limits: &Limits) -> Result<Vec<u8>, NotConvertib
         written = end + len;
     }
     if written < tar.len() {
-        line(&mut out, json!({"type": 2, "payload": b64(&tar[written..])}));
+        line(
+            &mut out,
+            json!({"type": 2, "payload": b64(&tar[written..])}),
+        );
     }
     Ok(out)
 }

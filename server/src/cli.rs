@@ -1,13 +1,18 @@
-//! The command line: `strata [serve|analyze|ci]`, parsed with clap, run on a tokio
+//! The command line: `strata [serve|analyze|ci|compare|sharing]`, parsed with clap, run on a tokio
 //! runtime, with every failure reported as one line on stderr —
 //! `strata: <what failed on what>; <what to do>` — and exit code 2 (1 is reserved for
 //! a CI rule failure, 0 for success). No path here panics or prints a backtrace.
 
 mod args;
 mod ci;
+mod compare;
 mod report;
+mod sharing;
 
-pub use args::{AnalyzeArgs, CiArgs, Cli, Command, Format, GlobalArgs, RuleSet, ServeArgs};
+pub use args::{
+    AnalyzeArgs, CiArgs, Cli, Command, CompareArgs, CompareFormat, Format, GlobalArgs, LayerRef,
+    RuleSet, ServeArgs, SharingArgs, SharingFormat,
+};
 
 use crate::engine::{Engine, EngineConfig, EngineError, LoadOptions, Loaded};
 use crate::progress::{NoProgress, ProgressSink, TerminalBar};
@@ -88,6 +93,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Some(Command::Serve(args)) => serve(&global, args).await,
         Some(Command::Analyze(args)) => analyze(&global, args).await,
         Some(Command::Ci(args)) => ci::ci(&global, args).await,
+        Some(Command::Compare(args)) => compare::compare(&global, args).await,
+        Some(Command::Sharing(args)) => sharing::sharing(&global, args).await,
     }
 }
 
@@ -380,6 +387,55 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.global.docker_host.as_deref(), Some("unix:///x.sock"));
+    }
+
+    #[test]
+    fn parses_compare_and_sharing() {
+        let c = Cli::try_parse_from([
+            "strata",
+            "compare",
+            "a:1",
+            "docker-archive:b.tar",
+            "--format",
+            "markdown",
+            "--fail-if-larger",
+            "12.5%",
+            "--layers",
+            "a:2",
+            "B:0",
+        ])
+        .unwrap();
+        let Some(Command::Compare(args)) = c.command else {
+            panic!("compare")
+        };
+        assert_eq!(args.sources, ["a:1", "docker-archive:b.tar"]);
+        assert_eq!(args.format, CompareFormat::Markdown);
+        assert_eq!(args.fail_if_larger, Some(12.5));
+        assert_eq!(
+            args.layers,
+            Some(vec![
+                LayerRef { image: 0, layer: 2 },
+                LayerRef { image: 1, layer: 0 }
+            ])
+        );
+        for bad in [
+            &["strata", "compare", "a"][..],
+            &["strata", "compare", "a", "b", "c", "d", "e"],
+            &["strata", "compare", "a", "b", "--fail-if-larger", "-3"],
+            &["strata", "compare", "a", "b", "--layers", "E:1", "A:0"],
+            &["strata", "compare", "a", "b", "--layers", "A:x", "A:0"],
+            &["strata", "compare", "a", "b", "--layers", "A:1"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
+        let c = Cli::try_parse_from(["strata", "sharing", "--format", "json"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Some(Command::Sharing(SharingArgs {
+                format: SharingFormat::Json,
+                ..
+            }))
+        ));
     }
 
     #[test]

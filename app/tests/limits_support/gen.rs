@@ -99,28 +99,30 @@ fn deflate_full_flush(c: &mut Compress, data: &[u8]) -> Vec<u8> {
 /// end-of-archive marker (`512 + mib` MiB decompressed), as ~1 KB of gzip per MiB.
 /// Returns the stream and its decompressed size.
 pub fn gzip_bomb(mib: u64) -> (Pieces, u64) {
-    let tar_len = 512 + (mib << 20);
     let header = ustar_header(b"bomb", (mib << 20) - 1024, b'0', b"");
+    (gzip_filled(&header, 0, mib), 512 + (mib << 20))
+}
+
+/// A gzip stream of one 512-byte `header` block followed by `mib` MiB of `fill` bytes,
+/// valid to its end (CRC-32 and size trailer included).
+pub fn gzip_filled(header: &[u8; 512], fill: u8, mib: u64) -> Pieces {
     let mut c = Compress::new(Compression::best(), false);
     let mut head = vec![0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff];
-    head.extend(deflate_full_flush(&mut c, &header));
-    let zeros = vec![0u8; 1 << 20];
-    let chunk = deflate_full_flush(&mut c, &zeros);
-    // CRC-32 and size of the whole decompressed stream, for a bomb that is valid to its end.
+    head.extend(deflate_full_flush(&mut c, header));
+    let block = vec![fill; 1 << 20];
+    let chunk = deflate_full_flush(&mut c, &block);
     let mut crc = Crc::new();
-    crc.update(&header);
+    crc.update(header);
     let mut mib_crc = Crc::new();
-    mib_crc.update(&zeros);
+    mib_crc.update(&block);
     for _ in 0..mib {
         crc.combine(&mib_crc);
     }
+    let total = 512 + (mib << 20);
     let mut tail = vec![0x03, 0x00]; // a final, empty fixed-Huffman block
     tail.extend(crc.sum().to_le_bytes());
-    tail.extend(((tar_len & 0xffff_ffff) as u32).to_le_bytes());
-    (
-        Pieces::new(vec![(head, 1), (chunk, mib), (tail, 1)]),
-        tar_len,
-    )
+    tail.extend(((total & 0xffff_ffff) as u32).to_le_bytes());
+    Pieces::new(vec![(head, 1), (chunk, mib), (tail, 1)])
 }
 
 /// A layer tar with `n` entries, generated while it is read: a directory every 1000
@@ -158,7 +160,7 @@ impl ManyEntries {
         let i = self.i;
         self.i += 1;
         let dir = format!("usr/share/pkg{:04}/", i / 1000);
-        if i % 1000 == 0 {
+        if i.is_multiple_of(1000) {
             self.buf
                 .extend_from_slice(&ustar_header(dir.as_bytes(), 0, b'5', b""));
             return;
@@ -215,4 +217,89 @@ pub fn status_bytes(field: &str) -> u64 {
 /// is the peak of what runs in between.
 pub fn reset_peak_rss() {
     std::fs::write("/proc/self/clear_refs", "5").expect("reset VmHWM via /proc/self/clear_refs");
+}
+
+/// A layer tar with one file `name` holding `data`.
+pub fn small_layer(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut out = ustar_header(name.as_bytes(), data.len() as u64, b'0', b"").to_vec();
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512 + 1024, 0);
+    out
+}
+
+/// An outer tar of regular-file members, in order.
+pub fn outer_tar(members: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in members {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, name, &data[..])
+            .expect("append member");
+    }
+    b.into_inner().expect("finish outer tar")
+}
+
+fn config_for(layers: &[Vec<u8>]) -> Vec<u8> {
+    let diff_ids: Vec<String> = layers
+        .iter()
+        .map(|l| app::model::Digest::of(l).as_str().to_owned())
+        .collect();
+    serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// A classic `docker save` archive of one image (tag `many:latest`) with these layers.
+pub fn docker_save(layers: &[Vec<u8>]) -> Vec<u8> {
+    let mut members: Vec<(String, Vec<u8>)> = layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (format!("{i}/layer.tar"), l.clone()))
+        .collect();
+    let paths: Vec<String> = members.iter().map(|(p, _)| p.clone()).collect();
+    members.push(("config.json".into(), config_for(layers)));
+    let manifest = serde_json::json!([{
+        "Config": "config.json", "RepoTags": ["many:latest"], "Layers": paths
+    }]);
+    members.push(("manifest.json".into(), manifest.to_string().into_bytes()));
+    outer_tar(&members)
+}
+
+/// An OCI image layout (as a tar) of one image with these layers, blobs by digest.
+pub fn oci_layout(layers: &[Vec<u8>]) -> Vec<u8> {
+    use app::model::Digest;
+    let blob = |d: &[u8]| format!("blobs/sha256/{}", Digest::of(d).hex());
+    let desc = |mt: &str, d: &[u8]| serde_json::json!({"mediaType": mt, "digest": Digest::of(d).as_str(), "size": d.len()});
+    let config = config_for(layers);
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": desc("application/vnd.oci.image.config.v1+json", &config),
+        "layers": layers.iter()
+            .map(|l| desc("application/vnd.oci.image.layer.v1.tar", l))
+            .collect::<Vec<_>>(),
+    })
+    .to_string()
+    .into_bytes();
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [desc("application/vnd.oci.image.manifest.v1+json", &manifest)],
+    })
+    .to_string()
+    .into_bytes();
+    let mut members: Vec<(String, Vec<u8>)> = vec![(
+        "oci-layout".into(),
+        br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
+    )];
+    members.extend(layers.iter().map(|l| (blob(l), l.clone())));
+    members.push((blob(&config), config));
+    members.push((blob(&manifest), manifest.clone()));
+    members.push(("index.json".into(), index));
+    outer_tar(&members)
 }

@@ -92,6 +92,15 @@ pub fn LayerPage() -> impl IntoView {
                     >"Filesystem as of this layer"</button>
                 </div>
             </div>
+            {move || {
+                let info = detail.get().and_then(|r| r.ok()).and_then(|d| d.layers.get(layer.get() as usize).cloned());
+                info.map(|l| view! {
+                    <p class="layer-info" data-testid="layer-info">
+                        <code class="pre">{l.created_by}</code>
+                        <span class="muted">{format!(" · {} · {}", app::fmt::size(l.size), l.diff_id)}</span>
+                    </p>
+                })
+            }}
             {move || (!ready.get()).then(|| {
                 let image_id = id.get();
                 view! { <AnalysisProgress image_id=image_id on_done=Callback::new(move |_| ready.set(true))/> }

@@ -1,4 +1,4 @@
-//! The command-line grammar (clap derive): `strata [serve|analyze|ci]` and the options
+//! The command-line grammar (clap derive): `strata [serve|analyze|ci|compare|sharing]` and the options
 //! shared by every subcommand. Parsing only; running is in [`super`].
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -46,6 +46,11 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Check an image against efficiency rules (dive's .dive-ci); exit 0 pass, 1 fail, 2 error
     Ci(CiArgs),
+    /// Compare 2–4 images side by side (the first is the baseline); exit 1 when
+    /// --fail-if-larger trips, 2 on error
+    Compare(CompareArgs),
+    /// Show which layers the local daemon's images share and what sharing saves
+    Sharing(SharingArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -117,4 +122,91 @@ pub struct CiArgs {
     /// Platform to pick from multi-platform archives
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
+}
+
+/// Report formats of `strata compare`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareFormat {
+    /// A human-readable report
+    Text,
+    /// The full comparison as JSON
+    Json,
+    /// Markdown for a pull-request comment
+    Markdown,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompareArgs {
+    /// 2 to 4 images, the baseline first: docker:REF, REF, docker-archive:PATH[:REF],
+    /// oci-archive:PATH[:REF], oci:DIR[:REF], or a path
+    #[arg(value_name = "SOURCE", num_args = 2..=4, required = true)]
+    pub sources: Vec<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = CompareFormat::Text)]
+    pub format: CompareFormat,
+    /// Write the report to FILE instead of stdout
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Platform to pick from multi-platform archives (default: this host's)
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Exit 1 when an image after the first is more than PCT percent larger than the first
+    #[arg(long, value_name = "PCT", value_parser = parse_pct)]
+    pub fail_if_larger: Option<f64>,
+    /// Also diff two chosen layers: image label (A, B, ...) and 0-based layer index,
+    /// e.g. --layers A:2 B:3
+    #[arg(long, value_name = "IMAGE:LAYER", num_args = 2, value_parser = parse_layer_ref)]
+    pub layers: Option<Vec<LayerRef>>,
+}
+
+/// One side of `--layers`: image `image` (0 = A) as of layer `layer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerRef {
+    pub image: usize,
+    pub layer: u32,
+}
+
+/// Parses `A:3` (or `a:3`) into image 0, layer 3.
+fn parse_layer_ref(s: &str) -> Result<LayerRef, String> {
+    let bad = || format!("{s:?} is not IMAGE:LAYER (e.g. A:0, B:3)");
+    let (label, layer) = s.split_once(':').ok_or_else(bad)?;
+    let image = match label.as_bytes() {
+        [c @ (b'A'..=b'D' | b'a'..=b'd')] => usize::from(c.to_ascii_uppercase() - b'A'),
+        _ => return Err(format!("{s:?}: the image is a label A, B, C or D")),
+    };
+    let layer = layer.parse::<u32>().map_err(|_| bad())?;
+    Ok(LayerRef { image, layer })
+}
+
+/// Parses a growth limit in percent: `10`, `2.5`, `10%`.
+fn parse_pct(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("{s:?} is not a percentage (e.g. 10 or 2.5%)"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{s:?}: the percentage must be 0 or more"))
+    }
+}
+
+/// Report formats of `strata sharing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SharingFormat {
+    /// A human-readable report
+    Text,
+    /// The full sharing map as JSON
+    Json,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SharingArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = SharingFormat::Text)]
+    pub format: SharingFormat,
+    /// Write the report to FILE instead of stdout
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }

@@ -7,7 +7,8 @@
 use crate::progress::ChunkProgress;
 use app::archive::{read_archive, Archive, ArchiveError};
 use app::limits::Limits;
-use std::io::{BufRead, BufReader, Read};
+use app::tar::{TarReader, TarSource};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// Why an archive file could not be read.
@@ -85,9 +86,9 @@ pub fn read_file(
 /// `max_json`); `None` when the file has none, is compressed, or lists no such image.
 pub fn layer_members(path: &Path, id: &app::model::Digest, max_json: u64) -> Option<Vec<String>> {
     let file = std::fs::File::open(path).ok()?;
-    let mut archive = tar::Archive::new(file);
-    let entries = archive.entries_with_seek().ok()?;
-    find_layers(&last_manifest(entries, max_json)?, id)
+    let len = file.metadata().ok()?.len();
+    let mut tar = TarReader::with_source(Seeking { file, len }, &Limits::default());
+    find_layers(&last_manifest(&mut tar, max_json)?, id)
 }
 
 /// [`layer_members`] over a stream (a daemon export), read through to its end.
@@ -96,23 +97,42 @@ pub fn layer_members_in_stream(
     id: &app::model::Digest,
     max_json: u64,
 ) -> Option<Vec<String>> {
-    let mut archive = tar::Archive::new(r);
-    let entries = archive.entries().ok()?;
-    find_layers(&last_manifest(entries, max_json)?, id)
+    let mut tar = TarReader::new(r, &Limits::default());
+    let manifest = last_manifest(&mut tar, max_json);
+    // Drain what follows the end marker so the sender sees the whole stream consumed.
+    let _ = std::io::copy(&mut tar.into_inner(), &mut std::io::sink());
+    find_layers(&manifest?, id)
 }
 
-fn last_manifest<'a, R: Read + 'a>(entries: tar::Entries<'a, R>, max_json: u64) -> Option<Vec<u8>> {
+/// A file read by app's tar reader that seeks over payloads instead of reading them.
+struct Seeking {
+    file: std::fs::File,
+    len: u64,
+}
+
+impl Read for Seeking {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.file.read(buf)
+    }
+}
+
+impl TarSource for Seeking {
+    fn skip(&mut self, n: u64) -> std::io::Result<u64> {
+        let pos = self.file.stream_position()?;
+        let to = pos.saturating_add(n).min(self.len.max(pos));
+        self.file.seek(SeekFrom::Start(to))?;
+        Ok(to - pos)
+    }
+}
+
+/// The last `manifest.json` member (at most `max_json` bytes); `None` on a tar error.
+fn last_manifest<S: TarSource>(tar: &mut TarReader<S>, max_json: u64) -> Option<Vec<u8>> {
     let mut manifest = None;
-    for entry in entries {
-        let mut entry = entry.ok()?;
-        let is_manifest = {
-            let p = entry.path_bytes();
-            let p = p.strip_prefix(b"./").unwrap_or(&p);
-            p == b"manifest.json"
-        };
-        if is_manifest && entry.size() <= max_json {
+    while let Some(h) = tar.next_header().ok()? {
+        let p = h.path.strip_prefix(b"./").unwrap_or(&h.path);
+        if p == b"manifest.json" && matches!(h.typeflag, b'0' | b'7') && h.size <= max_json {
             let mut bytes = Vec::new();
-            entry.read_to_end(&mut bytes).ok()?;
+            tar.payload().read_to_end(&mut bytes).ok()?;
             // The last member of a name wins, as in the archive reader.
             manifest = Some(bytes);
         }
