@@ -10,6 +10,7 @@
 mod support;
 
 use serde_json::Value;
+use std::collections::HashMap;
 use std::process::{Command, Output};
 use support::{unique_tag, TestImage};
 
@@ -344,12 +345,17 @@ fn images_on_a_common_base_share_its_prefix() {
     assert_eq!(int(&three["images"][0]["unique_bytes"]), 0);
 }
 
-/// `docker system df -v` per image: (shared, unique) in exact bytes from the API it
-/// calls, and the strings the CLI prints.
-fn system_df() -> (
-    std::collections::HashMap<String, (i64, i64)>,
-    std::collections::HashMap<String, (String, String)>,
-) {
+/// `docker system df -v` per image ID.
+struct DiskUsage {
+    /// (shared, unique) bytes from `GET /system/df`, the API the CLI calls.
+    exact: HashMap<String, (i64, i64)>,
+    /// (SharedSize, UniqueSize) as `docker system df -v --format '{{json .}}'` prints them.
+    shown: HashMap<String, (String, String)>,
+}
+
+/// One reading of both; `Err` when the daemon refused (it runs one disk-usage
+/// operation at a time, and other tests may be asking too).
+fn try_system_df() -> Result<DiskUsage, String> {
     let api = Command::new("curl")
         .args([
             "-s",
@@ -358,11 +364,12 @@ fn system_df() -> (
             "http://localhost/v1.41/system/df",
         ])
         .output()
-        .expect("run curl");
-    let api: Value = serde_json::from_slice(&api.stdout).expect("system/df json");
+        .map_err(|e| format!("curl: {e}"))?;
+    let api: Value = serde_json::from_slice(&api.stdout)
+        .map_err(|e| format!("system/df: {e}: {}", String::from_utf8_lossy(&api.stdout)))?;
     let exact = api["Images"]
         .as_array()
-        .expect("Images")
+        .ok_or_else(|| format!("system/df: {api}"))?
         .iter()
         .map(|i| {
             let (size, shared) = (int(&i["Size"]), int(&i["SharedSize"]));
@@ -375,11 +382,12 @@ fn system_df() -> (
     let cli = Command::new("docker")
         .args(["system", "df", "-v", "--format", "{{json .}}"])
         .output()
-        .expect("run docker system df");
-    let cli: Value = serde_json::from_slice(&cli.stdout).expect("docker system df json");
+        .map_err(|e| format!("docker system df: {e}"))?;
+    let cli: Value = serde_json::from_slice(&cli.stdout)
+        .map_err(|e| format!("docker system df: {e}: {}", stderr(&cli)))?;
     let shown = cli["Images"]
         .as_array()
-        .expect("Images")
+        .ok_or_else(|| format!("docker system df: {cli}"))?
         .iter()
         .map(|i| {
             (
@@ -391,7 +399,19 @@ fn system_df() -> (
             )
         })
         .collect();
-    (exact, shown)
+    Ok(DiskUsage { exact, shown })
+}
+
+fn system_df() -> DiskUsage {
+    let mut last = String::new();
+    for _ in 0..40 {
+        match try_system_df() {
+            Ok(d) => return d,
+            Err(e) => last = e,
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    panic!("docker system df kept failing: {last}");
 }
 
 /// go-units `HumanSize` (what `docker system df` prints): decimal units, Go's `%.4g`.
@@ -456,11 +476,13 @@ fn sharing_map_matches_docker_system_df() {
     // Other tests add and remove images meanwhile, which can change shared sizes:
     // retry until the daemon's figures are the same before and after our run.
     for attempt in 0.. {
-        let (before, shown) = system_df();
+        let before = system_df();
         let out = strata(&["sharing", "--format", "json"]);
-        let (after, _) = system_df();
+        let after = system_df();
         let map = json(&out);
-        let stable = ours.iter().all(|i| before.get(&i.id) == after.get(&i.id));
+        let stable = ours
+            .iter()
+            .all(|i| before.exact.get(&i.id) == after.exact.get(&i.id));
         if !stable && attempt < 5 {
             continue;
         }
@@ -477,8 +499,13 @@ fn sharing_map_matches_docker_system_df() {
                 "{row}"
             );
             let (shared, unique) = (int(&row["shared_size"]), int(&row["unique_size"]));
-            assert_eq!(before.get(&img.id), Some(&(shared, unique)), "{}", img.tag);
-            let (s, u) = &shown[&img.id];
+            assert_eq!(
+                before.exact.get(&img.id),
+                Some(&(shared, unique)),
+                "{}",
+                img.tag
+            );
+            let (s, u) = &before.shown[&img.id];
             assert_eq!(
                 (s.as_str(), u.as_str()),
                 (human_size(shared).as_str(), human_size(unique).as_str())

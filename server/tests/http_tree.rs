@@ -56,12 +56,14 @@ async fn stacked_view_lists_one_directory_with_marks_and_sizes() {
     assert_eq!(
         names_marks(&root),
         pairs(&[
-            ("data", "unchanged"),
+            ("data", "modified"),
             ("etc", "unchanged"),
             ("many", "added")
         ]),
-        "a directory entry with the same attributes merges: not a change"
+        "data is not rewritten itself, but changed below"
     );
+    assert_eq!(root["nodes"][0]["flags"][0], "changed_below");
+    assert!(root["nodes"][1]["flags"].is_null(), "{root}");
     assert_eq!(
         root["nodes"][0]["size"], 25,
         "data holds keep (20) + new (5)"

@@ -59,7 +59,15 @@ fn node_row(row: TreeRow, on_toggle: impl Fn(&TreeRow) + 'static) -> impl IntoVi
         (true, false) => "▸",
     };
     let link = row.node.link.clone().map(|l| format!(" → {l}"));
-    let flags = (!row.node.flags.is_empty()).then(|| format!(" [{}]", row.node.flags.join(", ")));
+    // `changed_below` is already told by the mark; the rest are warnings worth showing.
+    let shown_flags: Vec<&str> = row
+        .node
+        .flags
+        .iter()
+        .map(String::as_str)
+        .filter(|f| *f != "changed_below")
+        .collect();
+    let flags = (!shown_flags.is_empty()).then(|| format!(" [{}]", shown_flags.join(", ")));
     let indent = format!("{}rem", f64::from(row.depth) * 1.1);
     let name = row.node.name.clone();
     let data_name = name.clone();

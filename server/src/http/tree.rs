@@ -130,17 +130,24 @@ fn cause_name(c: HideCause) -> &'static str {
     }
 }
 
-fn to_node(info: &NodeInfo<'_>) -> TreeNode {
+/// One row. A directory the layer did not rewrite itself but changed something below is
+/// marked `modified` with the flag `changed_below` (as dive marks such directories).
+fn to_node(info: &NodeInfo<'_>, changed_below: bool) -> TreeNode {
     let mut flags: Vec<String> = info.flags.iter().map(|f| flag_name(f).to_owned()).collect();
     if info.mark == Mark::AttrsOnly {
         flags.push("attrs_only".to_owned());
+    }
+    let mut shown = mark(info.mark);
+    if shown == DiffMark::Unchanged && changed_below {
+        shown = DiffMark::Modified;
+        flags.push("changed_below".to_owned());
     }
     TreeNode {
         name: display_path(info.name),
         name_raw: encode_raw(info.name),
         kind: kind(info.kind),
         size: info.size,
-        mark: mark(info.mark),
+        mark: shown,
         mode: info.mode,
         uid: info.uid,
         gid: info.gid,
@@ -183,8 +190,8 @@ async fn layer_tree(
     }
     let view = q.view.unwrap_or_default();
     let mut children = tree.children(dir, k);
+    let changed = analysis.changed_dirs(k);
     if view == TreeView::Layer {
-        let changed = analysis.changed_dirs(k);
         children.retain(|c| c.mark != Mark::Unchanged || changed.contains(&c.id));
     }
     match q.sort.as_deref() {
@@ -203,7 +210,7 @@ async fn layer_tree(
         .iter()
         .skip(usize::try_from(offset).unwrap_or(usize::MAX))
         .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .map(to_node)
+        .map(|c| to_node(c, c.kind == EntryKind::Dir && changed.contains(&c.id)))
         .collect();
     Ok(Json(TreePage {
         layer: k,

@@ -2,7 +2,9 @@
 //! tars, optionally gzip-compressed as a whole): read in one streaming pass through
 //! `app::archive::read_archive`, which tells the layouts apart by their members.
 //!
-//! Invariant: the file is read front to back once; nothing is extracted to disk.
+//! Invariants: the file is read front to back once; nothing is extracted to disk; tar
+//! streams are read only with app's Go-compatible [`TarReader`] (tar-rs builds test
+//! fixtures only).
 
 use crate::progress::ChunkProgress;
 use app::archive::{read_archive, Archive, ArchiveError};
@@ -196,6 +198,46 @@ mod tests {
         assert_eq!(
             layer_members_in_stream(&bytes[..], &id, 1 << 20).map(|v| v.len()),
             Some(2)
+        );
+    }
+
+    /// A tar with a 1 MiB member before `./manifest.json`.
+    fn big_archive(id: &app::model::Digest) -> Vec<u8> {
+        let manifest = format!(
+            r#"[{{"Config":"{}.json","Layers":["big/layer.tar"]}}]"#,
+            id.hex()
+        );
+        let mut b = tar::Builder::new(Vec::new());
+        let big = vec![7u8; 1 << 20];
+        for (name, data) in [
+            ("big/layer.tar", &big[..]),
+            ("./manifest.json", manifest.as_bytes()),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn seeks_over_members_and_refuses_truncated_files() {
+        let id = app::model::Digest::of(b"config");
+        let bytes = big_archive(&id);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.tar");
+        std::fs::write(&path, &bytes).unwrap();
+        let want = Some(vec!["big/layer.tar".to_owned()]);
+        assert_eq!(layer_members(&path, &id, 1 << 20), want);
+        assert_eq!(layer_members_in_stream(&bytes[..], &id, 1 << 20), want);
+        // Cut inside the big member: the skip comes up short, nothing is guessed.
+        std::fs::write(&path, &bytes[..600_000]).unwrap();
+        assert_eq!(layer_members(&path, &id, 1 << 20), None);
+        assert_eq!(
+            layer_members_in_stream(&bytes[..600_000], &id, 1 << 20),
+            None
         );
     }
 
