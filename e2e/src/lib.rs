@@ -113,6 +113,7 @@ pub struct Harness {
     _server: Killed,
     _driver: Killed,
     _profile: tempfile::TempDir,
+    _logs: tempfile::TempDir,
     server_log: PathBuf,
 }
 
@@ -121,9 +122,9 @@ impl Harness {
     pub async fn start(options: ServerOptions) -> Result<Harness> {
         let dist = dist_dir()?;
         let bin = strata_bin()?;
-        let logs = screenshot_dir()?;
+        let logs = tempfile::tempdir().context("creating a log dir")?;
         let port = free_port()?;
-        let server_log = logs.join(format!("server-{port}.log"));
+        let server_log = logs.path().join("server.log");
         let log = std::fs::File::create(&server_log)
             .with_context(|| format!("creating {}", server_log.display()))?;
         let mut cmd = Command::new(&bin);
@@ -188,6 +189,7 @@ impl Harness {
             _server: server,
             _driver: driver,
             _profile: profile,
+            _logs: logs,
             server_log,
         })
     }
