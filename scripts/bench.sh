@@ -93,7 +93,7 @@ for k in "${keys[@]}"; do
   read -r s_st m_st < <(STRATA_CACHE_DIR="$cache" measure "$STRATA" analyze "docker:$img" --format json -o /dev/null)
   read -r s_w m_w < <(STRATA_CACHE_DIR="$cache" measure "$STRATA" analyze "docker:$img" --format json -o /dev/null)
   rm -rf "$cache"
-  read -r s_ex m_ex < <(STRATA_CACHE_DIR="$cache" STRATA_DOCKER_STORAGE=off measure "$STRATA" analyze "docker:$img" --format json -o /dev/null)
+  read -r s_ex m_ex < <(STRATA_CACHE_DIR="$cache" measure "$STRATA" --no-layer-store analyze "docker:$img" --format json -o /dev/null)
   rm -rf "$cache"
   read -r s_ar m_ar < <(STRATA_CACHE_DIR="$cache" measure "$STRATA" analyze "docker-archive:$WORK/$k.save.tar" --format json -o /dev/null)
   rm -rf "$cache"

@@ -17,7 +17,8 @@
 # Incremental: a warm run rebuilds only what changed (about 1-2 minutes after an edit in
 # app/, seconds when nothing changed; a cold build of all targets takes 4-6 minutes on two
 # busy cores). The working corpus persists in fuzz/corpus/<target> (git-ignored) and is
-# seeded from the checked-in fuzz/seeds/<target>; crashes land in fuzz/artifacts/<target>/.
+# seeded from the checked-in fuzz/seeds/<target>, with a dictionary from fuzz/dicts/; crashes
+# land in fuzz/artifacts/<target>/.
 # Reproduce one with: <target-binary> fuzz/artifacts/<target>/crash-…  (path printed below).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -54,7 +55,7 @@ BIN_DIR="$TD/x86_64-unknown-linux-gnu/release"
 LOG_DIR="$TD/logs"
 mkdir -p "$LOG_DIR"
 failed=()
-printf '%-22s %12s %8s %8s %8s %s\n' target execs exec/s cov ft result >"$LOG_DIR/summary.txt"
+printf '%-22s %12s %8s %8s %8s %8s %s\n' target execs exec/s cov edges ft result >"$LOG_DIR/summary.txt"
 for t in "${TARGETS[@]}"; do
   bin="$BIN_DIR/$t"
   [ -x "$bin" ] || { echo "fuzz target $t was not built ($bin)" >&2; exit 2; }
@@ -65,7 +66,13 @@ for t in "${TARGETS[@]}"; do
   log "fuzzing $t for ${SECS}s"
   args=(-max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len=65536
     -print_final_stats=1 -artifact_prefix="$artifacts")
-  [ "$JOBS" -gt 1 ] && args+=(-fork="$JOBS" -ignore_crashes=0)
+  case "$t" in
+    tar_split) dict=fuzz/dicts/tarsplit.dict ;;
+    json_docs | archive) dict=fuzz/dicts/json.dict ;;
+    *) dict=fuzz/dicts/tar.dict ;;
+  esac
+  if [ -f "$dict" ]; then args+=(-dict="$dict"); fi
+  if [ "$JOBS" -gt 1 ]; then args+=(-fork="$JOBS" -ignore_crashes=0); fi
   set +e
   nice -n "$NICE" "$bin" "${args[@]}" "$corpus" "$seeds" >"$LOG_DIR/$t.log" 2>&1
   rc=$?
@@ -75,16 +82,19 @@ for t in "${TARGETS[@]}"; do
   eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$LOG_DIR/$t.log" | tail -1)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$done_line")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$done_line")
+  # Instrumented edges in the binary (app and its dependencies), the denominator of cov.
+  edges=$(sed -n 's/^INFO: Loaded 1 modules *(\([0-9]*\) inline.*/\1/p' "$LOG_DIR/$t.log" | head -1)
   if [ "$rc" -eq 0 ]; then
     result=ok
   else
     result="CRASH (exit $rc)"
     failed+=("$t")
     echo "---- $t failed; last lines of $LOG_DIR/$t.log:" >&2
-    grep -E "panicked|ERROR|SUMMARY|Test unit written|Base64" "$LOG_DIR/$t.log" | head -20 >&2 || true
+    grep -E -A1 "panicked|ERROR|SUMMARY|Test unit written" "$LOG_DIR/$t.log" | head -20 >&2 || true
     echo "reproduce: $bin $(grep -o "$artifacts[^ ]*" "$LOG_DIR/$t.log" | tail -1)" >&2
   fi
-  printf '%-22s %12s %8s %8s %8s %s\n' "$t" "${execs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" "$result" \
+  printf '%-22s %12s %8s %8s %8s %8s %s\n' "$t" "${execs:-?}" "${eps:-?}" "${cov:-?}" "${edges:-?}" \
+    "${ft:-?}" "$result" \
     >>"$LOG_DIR/summary.txt"
 done
 cat "$LOG_DIR/summary.txt"

@@ -27,3 +27,5 @@ cargo build --locked -p server
 log "cargo test"
 STRATA_BIN="$ROOT/target/debug/strata" STRATA_DIST_DIR="$ROOT/dist" \
   cargo test --locked --workspace --no-fail-fast
+log "fuzzing each parser briefly (scripts/fuzz.sh; longer runs: RELIABILITY.md)"
+bash scripts/fuzz.sh 8

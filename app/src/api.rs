@@ -7,9 +7,11 @@
 //! (`name_raw`) and as an escaped display string (`name`, see [`crate::fmt::display_path`]).
 
 mod analysis;
+mod compare;
 mod tree;
 
 pub use analysis::*;
+pub use compare::*;
 pub use tree::*;
 
 use serde::{Deserialize, Serialize};
@@ -69,6 +71,10 @@ pub struct ImageSummary {
     /// No tag points at it.
     pub dangling: bool,
     pub labels: BTreeMap<String, String>,
+    /// Where the image was opened from when it is not a daemon image listed by
+    /// `docker image ls` (`docker-archive:/x.tar`, `oci:/layout`, ...); `None` for the daemon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// `GET /api/v1/images`.

@@ -148,6 +148,10 @@ pub fn index_layer<R: Read>(
     })
 }
 
+/// The most file bytes (logical sizes, sparse included) one layer may declare: 1 PiB.
+/// With at most 1000 layers an image totals under 2^60, so sums never overflow.
+pub const MAX_LOGICAL_LAYER_BYTES: u64 = 1 << 50;
+
 /// Reads every entry of a tar stream into normalised, flagged [`Entry`]s. Shared by
 /// [`index_layer`] and the tar-split reader, so both produce the same index.
 pub(crate) fn index_entries<S: TarSource>(
@@ -156,6 +160,7 @@ pub(crate) fn index_entries<S: TarSource>(
     buf: &mut [u8],
 ) -> Result<Vec<Entry>, LayerError> {
     let mut entries: Vec<Entry> = Vec::new();
+    let mut logical_bytes: u64 = 0;
     while let Some(h) = tr.next_header().map_err(LayerError::from_tar)? {
         if entries.len() as u64 >= limits.max_entries_per_layer {
             return Err(LayerError::LimitExceeded(format!(
@@ -173,6 +178,17 @@ pub(crate) fn index_entries<S: TarSource>(
         let Some(mut entry) = make_entry(&h, limits) else {
             continue;
         };
+        // Sparse real sizes (and tar-split sizes) are declared, not backed by bytes read:
+        // bound their sum so every later total over layers and images stays in u64.
+        logical_bytes = logical_bytes
+            .checked_add(entry.size)
+            .filter(|&total| total <= MAX_LOGICAL_LAYER_BYTES)
+            .ok_or_else(|| {
+                LayerError::LimitExceeded(format!(
+                    "file sizes in one layer add up to more than {} bytes (at byte {})",
+                    MAX_LOGICAL_LAYER_BYTES, h.offset
+                ))
+            })?;
         if entry.kind == EntryKind::File && h.sparse.is_none() {
             entry.crc64 = Some(match tr.absent_crc64() {
                 Some(crc) => crc,

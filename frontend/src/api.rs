@@ -3,9 +3,10 @@
 //! their future is dropped (a view went away or a resource refetched).
 
 use app::api::{
-    AnalysisSummary, ErrorBody, Health, ImageDetail, ImageList, JobInfo, Page, RankedFile,
-    TreePage, TreeView, WastedPath,
+    AnalysisSummary, ComparePending, ErrorBody, Health, ImageDetail, ImageList, JobInfo, Page,
+    RankedFile, SharingReport, TreePage, TreeView, WastedPath,
 };
+use app::compare::Comparison;
 use gloo_net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
 
@@ -71,7 +72,9 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn fetch_json<T: DeserializeOwned>(builder: RequestBuilder) -> Result<T, ApiError> {
+/// Sends the request; a non-2xx answer becomes [`ApiError::Server`], a 2xx answer is
+/// returned as its status and body text.
+async fn fetch_text(builder: RequestBuilder) -> Result<(u16, String), ApiError> {
     let guard = AbortOnDrop::new();
     let signal = guard.signal();
     let response = builder
@@ -96,12 +99,21 @@ async fn fetch_json<T: DeserializeOwned>(builder: RequestBuilder) -> Result<T, A
             },
         });
     }
-    let value = response
-        .json::<T>()
+    let text = response
+        .text()
         .await
-        .map_err(|e| ApiError::Decode(e.to_string()));
+        .map_err(|e| ApiError::Network(e.to_string()));
     guard.disarm();
-    value
+    Ok((status, text?))
+}
+
+fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    serde_json::from_str(text).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+async fn fetch_json<T: DeserializeOwned>(builder: RequestBuilder) -> Result<T, ApiError> {
+    let (_, text) = fetch_text(builder).await?;
+    decode(&text)
 }
 
 /// Percent-encodes one query value.
@@ -215,4 +227,33 @@ pub async fn wasted(id: &str, offset: u64, limit: u64) -> Result<Page<WastedPath
         enc(id)
     )))
     .await
+}
+
+/// What `GET /compare` answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CompareAnswer {
+    /// Every image was read: the comparison.
+    Ready(Box<Comparison>),
+    /// Some images are still being read (HTTP 202): follow these jobs, then ask again.
+    Pending(ComparePending),
+}
+
+/// `GET /compare?ids=...` (`retry`: start failed loads again).
+pub async fn compare(ids: &[String], retry: bool) -> Result<CompareAnswer, ApiError> {
+    let list: Vec<String> = ids.iter().map(|i| enc(i)).collect();
+    let mut url = format!("{BASE}/compare?ids={}", list.join(","));
+    if retry {
+        url.push_str("&retry=true");
+    }
+    let (status, text) = fetch_text(Request::get(&url)).await?;
+    if status == 202 {
+        Ok(CompareAnswer::Pending(decode(&text)?))
+    } else {
+        Ok(CompareAnswer::Ready(Box::new(decode(&text)?)))
+    }
+}
+
+/// `GET /sharing`.
+pub async fn sharing() -> Result<SharingReport, ApiError> {
+    fetch_json(Request::get(&format!("{BASE}/sharing"))).await
 }

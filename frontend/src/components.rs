@@ -1,9 +1,12 @@
 //! Reusable view pieces, one public component per file.
 
 mod analysis_progress;
+mod compare_layers;
+mod config_diff;
 mod config_view;
 mod daemon_banner;
 mod error_notice;
+mod file_diff;
 mod file_tree;
 mod history_timeline;
 mod largest_files;
@@ -12,9 +15,12 @@ mod size_bar;
 mod wasted_panel;
 
 pub use analysis_progress::AnalysisProgress;
+pub use compare_layers::CompareLayers;
+pub use config_diff::ConfigDiffView;
 pub use config_view::ConfigView;
 pub use daemon_banner::DaemonBanner;
 pub use error_notice::ErrorNotice;
+pub use file_diff::FileDiffView;
 pub use file_tree::FileTree;
 pub use history_timeline::HistoryTimeline;
 pub use largest_files::LargestFiles;

@@ -3,6 +3,7 @@
 //! rendered as text nodes, never as HTML.
 
 pub mod api;
+pub mod compare_model;
 pub mod components;
 pub mod pages;
 pub mod routes;
@@ -12,7 +13,7 @@ use components::DaemonBanner;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
-use pages::{ImageListPage, ImagePage, LayerPage, NotFound};
+use pages::{ComparePage, ImageListPage, ImagePage, LayerPage, NotFound, SharingPage};
 
 /// The root component: top bar, daemon banner and the routed page.
 #[component]
@@ -25,6 +26,10 @@ pub fn App() -> impl IntoView {
                     "Strata"
                 </A>
                 <span class="tagline">"Docker image explorer"</span>
+                <nav class="top-nav">
+                    <A href="/" attr:data-testid="nav-images">"Images"</A>
+                    <A href="/sharing" attr:data-testid="nav-sharing">"Sharing"</A>
+                </nav>
             </header>
             <DaemonBanner/>
             <main class="page">
@@ -32,6 +37,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=ImageListPage/>
                     <Route path=path!("/images/:id") view=ImagePage/>
                     <Route path=path!("/images/:id/layers/:layer") view=LayerPage/>
+                    <Route path=path!("/compare") view=ComparePage/>
+                    <Route path=path!("/sharing") view=SharingPage/>
                 </Routes>
             </main>
         </Router>

@@ -18,6 +18,10 @@ pub enum AppRoute {
         layer: u32,
         view: TreeView,
     },
+    /// 2–4 images side by side (the first is the baseline).
+    Compare { ids: Vec<String> },
+    /// Which layers the local images share.
+    Sharing,
 }
 
 impl AppRoute {
@@ -33,6 +37,11 @@ impl AppRoute {
             AppRoute::Layer { id, layer, view } => {
                 format!("/images/{id}/layers/{layer}?view={}", view.as_str())
             }
+            AppRoute::Compare { ids } => {
+                let list: Vec<String> = ids.iter().map(|i| encode_query(i)).collect();
+                format!("/compare?ids={}", list.join(","))
+            }
+            AppRoute::Sharing => "/sharing".to_owned(),
         }
     }
 }
@@ -45,6 +54,17 @@ pub fn encode_query(value: &str) -> String {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The image IDs of a `/compare?ids=a,b` value (empty parts dropped, repeats removed).
+pub fn parse_compare_ids(value: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if !out.iter().any(|o| o == part) {
+            out.push(part.to_owned());
         }
     }
     out
@@ -79,5 +99,19 @@ mod tests {
         assert_eq!(f.path(), "/?filter=reference%3Dapp%2F%2A%20dangling%3Dtrue");
         let empty = AppRoute::ImagesFiltered { filter: " ".into() };
         assert_eq!(empty.path(), "/");
+    }
+
+    #[test]
+    fn compare_ids_round_trip() {
+        let r = AppRoute::Compare {
+            ids: vec!["sha256:aa".into(), "sha256:bb".into()],
+        };
+        assert_eq!(r.path(), "/compare?ids=sha256%3Aaa,sha256%3Abb");
+        assert_eq!(
+            parse_compare_ids("sha256:aa, sha256:bb,,sha256:aa"),
+            vec!["sha256:aa".to_owned(), "sha256:bb".to_owned()]
+        );
+        assert!(parse_compare_ids("").is_empty());
+        assert_eq!(AppRoute::Sharing.path(), "/sharing");
     }
 }

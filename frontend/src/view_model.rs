@@ -305,6 +305,7 @@ mod tests {
             layer_count: 1,
             dangling: tag.is_none(),
             labels: Default::default(),
+            source: None,
         }
     }
 

@@ -63,7 +63,11 @@ fn fail(e: &CliError) -> ExitCode {
 }
 
 fn init_tracing(verbose: bool) {
-    let default = if verbose { "server=info,warn" } else { "warn" };
+    let default = if verbose {
+        "server=info,audit=info,warn"
+    } else {
+        "audit=info,warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
@@ -85,6 +89,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     listen: crate::http::DEFAULT_LISTEN
                         .parse()
                         .map_err(|e| CliError(format!("bad default listen address: {e}")))?,
+                    dist_dir: None,
+                    allowed_hosts: Vec::new(),
+                    security: crate::http::SecurityConfig::default(),
                     sources: Vec::new(),
                 },
             )
@@ -102,17 +109,39 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode, CliErro
     for s in &args.sources {
         Source::parse(s).map_err(|e| CliError(format!("{e}; {}", source_hint())))?;
     }
+    for h in &args.allowed_hosts {
+        if h.is_empty() || h.contains(['/', ' ', '@']) {
+            return Err(CliError(format!(
+                "--allowed-host {h:?} is not a host name; give a name like dashboard.example or 10.0.0.5"
+            )));
+        }
+    }
+    if let Some(dir) = &args.dist_dir {
+        if !dir.join("index.html").is_file() {
+            return Err(CliError(format!(
+                "--dist-dir {}: no index.html there; build the UI with `trunk build --release` and pass its dist/ directory",
+                dir.display()
+            )));
+        }
+    }
     let config = crate::http::ServeConfig {
         listen: args.listen,
         docker_host: global.docker_host.clone(),
         cache_dir: cache_dir(global),
+        dist_dir: args.dist_dir,
+        allowed_hosts: args.allowed_hosts,
         sources: args.sources,
-        ..crate::http::ServeConfig::default()
+        security: args.security,
     };
-    crate::http::serve(config).await.map_err(|e| {
-        CliError(format!(
+    crate::http::serve(config).await.map_err(|e| match e {
+        crate::http::ServeError::Open(_) => CliError(format!(
+            "{e}; check the path, or list archives and layouts as {}",
+            source_hint().trim_start_matches("use ")
+        )),
+        crate::http::ServeError::Security(_) => CliError(e.to_string()),
+        _ => CliError(format!(
             "{e}; choose another address with --listen 127.0.0.1:PORT"
-        ))
+        )),
     })?;
     Ok(ExitCode::SUCCESS)
 }

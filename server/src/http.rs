@@ -7,25 +7,39 @@
 
 mod analysis;
 mod assets;
+mod audit;
+mod auth;
 mod backend;
+mod compare;
 mod daemon;
 mod error;
 mod images;
 mod jobs;
+mod limits;
 mod security;
+mod sources;
 mod state;
 mod tree;
 
 pub use assets::{find_dist_dir, DIST_DIR_ENV};
-pub use backend::{Backend, BackendError, ImageFilters, ProgressFn};
+pub use audit::AUDIT_TARGET;
+pub use auth::{
+    may_write, write_gate, AuthMode, BadCidr, Cidr, Denied, Principal, Role, TokenStore,
+    TokensError, Via, TOKEN_COOKIE,
+};
+pub use backend::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
 pub use daemon::DaemonBackend;
 pub use error::ApiError;
 pub use jobs::{JobRegistry, MAX_KEPT_RESULTS};
+pub use limits::{RateLimiter, MAX_BODY_BYTES, REQUEST_TIMEOUT, SHUTDOWN_GRACE};
+pub use security::{check_listen, secure, Policy, SecurityConfig, SecurityError};
+pub use sources::{open_sources, OpenError, OpenedSource, SourcesBackend};
 pub use state::AppState;
 
 use axum::Router;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Default listen address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
@@ -45,6 +59,8 @@ pub struct ServeConfig {
     pub allowed_hosts: Vec<String>,
     /// Sources named on the command line (shown first in the UI).
     pub sources: Vec<String>,
+    /// Auth mode, write gate and rate limits.
+    pub security: SecurityConfig,
 }
 
 impl Default for ServeConfig {
@@ -56,6 +72,7 @@ impl Default for ServeConfig {
             dist_dir: None,
             allowed_hosts: Vec::new(),
             sources: Vec::new(),
+            security: SecurityConfig::default(),
         }
     }
 }
@@ -74,6 +91,12 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    /// A SOURCE named on the command line could not be opened.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// The listen address or auth settings are unsafe or unusable.
+    #[error(transparent)]
+    Security(#[from] SecurityError),
 }
 
 /// Builds the application: API under `/api/v1`, security layers, static UI.
@@ -82,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .merge(images::routes())
         .merge(jobs::routes())
         .merge(tree::routes())
+        .merge(compare::routes())
         .route("/openapi.json", axum::routing::get(openapi))
         .fallback(error::api_not_found);
     let app = Router::new()
@@ -89,7 +113,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api", axum::routing::any(error::api_not_found))
         .route("/api/{*rest}", axum::routing::any(error::api_not_found))
         .fallback_service(assets::service(state.dist_dir.clone()));
-    security::apply(app.with_state(state.clone()), state.host_guard.clone())
+    security::secure(app.with_state(state.clone()), &state)
 }
 
 /// The hand-written OpenAPI document of `/api/v1` (kept beside this module).
@@ -105,7 +129,19 @@ async fn openapi() -> impl axum::response::IntoResponse {
 /// Binds `config.listen` and serves the dashboard until the process is stopped.
 pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let addr = config.listen;
-    let state = AppState::from_config(&config);
+    check_listen(addr, config.security.auth)?;
+    let policy = Policy::from_config(&config.security)?;
+    let daemon = Arc::new(DaemonBackend::new(
+        config.docker_host.clone(),
+        config.cache_dir.clone(),
+    ));
+    let opened = open_sources(daemon.engine(), &config.sources).await?;
+    let backend: Arc<dyn Backend> = if opened.is_empty() {
+        daemon
+    } else {
+        Arc::new(SourcesBackend::new(daemon, opened))
+    };
+    let state = AppState::with_config(backend, &config).with_security(policy);
     match &state.dist_dir {
         Some(dir) => tracing::info!("serving the UI from {}", dir.display()),
         None => tracing::warn!(
@@ -119,15 +155,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let local = listener.local_addr().unwrap_or(addr);
     tracing::info!("strata dashboard on http://{local}/");
     println!("listening on http://{local}/");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
+    limits::serve(listener, router(state))
         .await
         .map_err(|source| ServeError::Serve { addr, source })
-}
-
-async fn shutdown_signal() {
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        tracing::warn!("cannot listen for ctrl-c: {e}");
-        std::future::pending::<()>().await;
-    }
 }

@@ -11,6 +11,7 @@ pub mod archive_file;
 pub mod docker;
 pub mod oci_dir;
 pub mod reference;
+pub mod sharing;
 pub mod storage;
 
 pub use reference::{ImageRef, NamedRef, RefError};

@@ -199,6 +199,8 @@ async fn openapi_document_lists_every_route() {
         "/images/{id}/layers/{n}/tree",
         "/images/{id}/files/largest",
         "/images/{id}/wasted",
+        "/compare",
+        "/sharing",
         "/openapi.json",
     ] {
         assert!(paths.contains_key(p), "openapi lacks {p}");

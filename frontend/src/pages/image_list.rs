@@ -27,6 +27,15 @@ pub fn ImageListPage() -> impl IntoView {
     let navigate = use_navigate();
     let (search, set_search) = signal(String::new());
     let (column, set_column) = signal(ImageColumn::Created);
+    // Images ticked for comparison, in the order ticked (the first is the baseline).
+    let selected = RwSignal::new(Vec::<String>::new());
+    let navigate_compare = use_navigate();
+    let compare = move |_| {
+        let ids = selected.get_untracked();
+        if (2..=4).contains(&ids.len()) {
+            navigate_compare(&AppRoute::Compare { ids }.path(), Default::default());
+        }
+    };
     let (desc, set_desc) = signal(true);
 
     let list = LocalResource::new(move || {
@@ -88,12 +97,32 @@ pub fn ImageListPage() -> impl IntoView {
                     let name = display_name(&img);
                     let data_name = name.clone();
                     let more_tags = img.tags.len().saturating_sub(1);
+                    let id_check = img.id.clone();
+                    let id_toggle = img.id.clone();
+                    let checked = move || selected.with(|s| s.contains(&id_check));
+                    let label = format!("Select {name} for comparison");
                     view! {
                         <tr data-testid="image-row" data-id=img.id.clone() data-name=data_name>
+                            <td class="pick">
+                                <input
+                                    type="checkbox"
+                                    data-testid="compare-check"
+                                    aria-label=label
+                                    prop:checked=checked
+                                    on:change=move |_| selected.update(|s| {
+                                        if let Some(pos) = s.iter().position(|x| *x == id_toggle) {
+                                            s.remove(pos);
+                                        } else {
+                                            s.push(id_toggle.clone());
+                                        }
+                                    })
+                                />
+                            </td>
                             <td class="name">
                                 <A href=href attr:data-testid="image-link">{name}</A>
                                 {(more_tags > 0).then(|| view! { <span class="muted">{format!(" +{more_tags} tags")}</span> })}
                                 {img.dangling.then(|| view! { <span class="badge badge-dangling" data-testid="dangling-badge">"dangling"</span> })}
+                                {img.source.clone().map(|src| view! { <div class="image-source" data-testid="image-source" title=src.clone()>{format!("opened from {src}")}</div> })}
                             </td>
                             <td><code title=img.id.clone()>{img.short_id.clone()}</code></td>
                             <td title=absolute_time(img.created)>{relative_time(img.created, now)}</td>
@@ -109,6 +138,7 @@ pub fn ImageListPage() -> impl IntoView {
             <table class="data image-table" data-testid="image-table">
                 <thead>
                     <tr>
+                        <th class="pick" title="Tick 2 to 4 images to compare"></th>
                         {header(ImageColumn::Name, "Repository:tag")}
                         {header(ImageColumn::Id, "Image ID")}
                         {header(ImageColumn::Created, "Created")}
@@ -149,6 +179,19 @@ pub fn ImageListPage() -> impl IntoView {
                     />
                     <button type="submit" class="btn" data-testid="filter-apply">"Filter"</button>
                 </form>
+                <button
+                    class="btn"
+                    data-testid="compare-button"
+                    title="Tick 2 to 4 images, then compare them side by side (the first ticked is the baseline)"
+                    prop:disabled=move || !(2..=4).contains(&selected.with(Vec::len))
+                    on:click=compare
+                >
+                    {move || match selected.with(Vec::len) {
+                        0 => "Compare".to_owned(),
+                        n if n > 4 => format!("Compare ({n}; at most 4)"),
+                        n => format!("Compare ({n})"),
+                    }}
+                </button>
                 <input
                     type="search"
                     class="search-input"

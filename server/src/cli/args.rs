@@ -58,7 +58,17 @@ pub struct ServeArgs {
     /// Address to listen on (loopback by default)
     #[arg(long, default_value = crate::http::DEFAULT_LISTEN, value_name = "ADDR")]
     pub listen: SocketAddr,
-    /// Images to show first: docker:REF, REF, docker-archive:PATH, oci-archive:PATH, oci:DIR, or a path
+    /// Built UI directory (trunk's dist/); overrides $STRATA_DIST_DIR
+    #[arg(long, value_name = "DIR")]
+    pub dist_dir: Option<PathBuf>,
+    /// Also accept this Host header name (repeatable; loopback names are always
+    /// accepted), e.g. when reached through a proxy or another host name
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    pub allowed_hosts: Vec<String>,
+    #[command(flatten)]
+    pub security: crate::http::SecurityConfig,
+    /// Images to open at start and list first, beside the daemon's: docker-archive:PATH,
+    /// oci-archive:PATH, oci:DIR, a path, docker:REF or REF
     #[arg(value_name = "SOURCE")]
     pub sources: Vec<String>,
 }

@@ -3,6 +3,7 @@
 //! tests plug in fakes.
 
 use app::api::{DockerHealth, ImageDetail, ImageSummary, Progress};
+use app::compare::SharingInput;
 use app::model::{Digest, Image};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
@@ -43,6 +44,9 @@ pub enum BackendError {
     Failed(String),
 }
 
+/// Sharing-map inputs of every local image, and a note per image left out.
+pub type SharingInputs = (Vec<SharingInput>, Vec<String>);
+
 /// Access to images for the HTTP layer.
 pub trait Backend: Send + Sync + 'static {
     /// Whether the daemon answers; never fails.
@@ -60,4 +64,6 @@ pub trait Backend: Send + Sync + 'static {
         id: Digest,
         progress: ProgressFn,
     ) -> BoxFuture<'static, Result<Arc<Image>, BackendError>>;
+    /// Layer diff IDs and sizes of every local image, from metadata only (no layer read).
+    fn sharing_inputs(&self) -> BoxFuture<'_, Result<SharingInputs, BackendError>>;
 }

@@ -9,7 +9,7 @@
 
 mod history;
 
-use super::backend::{Backend, BackendError, ImageFilters, ProgressFn};
+use super::backend::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
 use crate::engine::{Engine, EngineConfig, EngineError};
 use crate::progress::{Progress as EngineProgress, ProgressSink, Stage};
 use crate::source::docker::{DockerClient, DockerError};
@@ -63,6 +63,11 @@ impl DaemonBackend {
             address,
             facts: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The engine loads go through (shared with the sources opened at start).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     /// The endpoint this backend talks to.
@@ -166,6 +171,7 @@ impl DaemonBackend {
                 unique_size: shared.map(|s| size.saturating_sub(s)),
                 layer_count: f.map_or(0, |f| u32::try_from(f.chain_ids.len()).unwrap_or(u32::MAX)),
                 labels: img.labels.into_iter().collect::<BTreeMap<_, _>>(),
+                source: None,
             });
         }
         Ok(out)
@@ -359,6 +365,16 @@ impl Backend for DaemonBackend {
                 .await
                 .map_err(from_engine)?;
             Ok(loaded.image)
+        }
+        .boxed()
+    }
+
+    fn sharing_inputs(&self) -> BoxFuture<'_, Result<SharingInputs, BackendError>> {
+        async move {
+            let docker = self.docker()?;
+            crate::source::sharing::daemon_inputs(docker)
+                .await
+                .map_err(from_docker)
         }
         .boxed()
     }

@@ -30,7 +30,16 @@ async fn list_images(
 ) -> Result<Json<ImageList>, ApiError> {
     let filters = parse_filters(query.as_deref().unwrap_or(""))?;
     let mut images = state.backend.list_images(filters).await?;
-    images.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
+    // Images opened from the command line first (in the order given), then newest first.
+    images.sort_by(|a, b| {
+        b.source
+            .is_some()
+            .cmp(&a.source.is_some())
+            .then_with(|| match (&a.source, &b.source) {
+                (Some(_), Some(_)) => std::cmp::Ordering::Equal,
+                _ => b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)),
+            })
+    });
     let totals = ImageTotals {
         count: images.len() as u64,
         size: images.iter().map(|i| i.size).sum(),
@@ -96,7 +105,7 @@ pub fn parse_filters(query: &str) -> Result<ImageFilters, ApiError> {
 
 /// Replaces the daemon-derived history with the exact one from the loaded config
 /// (`empty_layer` flags as written, sizes as read from the layers).
-fn exact_history(image: &Image, detail: &mut ImageDetail) {
+pub(super) fn exact_history(image: &Image, detail: &mut ImageDetail) {
     let cfg = &image.config;
     let by_layer = cfg.layer_history();
     let mut step_layer: Vec<Option<u32>> = vec![None; cfg.history.len()];

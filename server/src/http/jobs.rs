@@ -49,7 +49,8 @@ pub struct Job {
 }
 
 impl Job {
-    fn info(&self) -> JobInfo {
+    /// The job as the API shows it.
+    pub fn info(&self) -> JobInfo {
         let s = self.status.borrow().clone();
         JobInfo {
             id: self.id.clone(),

@@ -1,15 +1,28 @@
-//! Security basics for a local dashboard: a Host-header allow list (loopback names plus
-//! configured ones) against DNS rebinding, and fixed response headers (CSP, nosniff,
-//! no referrer). No CORS headers are ever sent, so other origins cannot read the API.
+//! Security policy of the HTTP edge. Owns: the listen-address rule (loopback unless an
+//! auth mode is configured), the Host-header allow list (loopback names plus configured
+//! ones) against DNS rebinding, fixed response headers (CSP, nosniff, no referrer, no
+//! framing, `no-store` on the API), and [`secure`], which stacks every security layer in
+//! order: headers and Host check → rate limit → audit → authentication and CSRF → body
+//! limit and timeout → the app. No CORS headers are ever sent, so other origins cannot
+//! read the API.
 
+use super::audit;
+use super::auth::{self, AuthMode, Authenticator, Cidr, TokenStore, TokensError};
 use super::error::ApiError;
+use super::limits::{
+    self, RateLimiter, DEFAULT_BURST, DEFAULT_RATE, MAX_BODY_BYTES, REQUEST_TIMEOUT,
+};
+use super::state::AppState;
 use axum::extract::Request;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
 /// The page's policy: our own scripts and wasm only, no plugins, no framing.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
@@ -60,9 +73,161 @@ fn strip_port(host: &str) -> &str {
     }
 }
 
-/// Wraps the app with the Host check and the response headers.
-pub fn apply(app: Router, guard: Arc<HostGuard>) -> Router {
-    app.layer(middleware::from_fn(move |req: Request, next: Next| {
+/// The `serve` flags of this module (flattened into `strata serve`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SecurityConfig {
+    /// Authentication: none (loopback only), token (--tokens-file) or proxy-header
+    #[arg(long = "auth", value_enum, default_value_t = AuthMode::None)]
+    pub auth: AuthMode,
+    /// With --auth token: lines `ROLE TOKEN [NAME]` or `ROLE sha256:HEX [NAME]`, roles viewer|admin
+    #[arg(long, value_name = "FILE")]
+    pub tokens_file: Option<PathBuf>,
+    /// With --auth proxy-header: the header holding the user name
+    #[arg(long, value_name = "HEADER", default_value = DEFAULT_PROXY_HEADER)]
+    pub auth_proxy_header: String,
+    /// Peers whose user header and X-Forwarded-For are believed (repeatable)
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    pub trusted_proxies: Vec<Cidr>,
+    /// With --auth proxy-header: users that get the admin role (repeatable; others are viewers)
+    #[arg(long = "admin-user", value_name = "USER")]
+    pub admin_users: Vec<String>,
+    /// Enable write operations (admins only); without it the server is read-only
+    #[arg(long)]
+    pub allow_write: bool,
+    /// Requests per second per client (0 = unlimited)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_RATE)]
+    pub rate_limit: u32,
+    /// Burst size per client
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_BURST)]
+    pub rate_burst: u32,
+}
+
+/// The default `--auth-proxy-header` (oauth2-proxy's).
+pub const DEFAULT_PROXY_HEADER: &str = "X-Forwarded-User";
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            auth: AuthMode::None,
+            tokens_file: None,
+            auth_proxy_header: DEFAULT_PROXY_HEADER.to_owned(),
+            trusted_proxies: Vec::new(),
+            admin_users: Vec::new(),
+            allow_write: false,
+            rate_limit: DEFAULT_RATE,
+            rate_burst: DEFAULT_BURST,
+        }
+    }
+}
+
+/// Why the security settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SecurityError {
+    #[error("refusing to listen on non-loopback address {addr} without authentication; use --auth token --tokens-file FILE or --auth proxy-header --trusted-proxy CIDR, or listen on 127.0.0.1")]
+    ExposedWithoutAuth { addr: SocketAddr },
+    #[error("--auth token needs --tokens-file FILE (lines `ROLE TOKEN`, roles viewer|admin)")]
+    NoTokensFile,
+    #[error("--auth proxy-header needs at least one --trusted-proxy CIDR (the proxy's address)")]
+    NoTrustedProxy,
+    #[error("--auth-proxy-header {0:?} is not a valid header name")]
+    BadProxyHeader(String),
+    #[error(transparent)]
+    Tokens(#[from] TokensError),
+}
+
+/// The security settings in force, shared by the layers through [`AppState`].
+#[derive(Debug)]
+pub struct Policy {
+    pub(crate) auth: Authenticator,
+    pub(crate) allow_write: bool,
+    pub(crate) trusted_proxies: Vec<Cidr>,
+    pub(crate) limiter: RateLimiter,
+}
+
+impl Default for Policy {
+    /// No authentication (loopback), read-only, default rate limit.
+    fn default() -> Self {
+        Policy {
+            auth: Authenticator::None,
+            allow_write: false,
+            trusted_proxies: Vec::new(),
+            limiter: RateLimiter::new(DEFAULT_RATE, DEFAULT_BURST),
+        }
+    }
+}
+
+impl Policy {
+    /// Builds the policy, reading the tokens file if one is configured.
+    pub fn from_config(config: &SecurityConfig) -> Result<Policy, SecurityError> {
+        let auth = match config.auth {
+            AuthMode::None => Authenticator::None,
+            AuthMode::Token => {
+                let path = config
+                    .tokens_file
+                    .as_deref()
+                    .ok_or(SecurityError::NoTokensFile)?;
+                Authenticator::Token(TokenStore::load(path)?)
+            }
+            AuthMode::ProxyHeader => {
+                if config.trusted_proxies.is_empty() {
+                    return Err(SecurityError::NoTrustedProxy);
+                }
+                let header = HeaderName::from_bytes(config.auth_proxy_header.as_bytes())
+                    .map_err(|_| SecurityError::BadProxyHeader(config.auth_proxy_header.clone()))?;
+                Authenticator::Proxy {
+                    header,
+                    trusted: config.trusted_proxies.clone(),
+                    admins: config.admin_users.clone(),
+                }
+            }
+        };
+        Ok(Policy {
+            auth,
+            allow_write: config.allow_write,
+            trusted_proxies: config.trusted_proxies.clone(),
+            limiter: RateLimiter::new(config.rate_limit, config.rate_burst),
+        })
+    }
+
+    /// Whether write routes exist.
+    pub fn allow_write(&self) -> bool {
+        self.allow_write
+    }
+}
+
+/// The listen rule: a non-loopback address needs an auth mode other than `none`.
+pub fn check_listen(addr: SocketAddr, auth: AuthMode) -> Result<(), SecurityError> {
+    if auth == AuthMode::None && !addr.ip().is_loopback() {
+        return Err(SecurityError::ExposedWithoutAuth { addr });
+    }
+    Ok(())
+}
+
+impl AppState {
+    /// The same state under another security policy.
+    pub fn with_security(mut self, policy: Policy) -> Self {
+        self.security = Arc::new(policy);
+        self
+    }
+}
+
+/// Wraps the app (already given its state) with every security layer of `state`.
+pub fn secure(app: Router, state: &AppState) -> Router {
+    let policy = state.security.clone();
+    let guard = state.host_guard.clone();
+    app.layer(TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        REQUEST_TIMEOUT,
+    ))
+    .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+    .layer(middleware::from_fn_with_state(
+        policy.clone(),
+        auth::authenticate,
+    ))
+    .layer(middleware::from_fn(audit::record))
+    .layer(middleware::from_fn_with_state(policy, limits::rate_limit))
+    .layer(middleware::from_fn(move |req: Request, next: Next| {
         let guard = guard.clone();
         async move { check_and_decorate(&guard, req, next).await }
     }))
@@ -75,6 +240,7 @@ async fn check_and_decorate(guard: &HostGuard, req: Request, next: Next) -> Resp
         .and_then(|h| h.to_str().ok())
         .map(str::to_owned)
         .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
+    let is_api = req.uri().path().starts_with("/api");
     let mut response = match host {
         Some(h) if guard.allows(&h) => next.run(req).await,
         Some(h) => ApiError::ForbiddenHost(h).into_response(),
@@ -94,6 +260,10 @@ async fn check_and_decorate(guard: &HostGuard, req: Request, next: Next) -> Resp
         HeaderValue::from_static("no-referrer"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if is_api && !headers.contains_key(header::CACHE_CONTROL) {
+        // API bodies carry env and labels (attacker-controlled, sometimes secret).
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     response
 }
 
@@ -123,5 +293,21 @@ mod tests {
         ] {
             assert!(!g.allows(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn only_loopback_listens_without_auth() {
+        let local: SocketAddr = "127.0.0.1:7878".parse().unwrap();
+        let v6: SocketAddr = "[::1]:7878".parse().unwrap();
+        let any: SocketAddr = "0.0.0.0:7878".parse().unwrap();
+        assert!(check_listen(local, AuthMode::None).is_ok());
+        assert!(check_listen(v6, AuthMode::None).is_ok());
+        let err = check_listen(any, AuthMode::None).unwrap_err().to_string();
+        assert!(
+            err.starts_with("refusing to listen on non-loopback address 0.0.0.0:7878"),
+            "{err}"
+        );
+        assert!(check_listen(any, AuthMode::Token).is_ok());
+        assert!(check_listen(any, AuthMode::ProxyHeader).is_ok());
     }
 }

@@ -3,9 +3,10 @@
 
 use super::assets::find_dist_dir;
 use super::backend::Backend;
+use super::compare::CompareCache;
 use super::daemon::DaemonBackend;
 use super::jobs::JobRegistry;
-use super::security::HostGuard;
+use super::security::{HostGuard, Policy};
 use super::ServeConfig;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,6 +19,10 @@ pub struct AppState {
     /// The built UI, if one was found.
     pub dist_dir: Option<PathBuf>,
     pub host_guard: Arc<HostGuard>,
+    /// Auth, write gate and rate limits (see `security::secure`).
+    pub security: Arc<Policy>,
+    /// Comparisons computed (or being computed), by ordered image IDs.
+    pub compares: Arc<CompareCache>,
 }
 
 impl AppState {
@@ -32,6 +37,8 @@ impl AppState {
             backend,
             dist_dir,
             host_guard: Arc::new(HostGuard::new(allowed_hosts)),
+            security: Arc::new(Policy::default()),
+            compares: Arc::default(),
         }
     }
 
@@ -41,6 +48,12 @@ impl AppState {
             config.docker_host.clone(),
             config.cache_dir.clone(),
         ));
+        AppState::with_config(backend, config)
+    }
+
+    /// State for `strata serve` over a given backend: the UI directory
+    /// (`--dist-dir`, else `STRATA_DIST_DIR`, else found) and the allowed hosts.
+    pub fn with_config(backend: Arc<dyn Backend>, config: &ServeConfig) -> Self {
         let dist = find_dist_dir(config.dist_dir.as_deref());
         let mut hosts = config.allowed_hosts.clone();
         let ip = config.listen.ip();

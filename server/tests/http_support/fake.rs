@@ -13,7 +13,7 @@ use axum::Router;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
 use http_body_util::BodyExt as _;
-use server::http::{Backend, BackendError, ImageFilters, ProgressFn};
+use server::http::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,6 +29,8 @@ pub struct FakeBackend {
     pub load_delay: Duration,
     /// Loads fail while this is non-zero (decremented per load).
     pub failures_left: AtomicUsize,
+    /// Images loaded by ID before falling back to `image`.
+    pub by_id: Vec<Arc<Image>>,
 }
 
 pub fn digest(n: u8) -> Digest {
@@ -49,6 +51,7 @@ pub fn summary(n: u8, tag: Option<&str>, size: u64) -> ImageSummary {
         layer_count: 2,
         dangling: tag.is_none(),
         labels: Default::default(),
+        source: None,
     }
 }
 
@@ -148,6 +151,7 @@ impl FakeBackend {
             image: Some(sample_image()),
             load_delay: Duration::from_millis(50),
             failures_left: AtomicUsize::new(0),
+            by_id: vec![],
         }
     }
 
@@ -249,7 +253,12 @@ impl Backend for FakeBackend {
             .failures_left
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
-        let image = self.image.clone();
+        let image = self
+            .by_id
+            .iter()
+            .find(|i| i.id == id)
+            .cloned()
+            .or_else(|| self.image.clone());
         let delay = self.load_delay;
         async move {
             for layer in 1..=2 {
@@ -269,6 +278,61 @@ impl Backend for FakeBackend {
         }
         .boxed()
     }
+
+    /// Image 1 is the sample image; image 2 is its first layer only.
+    fn sharing_inputs(&self) -> BoxFuture<'_, Result<SharingInputs, BackendError>> {
+        async move {
+            if !self.up {
+                return Err(Self::unavailable());
+            }
+            let img = sample_image();
+            let sizes: Vec<u64> = img.layers.iter().map(|l| l.content_size()).collect();
+            let diff_ids = img.config.rootfs.diff_ids.clone();
+            Ok((
+                vec![
+                    app::compare::SharingInput {
+                        id: digest(1),
+                        tags: vec!["sample:1".into()],
+                        diff_ids: diff_ids.clone(),
+                        layer_sizes: sizes.clone(),
+                    },
+                    app::compare::SharingInput {
+                        id: digest(2),
+                        tags: vec![],
+                        diff_ids: diff_ids[..1].to_vec(),
+                        layer_sizes: sizes[..1].to_vec(),
+                    },
+                ],
+                vec!["image x: left out".into()],
+            ))
+        }
+        .boxed()
+    }
+}
+
+/// Image 2: the sample's first layer, then a layer that removes `data` and adds `opt/tool`.
+pub fn second_image() -> Arc<Image> {
+    use EntryKind::{Dir, File};
+    let base = sample_image();
+    let l1 = layer(
+        b"second-l1",
+        vec![
+            entry(".wh.data", File, 0),
+            entry("opt", Dir, 0),
+            entry("opt/tool", File, 4000),
+        ],
+    );
+    let mut config = base.config.clone();
+    config.rootfs.diff_ids = vec![base.layers[0].diff_id.clone(), l1.diff_id.clone()];
+    config.history[2].created_by = Some("RUN install tool".into());
+    Arc::new(Image {
+        id: digest(2),
+        tags: vec![],
+        repo_digests: vec![],
+        config,
+        config_raw: vec![],
+        layers: vec![base.layers[0].clone(), l1],
+    })
 }
 
 /// A GET (or other) request with a loopback Host header.

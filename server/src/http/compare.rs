@@ -1,0 +1,200 @@
+//! Comparison and sharing routes. `GET /compare?ids=a,b[,c,d]` starts (or joins) the
+//! analysis job of every image through the single-flight [`super::JobRegistry`]; while
+//! any is running it answers 202 with the jobs to follow, once all are done it computes
+//! [`app::compare::compare`] off the async runtime — once per ordered ID list, shared by
+//! concurrent requests and kept for the last few lists. `GET /sharing` builds the
+//! sharing map of every daemon image from metadata only.
+
+use super::error::ApiError;
+use super::images::parse_image_id;
+use super::state::AppState;
+use app::api::{ComparePending, JobState, SharingReport};
+use app::compare::{CompareOptions, Comparison, MAX_IMAGES, MIN_IMAGES};
+use app::model::{Digest, Image};
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
+
+/// Comparisons kept in memory (most recent first out last).
+const KEPT_COMPARISONS: usize = 8;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/compare", get(compare))
+        .route("/sharing", get(sharing))
+}
+
+type Slot = Arc<OnceCell<Result<Arc<Comparison>, String>>>;
+
+/// Finished (or running) comparisons by the ordered list of image IDs.
+#[derive(Default)]
+pub struct CompareCache {
+    slots: Mutex<VecDeque<(Vec<Digest>, Slot)>>,
+}
+
+impl CompareCache {
+    fn slot(&self, key: &[Digest]) -> Result<Slot, ApiError> {
+        let mut slots = self
+            .slots
+            .lock()
+            .map_err(|_| ApiError::Internal("comparison cache lock poisoned".into()))?;
+        if let Some((_, s)) = slots.iter().find(|(k, _)| k == key) {
+            return Ok(s.clone());
+        }
+        let slot: Slot = Arc::default();
+        slots.push_back((key.to_vec(), slot.clone()));
+        while slots.len() > KEPT_COMPARISONS {
+            slots.pop_front();
+        }
+        Ok(slot)
+    }
+
+    fn forget(&self, key: &[Digest]) {
+        if let Ok(mut slots) = self.slots.lock() {
+            slots.retain(|(k, _)| k != key);
+        }
+    }
+}
+
+/// What `GET /compare` was asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompareQuery {
+    /// 2–4 distinct image IDs, the baseline first.
+    pub ids: Vec<Digest>,
+    /// Start failed loads again instead of reporting their failure.
+    pub retry: bool,
+}
+
+/// `ids=a,b,c` (also `ids=a&ids=b`) and optional `retry=true`.
+pub fn parse_query(query: &str) -> Result<CompareQuery, ApiError> {
+    let mut ids: Vec<Digest> = Vec::new();
+    let mut retry = false;
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        match key.as_ref() {
+            "ids" => {}
+            "retry" => {
+                retry = matches!(value.as_ref(), "true" | "1");
+                continue;
+            }
+            _ => {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown compare parameter {key:?} (expected ids, retry)"
+                )))
+            }
+        }
+        for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let id = parse_image_id(part)?;
+            if ids.contains(&id) {
+                return Err(ApiError::BadRequest(format!(
+                    "ids: image {id} is listed twice"
+                )));
+            }
+            ids.push(id);
+        }
+    }
+    if !(MIN_IMAGES..=MAX_IMAGES).contains(&ids.len()) {
+        return Err(ApiError::BadRequest(format!(
+            "ids: {} images given; compare takes {MIN_IMAGES} to {MAX_IMAGES} (ids=ID,ID[,ID,ID])",
+            ids.len()
+        )));
+    }
+    Ok(CompareQuery { ids, retry })
+}
+
+async fn compare(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let CompareQuery { ids, retry } = parse_query(query.as_deref().unwrap_or(""))?;
+    // A failed load is reported as such (not silently restarted) unless asked to retry.
+    let jobs = ids
+        .iter()
+        .map(|id| match state.jobs.for_image(id) {
+            Some(job) if !retry && job.info().state == JobState::Failed => Ok(job),
+            _ => state.jobs.start(id.clone()),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let infos: Vec<_> = jobs.iter().map(|j| j.info()).collect();
+    if let Some(failed) = infos.iter().find(|i| i.state == JobState::Failed) {
+        return Err(ApiError::SourceFailed(format!(
+            "cannot compare: reading image {} failed: {}",
+            failed.image_id,
+            failed.error.clone().unwrap_or_default()
+        )));
+    }
+    let images: Option<Vec<Arc<Image>>> = jobs
+        .iter()
+        .map(|j| j.result().map(|a| a.image.clone()))
+        .collect();
+    let Some(images) = images else {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(ComparePending { jobs: infos }),
+        )
+            .into_response());
+    };
+    let slot = state.compares.slot(&ids)?;
+    let result = slot
+        .get_or_init(|| async move {
+            let work = tokio::task::spawn_blocking(move || {
+                let refs: Vec<&Image> = images.iter().map(|i| i.as_ref()).collect();
+                app::compare::compare(&refs, &CompareOptions::default())
+            })
+            .await;
+            match work {
+                Ok(Ok(c)) => Ok(Arc::new(c)),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(format!("comparison task failed: {e}")),
+            }
+        })
+        .await
+        .clone();
+    match result {
+        Ok(c) => Ok(Json(c.as_ref().clone()).into_response()),
+        Err(message) => {
+            state.compares.forget(&ids);
+            Err(ApiError::SourceFailed(message))
+        }
+    }
+}
+
+async fn sharing(State(state): State<AppState>) -> Result<Json<SharingReport>, ApiError> {
+    let (inputs, skipped) = state.backend.sharing_inputs().await?;
+    let map = tokio::task::spawn_blocking(move || app::compare::sharing_map(&inputs))
+        .await
+        .map_err(|e| ApiError::Internal(format!("sharing task failed: {e}")))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(SharingReport { map, skipped }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_validated() {
+        let a = "a".repeat(64);
+        let b = "b".repeat(64);
+        let ok = parse_query(&format!("ids={a},sha256:{b}")).unwrap();
+        assert_eq!(ok.ids.len(), 2);
+        assert!(!ok.retry);
+        assert_eq!(ok.ids[1].to_string(), format!("sha256:{b}"));
+        let split = parse_query(&format!("ids={a}&ids={b}&retry=true")).unwrap();
+        assert_eq!(split.ids, ok.ids);
+        assert!(split.retry);
+        for bad in [
+            format!("ids={a}"),
+            format!("ids={a},{a}"),
+            format!("ids={a},nope"),
+            format!("ids={a},{b}&x=1"),
+            format!("ids={a},{b},{a}1,{b}1,{a}2"),
+        ] {
+            assert!(parse_query(&bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! Images named on the `strata serve` command line (`docker save` / OCI archives, OCI
+//! layouts, daemon references): opened once at start through the engine
+//! ([`Engine::load`]) and served beside the daemon's images by [`SourcesBackend`], which
+//! wraps the daemon [`Backend`]. They are listed first, carry their SOURCE string in
+//! [`ImageSummary::source`], and are browsable like daemon images (the analysis job gets
+//! the already loaded image, so nothing is read twice).
+
+use super::backend::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
+use super::images::exact_history;
+use crate::engine::{Engine, LoadOptions};
+use crate::progress::NoProgress;
+use crate::source::Source;
+use app::api::{DockerHealth, ImageDetail, ImageSummary, RunConfig};
+use app::model::{Digest, Image};
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt as _;
+use std::collections::HashSet;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// One image opened from a command-line SOURCE.
+#[derive(Debug, Clone)]
+pub struct OpenedSource {
+    /// The SOURCE as the user wrote it, normalised (`docker-archive:/tmp/x.tar`).
+    pub source: String,
+    pub image: Arc<Image>,
+}
+
+/// Why a command-line SOURCE could not be opened.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot open {source_name}: {message}")]
+pub struct OpenError {
+    pub source_name: String,
+    pub message: String,
+}
+
+/// Parses and loads every SOURCE, in order (the first failure stops).
+pub async fn open_sources(
+    engine: &Engine,
+    sources: &[String],
+) -> Result<Vec<OpenedSource>, OpenError> {
+    let mut out: Vec<OpenedSource> = Vec::with_capacity(sources.len());
+    for raw in sources {
+        let fail = |message: String| OpenError {
+            source_name: raw.clone(),
+            message,
+        };
+        let source = Source::parse(raw).map_err(|e| fail(e.to_string()))?;
+        tracing::info!("opening {source}");
+        let loaded = engine
+            .load(
+                &source,
+                &LoadOptions::default(),
+                Arc::new(NoProgress),
+                CancellationToken::new(),
+            )
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        if out.iter().any(|o| o.image.id == loaded.image.id) {
+            tracing::info!("{source} is the same image as an earlier source; listed once");
+            continue;
+        }
+        out.push(OpenedSource {
+            source: source.to_string(),
+            image: loaded.image,
+        });
+    }
+    Ok(out)
+}
+
+/// The daemon backend plus the images opened at start.
+pub struct SourcesBackend {
+    inner: Arc<dyn Backend>,
+    opened: Vec<OpenedSource>,
+}
+
+impl SourcesBackend {
+    pub fn new(inner: Arc<dyn Backend>, opened: Vec<OpenedSource>) -> Self {
+        SourcesBackend { inner, opened }
+    }
+
+    fn find(&self, id: &Digest) -> Option<&OpenedSource> {
+        self.opened.iter().find(|o| &o.image.id == id)
+    }
+
+    async fn list(&self, filters: ImageFilters) -> Result<Vec<ImageSummary>, BackendError> {
+        let daemon = match self.inner.list_images(filters.clone()).await {
+            Ok(list) => list,
+            // The opened images are still worth showing without a daemon.
+            Err(BackendError::Unavailable { address, reason }) => {
+                tracing::debug!("listing only opened sources: daemon at {address}: {reason}");
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
+        let mut out: Vec<ImageSummary> = self
+            .opened
+            .iter()
+            .filter(|o| matches_filters(&o.image, &filters))
+            .map(source_summary)
+            .collect();
+        let seen: HashSet<String> = out.iter().map(|s| s.id.clone()).collect();
+        out.extend(daemon.into_iter().filter(|s| !seen.contains(&s.id)));
+        Ok(out)
+    }
+}
+
+/// The list entry of an opened image.
+pub fn source_summary(opened: &OpenedSource) -> ImageSummary {
+    let image = &opened.image;
+    ImageSummary {
+        id: image.id.to_string(),
+        short_id: image.id.short().to_owned(),
+        tags: image.tags.clone(),
+        repo_digests: image.repo_digests.clone(),
+        created: image
+            .config
+            .created
+            .as_deref()
+            .and_then(parse_rfc3339)
+            .unwrap_or(0),
+        size: image.layers.iter().map(|l| l.content_size()).sum(),
+        shared_size: None,
+        unique_size: None,
+        layer_count: u32::try_from(image.layers.len()).unwrap_or(u32::MAX),
+        dangling: image.tags.is_empty(),
+        labels: image
+            .config
+            .config
+            .labels
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        source: Some(opened.source.clone()),
+    }
+}
+
+/// `docker image ls --filter` semantics where they apply to an image outside the daemon:
+/// `dangling`, `reference` (a `*` glob against each tag) and `label`; `before`/`since`
+/// name daemon images and do not exclude opened ones.
+fn matches_filters(image: &Image, f: &ImageFilters) -> bool {
+    if f.dangling.is_some_and(|d| d != image.tags.is_empty()) {
+        return false;
+    }
+    if !f.reference.is_empty()
+        && !f
+            .reference
+            .iter()
+            .any(|p| image.tags.iter().any(|t| glob(p, t) || glob(p, repo(t))))
+    {
+        return false;
+    }
+    let labels = image.config.config.labels.clone().unwrap_or_default();
+    f.label.iter().all(|want| match want.split_once('=') {
+        Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
+        None => labels.contains_key(want.as_str()),
+    })
+}
+
+/// `name` of `name:tag`.
+fn repo(tag: &str) -> &str {
+    match tag.rfind(':') {
+        Some(i) if !tag[i..].contains('/') => &tag[..i],
+        _ => tag,
+    }
+}
+
+/// `*` matches any run of characters; everything else is literal. Iterative.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if pi < p.len() && (p[pi] == b'?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+/// Seconds since the epoch of an RFC 3339 timestamp (`2024-01-02T03:04:05.123Z`,
+/// offsets honoured); `None` when malformed.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        rest = &frac[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" | "" => 0,
+        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) => {
+            let h: i64 = o.get(1..3)?.parse().ok()?;
+            let mi: i64 = o.get(4..6)?.parse().ok()?;
+            let v = h * 3600 + mi * 60;
+            if o.starts_with('-') {
+                -v
+            } else {
+                v
+            }
+        }
+        _ => return None,
+    };
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss - offset)
+}
+
+/// The detail page of an opened image, from its config (history exact, as after a load).
+pub fn source_detail(opened: &OpenedSource) -> ImageDetail {
+    let image = &opened.image;
+    let cfg = &image.config;
+    let c = &cfg.config;
+    let keys = |m: &Option<std::collections::BTreeMap<String, serde_json::Value>>| -> Vec<String> {
+        m.as_ref()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let mut detail = ImageDetail {
+        summary: source_summary(opened),
+        architecture: cfg.architecture.clone(),
+        os: cfg.os.clone(),
+        variant: cfg.variant.clone().filter(|v| !v.is_empty()),
+        author: cfg.author.clone().filter(|a| !a.is_empty()),
+        created_at: cfg.created.clone(),
+        config: RunConfig {
+            user: c.user.clone().filter(|u| !u.is_empty()),
+            env: c.env.clone().unwrap_or_default(),
+            entrypoint: c.entrypoint.clone().unwrap_or_default(),
+            cmd: c.cmd.clone().unwrap_or_default(),
+            working_dir: c.working_dir.clone().filter(|w| !w.is_empty()),
+            exposed_ports: keys(&c.exposed_ports),
+            volumes: keys(&c.volumes),
+            labels: c.labels.clone().unwrap_or_default().into_iter().collect(),
+            stop_signal: c.stop_signal.clone().filter(|s| !s.is_empty()),
+            shell: c.shell.clone().filter(|s| !s.is_empty()),
+        },
+        history: Vec::new(),
+        layers: Vec::new(),
+        history_mismatch: false,
+    };
+    exact_history(image, &mut detail);
+    detail
+}
+
+impl Backend for SourcesBackend {
+    fn health(&self) -> BoxFuture<'_, DockerHealth> {
+        self.inner.health()
+    }
+
+    fn list_images(
+        &self,
+        filters: ImageFilters,
+    ) -> BoxFuture<'_, Result<Vec<ImageSummary>, BackendError>> {
+        self.list(filters).boxed()
+    }
+
+    fn image_detail(&self, id: Digest) -> BoxFuture<'_, Result<ImageDetail, BackendError>> {
+        match self.find(&id) {
+            Some(o) => {
+                let detail = source_detail(o);
+                async move { Ok(detail) }.boxed()
+            }
+            None => self.inner.image_detail(id),
+        }
+    }
+
+    fn load_image(
+        &self,
+        id: Digest,
+        progress: ProgressFn,
+    ) -> BoxFuture<'static, Result<Arc<Image>, BackendError>> {
+        match self.find(&id) {
+            Some(o) => {
+                let image = o.image.clone();
+                async move {
+                    let n = u32::try_from(image.layers.len()).unwrap_or(u32::MAX);
+                    progress(app::api::Progress {
+                        stage: Some("done".into()),
+                        bytes: 0,
+                        total_bytes: None,
+                        layer: n,
+                        layers: n,
+                    });
+                    Ok(image)
+                }
+                .boxed()
+            }
+            None => self.inner.load_image(id, progress),
+        }
+    }
+
+    /// The daemon's images only: opened archives are not in its layer store.
+    fn sharing_inputs(&self) -> BoxFuture<'_, Result<SharingInputs, BackendError>> {
+        self.inner.sharing_inputs()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_timestamps_become_epoch_seconds() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_rfc3339("2024-02-29T12:30:00.123456789Z"),
+            Some(1_709_209_800)
+        );
+        assert_eq!(
+            parse_rfc3339("2024-02-29T14:30:00+02:00"),
+            Some(1_709_209_800)
+        );
+        assert_eq!(parse_rfc3339("yesterday"), None);
+        assert_eq!(parse_rfc3339("2024-13-01T00:00:00Z"), None);
+    }
+
+    #[test]
+    fn reference_globs() {
+        assert!(glob("app*", "app:1"));
+        assert!(glob("*:1", "app:1"));
+        assert!(!glob("app", "app:1"));
+        assert!(glob("app", repo("app:1")));
+        assert_eq!(repo("localhost:5000/app"), "localhost:5000/app");
+    }
+}
