@@ -104,6 +104,18 @@ async fn cross_origin_post_is_refused_and_starts_nothing() {
     )
     .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+    // GET /compare starts analyses: another site must not trigger it either.
+    let compare = format!(
+        "/api/v1/compare?ids={},{}",
+        digest(1).hex(),
+        digest(2).hex()
+    );
+    let (status, _, body) = send(
+        &app,
+        req("GET", &compare, &[("sec-fetch-site", "cross-site")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(backend.loads.load(Ordering::SeqCst), 0, "no job started");
 
     // What the dashboard's own fetch sends.
@@ -151,7 +163,8 @@ async fn foreign_host_header_is_refused() {
 async fn security_headers_present_and_no_cors_for_other_origins() {
     let (state, _) = state(SecurityConfig::default());
     let app = router(state);
-    let (status, headers, _) = send(
+    // A browser fetch from another site is refused outright (fetch metadata)…
+    let (status, headers, body) = send(
         &app,
         req(
             "GET",
@@ -163,7 +176,35 @@ async fn security_headers_present_and_no_cors_for_other_origins() {
         ),
     )
     .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(code(&body), "cross_origin");
+    assert!(!headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    // …one without fetch metadata is answered, with nothing that lets the other origin
+    // read it; a cross-site navigation to the UI still works.
+    let (status, headers, _) = send(
+        &app,
+        req(
+            "GET",
+            "/api/v1/health",
+            &[("origin", "http://evil.example")],
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = send(
+        &app,
+        req(
+            "GET",
+            "/",
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("sec-fetch-mode", "navigate"),
+            ],
+        ),
+    )
+    .await;
+    assert_ne!(status, StatusCode::FORBIDDEN);
     let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
     assert!(csp.contains("default-src 'self'"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");

@@ -232,3 +232,33 @@ fn empty_layer_from_tar_split() {
     assert_eq!(split, real);
     assert_eq!(split.tar_size, 1024);
 }
+
+/// G3: one 50 GB file. tar-split carries no payload, so indexing it takes no time and
+/// no memory proportional to the file; its size and checksum come from the metadata.
+#[test]
+fn g3_fifty_gigabyte_file_from_tar_split() {
+    const SIZE: u64 = 50_000_000_000;
+    let mut h = header(b"disk.img", b'0', 0);
+    // base-256 size: the octal field tops out at 8 GiB.
+    h[124..136].fill(0);
+    h[124] = 0x80;
+    h[128..136].copy_from_slice(&SIZE.to_be_bytes());
+    fix_checksum(&mut h);
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let lines = [
+        serde_json::json!({"type": 2, "payload": b64(&h), "position": 0}),
+        serde_json::json!({"type": 1, "name": "disk.img", "size": SIZE,
+            "payload": b64(&0x1234_5678_9abc_def0u64.to_be_bytes()), "position": 1}),
+        serde_json::json!({"type": 2, "payload": b64(&[0u8; 1024]), "position": 2}),
+    ]
+    .iter()
+    .map(|v| v.to_string() + "\n")
+    .collect::<String>();
+    let diff_id = crate::model::Digest::of(b"trusted from the layer store");
+    let index = index_tar_split(lines.as_bytes(), diff_id, &Limits::default()).unwrap();
+    assert_eq!(index.entries.len(), 1);
+    assert_eq!(index.entries[0].size, SIZE);
+    assert_eq!(index.entries[0].crc64, Some(0x1234_5678_9abc_def0));
+    assert_eq!(index.content_size(), SIZE);
+    assert_eq!(index.tar_size, 512 + SIZE + 1024);
+}

@@ -6,23 +6,25 @@
 //! clients are exempt because a page cannot attach an `Authorization` header cross-origin
 //! without a CORS preflight, which this server never answers. Independently, any request
 //! body must be `application/json`, so HTML forms (`text/plain`, urlencoded, multipart)
-//! cannot reach a handler.
+//! cannot reach a handler. Safe-method requests to `/api/` that a browser marks
+//! `cross-site` or `same-site` are refused too (fetch-metadata resource isolation).
 
 use super::{Denied, Principal, Via};
 use axum::extract::Request;
 use axum::http::{header, Method};
 
 pub(super) fn check(req: &Request, principal: &Principal) -> Result<(), Denied> {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return Ok(());
-    }
-    if has_body(req) && !is_json(req) {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && has_body(req) && !is_json(req) {
         return Err(Denied::UnsupportedMediaType(
             "request body must be application/json".to_owned(),
         ));
     }
     if principal.via == Via::Bearer {
         return Ok(());
+    }
+    if safe {
+        return isolate_api(req);
     }
     let headers = req.headers();
     if let Some(site) = headers.get("sec-fetch-site") {
@@ -48,6 +50,25 @@ pub(super) fn check(req: &Request, principal: &Principal) -> Result<(), Denied> 
         Err(Denied::CrossOrigin(format!(
             "cross-origin request refused (Origin {origin:?} is not this server)"
         )))
+    }
+}
+
+/// Fetch-metadata resource isolation: no other site's page may even read-trigger the
+/// API (some GETs start analyses, e.g. `/compare`), while navigations to the UI stay
+/// possible. `Sec-Fetch-Site: none` (typed URL, bookmark) and absent headers pass.
+fn isolate_api(req: &Request) -> Result<(), Denied> {
+    if !req.uri().path().starts_with("/api/") {
+        return Ok(());
+    }
+    match req
+        .headers()
+        .get("sec-fetch-site")
+        .map(|v| v.to_str().unwrap_or(""))
+    {
+        Some(site @ ("cross-site" | "same-site")) => Err(Denied::CrossOrigin(format!(
+            "cross-origin API request refused (Sec-Fetch-Site: {site})"
+        ))),
+        _ => Ok(()),
     }
 }
 
