@@ -58,9 +58,9 @@ build_images() {
 
 # measure NAME CMD... -> "seconds peak_MB" (or "fail")
 measure() {
-  local t="$OUT/time.$$"
+  local t; t=$(mktemp)
   if /usr/bin/time -f '%e %M' -o "$t" "$@" >/dev/null 2>"$OUT/last.err"; then
-    awk '{printf "%.2f %.0f", $1, $2/1024}' "$t"
+    awk '{printf "%.2f %.0f\n", $1, $2/1024}' "$t"
   else
     echo "fail fail"
     sed -n 1,3p "$OUT/last.err" >&2

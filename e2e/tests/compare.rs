@@ -42,10 +42,17 @@ fn images(name: &str) -> Result<(TestImage, TestImage)> {
 async fn tick(h: &Harness, tag: &str) -> Result<()> {
     let css = format!("[data-testid=image-row][data-name=\"{tag}\"] [data-testid=compare-check]");
     let check = eventually(&format!("row of {tag}"), || async {
-        Ok(h.client.find_all(Locator::Css(&css)).await?.into_iter().next())
+        Ok(h.client
+            .find_all(Locator::Css(&css))
+            .await?
+            .into_iter()
+            .next())
     })
     .await?;
-    check.click().await.with_context(|| format!("ticking {tag}"))
+    check
+        .click()
+        .await
+        .with_context(|| format!("ticking {tag}"))
 }
 
 #[tokio::test]
@@ -89,7 +96,11 @@ async fn compare_single_stage_with_multistage() -> Result<()> {
     let base = h
         .all("[data-testid=layer-cell][data-sharing=common-base]")
         .await?;
-    ensure!(base.len() == 2, "the busybox layer is the common base of both ({} cells)", base.len());
+    ensure!(
+        base.len() == 2,
+        "the busybox layer is the common base of both ({} cells)",
+        base.len()
+    );
     let base_note = h.wait_testid("common-base").await?.text().await?;
     ensure!(base_note.contains("Common base: 1 layer"), "{base_note}");
     let removed = h
@@ -102,11 +113,15 @@ async fn compare_single_stage_with_multistage() -> Result<()> {
         "removed group row: {removed_text}"
     );
     let totals = h.wait_testid("compare-totals").await?.text().await?;
-    ensure!(totals.contains('%'), "totals show the delta in percent: {totals}");
+    ensure!(
+        totals.contains('%'),
+        "totals show the delta in percent: {totals}"
+    );
     h.screenshot("compare").await?;
 
     // Opening the same comparison by URL works without the list.
-    h.goto(&format!("/compare?ids={},{}", multi.id, single.id)).await?;
+    h.goto(&format!("/compare?ids={},{}", multi.id, single.id))
+        .await?;
     let summary = h.wait_testid("compare-summary").await?.text().await?;
     ensure!(summary.contains("larger than A"), "reversed: {summary}");
     h.goto("/compare").await?;

@@ -4,7 +4,7 @@
 
 use app::api::{
     AnalysisSummary, ComparePending, ErrorBody, Health, ImageDetail, ImageList, JobInfo, Page,
-    RankedFile, SharingReport, TreePage, TreeView, WastedPath,
+    RankedFile, SearchHit, SearchMode, SharingReport, TreePage, TreeView, WastedPath,
 };
 use app::compare::Comparison;
 use gloo_net::http::{Request, RequestBuilder};
@@ -256,4 +256,27 @@ pub async fn compare(ids: &[String], retry: bool) -> Result<CompareAnswer, ApiEr
 /// `GET /sharing`.
 pub async fn sharing() -> Result<SharingReport, ApiError> {
     fetch_json(Request::get(&format!("{BASE}/sharing"))).await
+}
+
+/// `GET /images/{id}/layers/{n}/search`: paths matching `q` in the layer's view.
+pub async fn search(
+    id: &str,
+    layer: u32,
+    view: TreeView,
+    q: &str,
+    mode: SearchMode,
+    offset: u64,
+    limit: u64,
+) -> Result<Page<SearchHit>, ApiError> {
+    let mode = match mode {
+        SearchMode::Substring => "substring",
+        SearchMode::Glob => "glob",
+    };
+    fetch_json(Request::get(&format!(
+        "{BASE}/images/{}/layers/{layer}/search?view={}&q={}&mode={mode}&offset={offset}&limit={limit}",
+        enc(id),
+        view.as_str(),
+        enc(q)
+    )))
+    .await
 }

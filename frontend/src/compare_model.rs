@@ -118,7 +118,11 @@ mod tests {
     fn deltas_read_naturally() {
         assert_eq!(signed_size(0), "±0 B");
         assert_eq!(signed_size(-300), "-300 B");
-        assert!(signed_size(1_500_000).starts_with('+'), "{}", signed_size(1_500_000));
+        assert!(
+            signed_size(1_500_000).starts_with('+'),
+            "{}",
+            signed_size(1_500_000)
+        );
         let d = SizeDelta::between(1000, 1125);
         assert_eq!(delta_text(&d), "+125 B (+12.5%)");
         let d = SizeDelta::between(1000, 500);

@@ -12,6 +12,7 @@ mod history_timeline;
 mod largest_files;
 mod layer_list;
 mod size_bar;
+mod tree_search;
 mod wasted_panel;
 
 pub use analysis_progress::AnalysisProgress;
@@ -26,4 +27,5 @@ pub use history_timeline::HistoryTimeline;
 pub use largest_files::LargestFiles;
 pub use layer_list::LayerList;
 pub use size_bar::SizeBar;
+pub use tree_search::TreeSearch;
 pub use wasted_panel::WastedPanel;

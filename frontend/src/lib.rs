@@ -7,6 +7,7 @@ pub mod compare_model;
 pub mod components;
 pub mod pages;
 pub mod routes;
+pub mod tree_nav;
 pub mod view_model;
 
 use components::DaemonBanner;

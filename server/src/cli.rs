@@ -51,7 +51,10 @@ pub fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&CliError(format!("cannot start the async runtime: {e}"))),
     };
-    match runtime.block_on(run(cli)) {
+    let outcome = runtime.block_on(run(cli));
+    // Work still running (jobs after the serve shutdown grace) must not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match outcome {
         Ok(code) => code,
         Err(e) => fail(&e),
     }

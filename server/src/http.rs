@@ -16,6 +16,7 @@ mod error;
 mod images;
 mod jobs;
 mod limits;
+mod search;
 mod security;
 mod sources;
 mod state;
@@ -106,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .merge(jobs::routes())
         .merge(tree::routes())
         .merge(compare::routes())
+        .merge(search::routes())
         .route("/openapi.json", axum::routing::get(openapi))
         .fallback(error::api_not_found);
     let app = Router::new()
@@ -155,6 +157,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let local = listener.local_addr().unwrap_or(addr);
     tracing::info!("strata dashboard on http://{local}/");
     println!("listening on http://{local}/");
+    if let Some(url) = state.security.startup_url(local) {
+        println!("open {url}");
+    }
     limits::serve(listener, router(state))
         .await
         .map_err(|source| ServeError::Serve { addr, source })

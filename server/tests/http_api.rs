@@ -197,6 +197,7 @@ async fn openapi_document_lists_every_route() {
         "/jobs/{job}",
         "/jobs/{job}/events",
         "/images/{id}/layers/{n}/tree",
+        "/images/{id}/layers/{n}/search",
         "/images/{id}/files/largest",
         "/images/{id}/wasted",
         "/compare",

@@ -17,10 +17,7 @@ fn app() -> (axum::Router, Arc<FakeBackend>) {
         by_id: vec![fake::sample_image(), fake::second_image()],
         ..FakeBackend::up()
     });
-    (
-        router(AppState::new(backend.clone(), None, &[])),
-        backend,
-    )
+    (router(AppState::new(backend.clone(), None, &[])), backend)
 }
 
 #[tokio::test]
@@ -51,7 +48,7 @@ async fn compare_waits_for_the_load_jobs_then_answers_the_comparison() {
             .any(|g| g["display"] == "/many" && g["in_b"] == false && g["totals"]["removed"] == 30),
         "{groups:?}"
     );
-    assert!(pair["summary"].as_array().unwrap().len() >= 1);
+    assert!(!pair["summary"].as_array().unwrap().is_empty());
     // The same request again joins the finished jobs: no new loads.
     let loads = backend.loads.load(Ordering::SeqCst);
     let (status, again) = get_json(&app, &uri).await;

@@ -132,7 +132,9 @@ async fn a_missing_or_corrupt_source_is_a_clear_error() {
     let engine = Engine::new(EngineConfig::default());
     let dir = tempfile::tempdir().unwrap();
     let missing = format!("docker-archive:{}/nope.tar", dir.path().display());
-    let err = open_sources(&engine, &[missing.clone()]).await.unwrap_err();
+    let err = open_sources(&engine, std::slice::from_ref(&missing))
+        .await
+        .unwrap_err();
     assert!(
         err.to_string()
             .starts_with(&format!("cannot open {missing}: ")),

@@ -217,3 +217,106 @@ async fn largest_files_are_ranked() {
     assert_eq!(items[1]["path"], "/many/f29");
     assert!(page["total"].as_u64().unwrap() >= 30);
 }
+
+#[tokio::test]
+async fn layer_view_directories_show_the_layers_own_bytes() {
+    use app::model::EntryKind::{Dir, File};
+    let l0 = fake::layer(
+        b"own-0",
+        vec![fake::entry("d", Dir, 0), fake::entry("d/big", File, 1000)],
+    );
+    let l1 = fake::layer(
+        b"own-1",
+        vec![fake::entry("d", Dir, 0), fake::entry("d/small", File, 7)],
+    );
+    let mut image = (*fake::sample_image()).clone();
+    image.config.rootfs.diff_ids = vec![l0.diff_id.clone(), l1.diff_id.clone()];
+    image.layers = vec![l0, l1];
+    let backend = FakeBackend {
+        image: Some(Arc::new(image)),
+        ..FakeBackend::up()
+    };
+    let app = router(AppState::new(Arc::new(backend), None, &[]));
+    let id = fake::digest(1).to_string();
+    let (_, _, body) = send(
+        &app,
+        request("POST", &format!("/api/v1/images/{id}/analysis")),
+    )
+    .await;
+    let job: serde_json::Value = serde_json::from_str(&body).unwrap();
+    wait_job(&app, job["id"].as_str().unwrap()).await;
+    let (_, layer) = get_json(&app, &format!("/api/v1/images/{id}/layers/1/tree?view=layer")).await;
+    assert_eq!(layer["nodes"][0]["name"], "d");
+    assert_eq!(layer["nodes"][0]["size"], 7, "{layer}");
+    let (_, stacked) =
+        get_json(&app, &format!("/api/v1/images/{id}/layers/1/tree?view=stacked")).await;
+    assert_eq!(stacked["nodes"][0]["size"], 1007, "{stacked}");
+    let (_, hits) = get_json(
+        &app,
+        &format!("/api/v1/images/{id}/layers/1/search?q=d&view=layer"),
+    )
+    .await;
+    let d = hits["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["path"] == "/d")
+        .unwrap();
+    assert_eq!(d["size"], 7);
+}
+
+#[tokio::test]
+async fn search_by_substring_and_glob_paged() {
+    let (app, id) = analysed().await;
+    let base = format!("/api/v1/images/{id}/layers/1/search");
+    // Stacked: every path as of layer 1 (data/old is gone).
+    let (status, page) = get_json(&app, &format!("{base}?q=DATA&view=stacked")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let paths: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/data", "/data/keep", "/data/new"]);
+    // Layer view: this layer's changes, the removal included.
+    let (_, page) = get_json(&app, &format!("{base}?q=data/&view=layer")).await;
+    let marks: Vec<(String, String)> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["path"].as_str().unwrap().to_owned(),
+                h["mark"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        marks.contains(&("/data/old".into(), "removed".into())),
+        "{marks:?}"
+    );
+    assert!(
+        marks.contains(&("/data/new".into(), "added".into())),
+        "{marks:?}"
+    );
+    // Glob on the file name, paged.
+    let (_, page) = get_json(
+        &app,
+        &format!("{base}?q=f1*&mode=glob&view=stacked&limit=4&offset=2"),
+    )
+    .await;
+    assert_eq!(page["total"], 10, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 4);
+    assert_eq!(page["items"][0]["path"], "/many/f12");
+    assert_eq!(page["items"][0]["size"], 12);
+    // A glob with a slash matches whole paths.
+    let (_, page) = get_json(&app, &format!("{base}?q=many/f0?&mode=glob&view=stacked")).await;
+    assert_eq!(page["total"], 10);
+    for bad in ["", "?q=", "?q=x&mode=regex"] {
+        let (status, body) = get_json(&app, &format!("{base}{bad}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+    let (status, _) = get_json(&app, &format!("/api/v1/images/{id}/layers/9/search?q=a")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

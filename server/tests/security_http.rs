@@ -1,78 +1,23 @@
 //! Security layers of the HTTP API, driven through `router(state)` / `secure` with
 //! `oneshot` (BAD-INPUTS §3 and L15/L19): cross-origin writes, DNS-rebinding Host
-//! headers, bearer/cookie/proxy authentication, the write gate, rate limiting, the body
-//! limit, response headers, no CORS, and the audit log.
+//! headers, bearer/cookie/proxy authentication, the write gate, response headers and no
+//! CORS. Limits are in `security_limits.rs`, the audit log in `security_audit.rs`.
 
 #[path = "http_support/fake.rs"]
 mod fake;
+#[path = "security_support/kit.rs"]
+mod kit;
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::http::{header, Request, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
-use fake::{digest, send, FakeBackend};
+use fake::{digest, send};
+use kit::{analysis_uri, code, from_peer, req, state, tokens_config, ADMIN_TOKEN, VIEWER_TOKEN};
 use server::http::{
-    may_write, router, secure, write_gate, AppState, AuthMode, Policy, Principal, Role,
-    SecurityConfig, Via,
+    may_write, router, secure, write_gate, AppState, AuthMode, Principal, Role, SecurityConfig, Via,
 };
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
-
-const VIEWER_TOKEN: &str = "viewer-token-0123456789abcdef";
-const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
-
-fn state(config: SecurityConfig) -> (AppState, Arc<FakeBackend>) {
-    let backend = Arc::new(FakeBackend::up());
-    let policy = Policy::from_config(&config).expect("policy builds");
-    let state =
-        AppState::new(backend.clone(), None, &["strata.example".to_owned()]).with_security(policy);
-    (state, backend)
-}
-
-/// A tokens file that lives as long as the returned guard.
-fn tokens_config(allow_write: bool) -> (SecurityConfig, tempfile::NamedTempFile) {
-    let file = tempfile::NamedTempFile::new().expect("temp file");
-    std::fs::write(
-        file.path(),
-        format!("# test tokens\nviewer {VIEWER_TOKEN} vera\nadmin {ADMIN_TOKEN} ada\n"),
-    )
-    .expect("write tokens");
-    let config = SecurityConfig {
-        auth: AuthMode::Token,
-        tokens_file: Some(file.path().to_owned()),
-        allow_write,
-        ..SecurityConfig::default()
-    };
-    (config, file)
-}
-
-fn req(method: &str, uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
-    let mut b = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("host", "127.0.0.1:7878");
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
-    b.body(Body::empty()).expect("request builds")
-}
-
-fn from_peer(mut r: Request<Body>, peer: &str) -> Request<Body> {
-    let addr: SocketAddr = peer.parse().expect("peer address");
-    r.extensions_mut().insert(ConnectInfo(addr));
-    r
-}
-
-fn analysis_uri() -> String {
-    format!("/api/v1/images/{}/analysis", digest(1).hex())
-}
-
-fn code(body: &str) -> String {
-    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-    v["code"].as_str().unwrap_or_default().to_owned()
-}
 
 #[tokio::test]
 async fn cross_origin_post_is_refused_and_starts_nothing() {
@@ -457,137 +402,4 @@ async fn proxy_user_header_is_believed_only_from_trusted_peers() {
     );
     let anonymous = from_peer(req("GET", "/api/v1/images/x/labels", &[]), "127.0.0.1:5000");
     assert_eq!(send(&app, anonymous).await.0, StatusCode::UNAUTHORIZED);
-}
-
-#[tokio::test]
-async fn rate_limit_is_per_client_with_retry_after_and_ignores_spoofed_xff() {
-    let config = SecurityConfig {
-        rate_limit: 1,
-        rate_burst: 3,
-        trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
-        ..SecurityConfig::default()
-    };
-    let (state, _) = state(config);
-    let app = router(state);
-    let get_from = |peer: &str, xff: Option<&str>| {
-        let headers: Vec<(&str, &str)> = xff.map(|x| ("x-forwarded-for", x)).into_iter().collect();
-        from_peer(req("GET", "/api/v1/health", &headers), peer)
-    };
-    for i in 0..3 {
-        let (status, _, _) = send(&app, get_from("10.0.0.7:1000", None)).await;
-        assert_eq!(status, StatusCode::OK, "request {i}");
-    }
-    let (status, headers, body) = send(&app, get_from("10.0.0.7:1001", None)).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(code(&body), "rate_limited");
-    let retry: u64 = headers[header::RETRY_AFTER]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(retry >= 1, "{retry}");
-    // A forged X-Forwarded-For from an untrusted peer changes nothing.
-    let (status, _, _) = send(&app, get_from("10.0.0.7:1002", Some("192.0.2.1"))).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    // Other clients are unaffected.
-    let (status, _, _) = send(&app, get_from("10.0.0.8:1000", None)).await;
-    assert_eq!(status, StatusCode::OK);
-    // Behind the trusted proxy, each forwarded client has its own bucket.
-    for i in 0..3 {
-        let (status, _, _) = send(&app, get_from("127.0.0.1:2000", Some("192.0.2.10"))).await;
-        assert_eq!(status, StatusCode::OK, "forwarded client A {i}");
-    }
-    let (status, _, _) = send(&app, get_from("127.0.0.1:2000", Some("192.0.2.10"))).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    let (status, _, _) = send(
-        &app,
-        get_from("127.0.0.1:2000", Some("198.51.100.1, 192.0.2.11")),
-    )
-    .await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "right-most untrusted address is the client"
-    );
-}
-
-#[tokio::test]
-async fn oversized_body_is_413() {
-    let (state, backend) = state(SecurityConfig::default());
-    let app = router(state);
-    let big = vec![b' '; server::http::MAX_BODY_BYTES + 1];
-    let r = Request::builder()
-        .method("POST")
-        .uri(analysis_uri())
-        .header("host", "127.0.0.1:7878")
-        .header("sec-fetch-site", "same-origin")
-        .header("content-type", "application/json")
-        .header("content-length", big.len().to_string())
-        .body(Body::from(big))
-        .expect("request");
-    let (status, _, _) = send(&app, r).await;
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(backend.loads.load(Ordering::SeqCst), 0);
-}
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("capture").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn state_changing_requests_are_audited_without_secrets() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("audit=info"))
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let (config, _file) = tokens_config(false);
-    let (state, _) = state(config);
-    let app = router(state);
-    let bearer = format!("Bearer {ADMIN_TOKEN}");
-    let uri = analysis_uri();
-    let (status, _, _) = send(&app, req("POST", &uri, &[("authorization", &bearer)])).await;
-    assert!(status.is_success());
-    let (status, _, _) = send(
-        &app,
-        req(
-            "POST",
-            &format!("{uri}?token={VIEWER_TOKEN}"),
-            &[("cookie", "strata_token=bad-cookie-value-xyz")],
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (_, _, _) = send(
-        &app,
-        req("GET", "/api/v1/health", &[("authorization", &bearer)]),
-    )
-    .await;
-
-    let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<&str> = log.lines().collect();
-    assert_eq!(lines.len(), 2, "{log}");
-    assert!(lines[0].contains("user=\"ada\""), "{log}");
-    assert!(lines[0].contains("method=POST"), "{log}");
-    assert!(lines[0].contains(&format!("path=\"{uri}\"")), "{log}");
-    assert!(lines[0].contains("status=20"), "{log}");
-    assert!(lines[1].contains("user=\"-\""), "{log}");
-    assert!(lines[1].contains("status=401"), "{log}");
-    for secret in [ADMIN_TOKEN, VIEWER_TOKEN, "bad-cookie-value-xyz"] {
-        assert!(!log.contains(secret), "secret logged: {log}");
-    }
-    assert!(!log.contains("/health"), "GET is not audited: {log}");
 }

@@ -1,7 +1,8 @@
 //! The listen policy and shutdown of a real `strata serve` process: a non-loopback
 //! address without authentication is refused with one line and exit code 2, incomplete
 //! auth settings are refused the same way, a token-protected server on all interfaces
-//! answers 401 without a token and 200 with one, and SIGTERM stops it cleanly.
+//! answers 401 without a token and 200 with one, `--auth token` without a file prints a
+//! URL with a fresh random token, and SIGTERM stops the server cleanly.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -62,8 +63,6 @@ fn non_loopback_without_auth_and_incomplete_auth_are_refused() {
         "--no-cache",
     ]));
     assert!(err.contains("refusing to listen"), "{err}");
-    let err = one_line_error(&strata(&["serve", "--listen", &any, "--auth", "token"]));
-    assert!(err.contains("--auth token needs --tokens-file"), "{err}");
     let err = one_line_error(&strata(&[
         "serve",
         "--listen",
@@ -194,4 +193,47 @@ fn token_server_on_all_interfaces_authenticates_and_stops_on_sigterm() {
         http_get(port, "/api/v1/health", "").is_none(),
         "listener still open after shutdown"
     );
+}
+
+#[test]
+fn generated_startup_token_is_printed_once_as_a_url_and_works() {
+    use std::io::BufRead;
+    let port = free_port();
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--auth",
+                "token",
+                "--no-cache",
+            ])
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn strata serve"),
+    );
+    let stdout = server.0.stdout.take().expect("stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("open "))
+        .expect("a line with the URL");
+    let prefix = format!("open http://127.0.0.1:{port}/?token=");
+    assert!(url.starts_with(&prefix), "{url}");
+    let token = &url[prefix.len()..];
+    assert_eq!(token.len(), 32, "128 bits as hex: {url}");
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{url}");
+    let anonymous = http_get(port, "/api/v1/health", "").expect("answer");
+    assert!(anonymous.starts_with("HTTP/1.1 401"), "{anonymous}");
+    let ok = http_get(
+        port,
+        "/api/v1/health",
+        &format!("Cookie: strata_token={token}\r\n"),
+    )
+    .expect("answer");
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
 }

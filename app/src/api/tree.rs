@@ -120,3 +120,28 @@ pub struct TreePage {
     pub offset: u64,
     pub limit: u64,
 }
+
+/// How `GET /api/v1/images/{id}/layers/{n}/search` matches `q`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchMode {
+    /// `q` occurs anywhere in the path (ASCII case-insensitive).
+    #[default]
+    Substring,
+    /// Shell glob: `*` any run within one path segment, `**` any run across segments,
+    /// `?` one character; without a `/` in `q` it matches the file name only.
+    Glob,
+}
+
+/// One path found by a search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// `/usr/bin/env`, escaped for display.
+    pub path: String,
+    /// The same path as raw bytes (no leading `/`), standard base64.
+    pub path_raw: String,
+    pub kind: NodeKind,
+    /// File bytes, or a directory's bytes (as in the tree of the same view).
+    pub size: u64,
+    pub mark: DiffMark,
+}

@@ -58,7 +58,8 @@ pub fn CompareLayers(comparison: Comparison) -> impl IntoView {
     let n = comparison.images.len();
     let max = comparison.layers.max_layer_bytes;
     let prefix = comparison.layers.common_prefix;
-    let grid = format!("grid-template-columns: repeat({n}, minmax(0, 1fr))");
+    // Set through the CSSOM (`style:`): the CSP forbids inline style attributes.
+    let grid = format!("repeat({n}, minmax(0, 1fr))");
     let heads = comparison
         .images
         .iter()
@@ -84,7 +85,7 @@ pub fn CompareLayers(comparison: Comparison) -> impl IntoView {
                 .map(|c| cell_view(c, max, &labels))
                 .collect_view();
             view! {
-                <div class=if boundary { "layer-row base-end" } else { "layer-row" } style=grid.clone()>
+                <div class=if boundary { "layer-row base-end" } else { "layer-row" } style:grid-template-columns=grid.clone()>
                     {cells}
                 </div>
             }
@@ -98,7 +99,7 @@ pub fn CompareLayers(comparison: Comparison) -> impl IntoView {
                 <span class="swatch sharing-moved"></span>"same content elsewhere"
                 <span class="swatch sharing-unique"></span>"unique"
             </p>
-            <div class="layer-row layer-heads" style=grid.clone()>{heads}</div>
+            <div class="layer-row layer-heads" style:grid-template-columns=grid.clone()>{heads}</div>
             {rows}
             <p class="muted" data-testid="common-base">
                 {if prefix == 0 {

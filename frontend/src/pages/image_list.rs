@@ -151,8 +151,9 @@ pub fn ImageListPage() -> impl IntoView {
             </table>
             <p class="totals" data-testid="image-totals">
                 {format!(
-                    "{} images · {} total · {} unique · {} dangling",
+                    "{} image{} · {} total · {} unique · {} dangling",
                     totals.count,
+                    if totals.count == 1 { "" } else { "s" },
                     app::fmt::size(totals.size),
                     app::fmt::size(totals.unique_size),
                     totals.dangling

@@ -14,7 +14,9 @@ use leptos_router::components::A;
 const MATRIX_MAX: usize = 24;
 
 fn name(tags: &[String], id: &app::model::Digest) -> String {
-    tags.first().cloned().unwrap_or_else(|| id.short().to_owned())
+    tags.first()
+        .cloned()
+        .unwrap_or_else(|| id.short().to_owned())
 }
 
 fn card(label: &'static str, value: String, testid: &'static str) -> impl IntoView {
@@ -32,7 +34,10 @@ fn report_view(r: SharingReport) -> AnyView {
         return view! { <div class="panel empty-state" data-testid="sharing-empty"><p>"No local images."</p></div> }.into_any();
     }
     let saved_pct = if m.total_virtual > 0 {
-        format!(" ({:.1}%)", m.savings as f64 / m.total_virtual as f64 * 100.0)
+        format!(
+            " ({:.1}%)",
+            m.savings as f64 / m.total_virtual as f64 * 100.0
+        )
     } else {
         String::new()
     };
@@ -43,7 +48,13 @@ fn report_view(r: SharingReport) -> AnyView {
     let max_off = order
         .iter()
         .flat_map(|&i| order.iter().filter(move |&&j| j != i).map(move |&j| (i, j)))
-        .map(|(i, j)| m.shared_bytes.get(i).and_then(|r| r.get(j)).copied().unwrap_or(0))
+        .map(|(i, j)| {
+            m.shared_bytes
+                .get(i)
+                .and_then(|r| r.get(j))
+                .copied()
+                .unwrap_or(0)
+        })
         .max()
         .unwrap_or(0);
     let head = order
@@ -68,7 +79,10 @@ fn report_view(r: SharingReport) -> AnyView {
                             class=if diag { "matrix-cell diag" } else { "matrix-cell" }
                             data-testid="matrix-cell"
                             data-bytes=bytes.to_string()
-                            style=format!("--heat: {alpha:.3}")
+                            style:background-color=(alpha > 0.0).then(|| format!(
+                                "color-mix(in srgb, var(--accent) {:.1}%, transparent)",
+                                alpha * 55.0
+                            ))
                             title=format!("{} ↔ {}: {}", name(&img.tags, &img.id), name(&m.images[j].tags, &m.images[j].id), app::fmt::size(bytes))
                         >{text}</td>
                     }
@@ -86,7 +100,10 @@ fn report_view(r: SharingReport) -> AnyView {
         .images
         .iter()
         .map(|img| {
-            let href = AppRoute::Image { id: img.id.to_string() }.path();
+            let href = AppRoute::Image {
+                id: img.id.to_string(),
+            }
+            .path();
             let shown = name(&img.tags, &img.id);
             view! {
                 <tr data-testid="sharing-image-row">

@@ -6,9 +6,10 @@
 
 use app::analysis::{self as engine_analysis, AnalysisOptions};
 use app::api::{AnalysisSummary, DiveFigures, LayerStats};
-use app::filetree::{NodeId, StackedTree};
+use app::filetree::{DiffMark, NodeId, StackedTree};
+use app::model::EntryKind;
 use app::model::Image;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Length of the largest-files list kept per image.
@@ -20,7 +21,7 @@ pub struct Analysis {
     pub tree: StackedTree,
     pub report: engine_analysis::Analysis,
     pub summary: AnalysisSummary,
-    changed_dirs: Mutex<HashMap<u32, Arc<HashSet<NodeId>>>>,
+    changed_dirs: Mutex<HashMap<u32, Arc<HashMap<NodeId, u64>>>>,
 }
 
 fn finite(x: f64) -> f64 {
@@ -84,8 +85,9 @@ impl Analysis {
         })
     }
 
-    /// Directories (as of layer `k`) with at least one change of layer `k` below them.
-    pub fn changed_dirs(&self, k: u32) -> Arc<HashSet<NodeId>> {
+    /// Directories (as of layer `k`) with at least one change of layer `k` below them,
+    /// each with the regular-file bytes layer `k` itself writes below it (its own bytes).
+    pub fn changed_dirs(&self, k: u32) -> Arc<HashMap<NodeId, u64>> {
         if let Some(hit) = self
             .changed_dirs
             .lock()
@@ -94,14 +96,19 @@ impl Analysis {
         {
             return hit;
         }
-        let mut dirs: HashSet<NodeId> = HashSet::new();
+        let mut dirs: HashMap<NodeId, u64> = HashMap::new();
         for &n in self.tree.changes(k) {
+            let own = self
+                .tree
+                .info(n, k)
+                .filter(|i| i.kind == EntryKind::File && i.mark != DiffMark::Removed)
+                .map_or(0, |i| i.size);
             let path = self.tree.path_of(n);
             let mut end = 0;
             while let Some(pos) = path[end..].iter().position(|b| *b == b'/') {
                 end += pos;
                 if let Some(d) = self.tree.lookup(&path[..end], k) {
-                    dirs.insert(d);
+                    *dirs.entry(d).or_default() += own;
                 }
                 end += 1;
             }

@@ -132,11 +132,7 @@ async fn compare(
         .map(|j| j.result().map(|a| a.image.clone()))
         .collect();
     let Some(images) = images else {
-        return Ok((
-            StatusCode::ACCEPTED,
-            Json(ComparePending { jobs: infos }),
-        )
-            .into_response());
+        return Ok((StatusCode::ACCEPTED, Json(ComparePending { jobs: infos })).into_response());
     };
     let slot = state.compares.slot(&ids)?;
     let result = slot

@@ -79,7 +79,8 @@ pub struct SecurityConfig {
     /// Authentication: none (loopback only), token (--tokens-file) or proxy-header
     #[arg(long = "auth", value_enum, default_value_t = AuthMode::None)]
     pub auth: AuthMode,
-    /// With --auth token: lines `ROLE TOKEN [NAME]` or `ROLE sha256:HEX [NAME]`, roles viewer|admin
+    /// With --auth token: lines `ROLE TOKEN [NAME]` or `ROLE sha256:HEX [NAME]`, roles
+    /// viewer|admin; without it one admin token is generated and printed as a URL
     #[arg(long, value_name = "FILE")]
     pub tokens_file: Option<PathBuf>,
     /// With --auth proxy-header: the header holding the user name
@@ -126,8 +127,8 @@ impl Default for SecurityConfig {
 pub enum SecurityError {
     #[error("refusing to listen on non-loopback address {addr} without authentication; use --auth token --tokens-file FILE or --auth proxy-header --trusted-proxy CIDR, or listen on 127.0.0.1")]
     ExposedWithoutAuth { addr: SocketAddr },
-    #[error("--auth token needs --tokens-file FILE (lines `ROLE TOKEN`, roles viewer|admin)")]
-    NoTokensFile,
+    #[error("cannot generate a startup token from the system's random source: {0}")]
+    Random(std::io::Error),
     #[error("--auth proxy-header needs at least one --trusted-proxy CIDR (the proxy's address)")]
     NoTrustedProxy,
     #[error("--auth-proxy-header {0:?} is not a valid header name")]
@@ -143,6 +144,7 @@ pub struct Policy {
     pub(crate) allow_write: bool,
     pub(crate) trusted_proxies: Vec<Cidr>,
     pub(crate) limiter: RateLimiter,
+    startup_token: Option<String>,
 }
 
 impl Default for Policy {
@@ -153,22 +155,27 @@ impl Default for Policy {
             allow_write: false,
             trusted_proxies: Vec::new(),
             limiter: RateLimiter::new(DEFAULT_RATE, DEFAULT_BURST),
+            startup_token: None,
         }
     }
 }
 
 impl Policy {
-    /// Builds the policy, reading the tokens file if one is configured.
+    /// Builds the policy, reading the tokens file if one is configured. `--auth token`
+    /// without a file generates one random 128-bit admin token for this run
+    /// ([`Policy::startup_token`], printed as a URL by `serve`).
     pub fn from_config(config: &SecurityConfig) -> Result<Policy, SecurityError> {
+        let mut startup_token = None;
         let auth = match config.auth {
             AuthMode::None => Authenticator::None,
-            AuthMode::Token => {
-                let path = config
-                    .tokens_file
-                    .as_deref()
-                    .ok_or(SecurityError::NoTokensFile)?;
-                Authenticator::Token(TokenStore::load(path)?)
-            }
+            AuthMode::Token => match config.tokens_file.as_deref() {
+                Some(path) => Authenticator::Token(TokenStore::load(path)?),
+                None => {
+                    let (store, token) = TokenStore::generate().map_err(SecurityError::Random)?;
+                    startup_token = Some(token);
+                    Authenticator::Token(store)
+                }
+            },
             AuthMode::ProxyHeader => {
                 if config.trusted_proxies.is_empty() {
                     return Err(SecurityError::NoTrustedProxy);
@@ -187,7 +194,25 @@ impl Policy {
             allow_write: config.allow_write,
             trusted_proxies: config.trusted_proxies.clone(),
             limiter: RateLimiter::new(config.rate_limit, config.rate_burst),
+            startup_token,
         })
+    }
+
+    /// The token generated at start (`--auth token` without `--tokens-file`).
+    pub fn startup_token(&self) -> Option<&str> {
+        self.startup_token.as_deref()
+    }
+
+    /// The URL to print at start when a token was generated: `?token=` on the listen
+    /// address (loopback when listening on all interfaces).
+    pub fn startup_url(&self, local: SocketAddr) -> Option<String> {
+        let token = self.startup_token()?;
+        let shown = if local.ip().is_unspecified() {
+            SocketAddr::new(IpAddr::from([127, 0, 0, 1]), local.port())
+        } else {
+            local
+        };
+        Some(format!("http://{shown}/?token={token}"))
     }
 
     /// Whether write routes exist.

@@ -52,7 +52,7 @@ struct PageQuery {
     limit: Option<u64>,
 }
 
-fn query<T: Default + serde::de::DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiError> {
+pub(super) fn query<T: Default + serde::de::DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiError> {
     match raw {
         None => Ok(T::default()),
         Some(q) => Query::<T>::try_from_uri(
@@ -65,7 +65,7 @@ fn query<T: Default + serde::de::DeserializeOwned>(raw: Option<&str>) -> Result<
     }
 }
 
-fn page_bounds(offset: Option<u64>, limit: Option<u64>, default: u64, max: u64) -> (u64, u64) {
+pub(super) fn page_bounds(offset: Option<u64>, limit: Option<u64>, default: u64, max: u64) -> (u64, u64) {
     (offset.unwrap_or(0), limit.unwrap_or(default).clamp(1, max))
 }
 
@@ -77,12 +77,12 @@ fn slice<T: Clone>(all: &[T], offset: u64, limit: u64) -> Vec<T> {
     all[start..end].to_vec()
 }
 
-fn analysis_of(state: &AppState, id: &str) -> Result<Arc<Analysis>, ApiError> {
+pub(super) fn analysis_of(state: &AppState, id: &str) -> Result<Arc<Analysis>, ApiError> {
     let id = parse_image_id(id)?;
     state.jobs.analysis(&id)
 }
 
-fn mark(m: Mark) -> DiffMark {
+pub(super) fn mark(m: Mark) -> DiffMark {
     match m {
         Mark::Added => DiffMark::Added,
         Mark::Modified | Mark::AttrsOnly => DiffMark::Modified,
@@ -91,7 +91,7 @@ fn mark(m: Mark) -> DiffMark {
     }
 }
 
-fn kind(k: EntryKind) -> NodeKind {
+pub(super) fn kind(k: EntryKind) -> NodeKind {
     match k {
         EntryKind::File => NodeKind::File,
         EntryKind::Dir => NodeKind::Dir,
@@ -132,7 +132,7 @@ fn cause_name(c: HideCause) -> &'static str {
 
 /// One row. A directory the layer did not rewrite itself but changed something below is
 /// marked `modified` with the flag `changed_below` (as dive marks such directories).
-fn to_node(info: &NodeInfo<'_>, changed_below: bool) -> TreeNode {
+pub(super) fn to_node(info: &NodeInfo<'_>, changed_below: bool) -> TreeNode {
     let mut flags: Vec<String> = info.flags.iter().map(|f| flag_name(f).to_owned()).collect();
     if info.mark == Mark::AttrsOnly {
         flags.push("attrs_only".to_owned());
@@ -192,13 +192,22 @@ async fn layer_tree(
     let mut children = tree.children(dir, k);
     let changed = analysis.changed_dirs(k);
     if view == TreeView::Layer {
-        children.retain(|c| c.mark != Mark::Unchanged || changed.contains(&c.id));
+        children.retain(|c| c.mark != Mark::Unchanged || changed.contains_key(&c.id));
     }
+    let mut all: Vec<TreeNode> = children
+        .iter()
+        .map(|c| {
+            let mut node = to_node(c, c.kind == EntryKind::Dir && changed.contains_key(&c.id));
+            if view == TreeView::Layer && c.kind == EntryKind::Dir {
+                // The layer's own bytes below the directory, not the stacked total.
+                node.size = changed.get(&c.id).copied().unwrap_or(0);
+            }
+            node
+        })
+        .collect();
     match q.sort.as_deref() {
         None | Some("name") => {}
-        Some("size") => {
-            children.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(b.name)))
-        }
+        Some("size") => all.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name))),
         Some(other) => {
             return Err(ApiError::BadRequest(format!(
                 "sort must be name or size, not {other:?}"
@@ -206,11 +215,11 @@ async fn layer_tree(
         }
     }
     let (offset, limit) = page_bounds(q.offset, q.limit, TREE_LIMIT, TREE_MAX);
-    let nodes: Vec<TreeNode> = children
-        .iter()
+    let total = all.len() as u64;
+    let nodes: Vec<TreeNode> = all
+        .into_iter()
         .skip(usize::try_from(offset).unwrap_or(usize::MAX))
         .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .map(|c| to_node(c, c.kind == EntryKind::Dir && changed.contains(&c.id)))
         .collect();
     Ok(Json(TreePage {
         layer: k,
@@ -218,7 +227,7 @@ async fn layer_tree(
         path: shown,
         path_raw: encode_raw(&path),
         nodes,
-        total: children.len() as u64,
+        total,
         offset,
         limit,
     }))

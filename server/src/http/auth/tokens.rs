@@ -117,6 +117,23 @@ impl TokenStore {
         found
     }
 
+    /// One random 128-bit admin token (from the OS random source) for this run; the
+    /// token text is returned once so `serve` can print the URL.
+    pub fn generate() -> std::io::Result<(TokenStore, String)> {
+        use std::io::Read;
+        let mut bytes = [0u8; 16];
+        std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let store = TokenStore {
+            entries: vec![Entry {
+                role: Role::Admin,
+                digest: hash(&token),
+                user: "startup-token".to_owned(),
+            }],
+        };
+        Ok((store, token))
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -190,6 +207,19 @@ mod tests {
             assert_eq!(l, line, "{text}");
             assert!(reason.contains(needle), "{text}: {reason}");
         }
+    }
+
+    #[test]
+    fn generated_tokens_are_random_admin_tokens() {
+        let (store, token) = TokenStore::generate().unwrap();
+        let (_, other) = TokenStore::generate().unwrap();
+        assert_eq!(token.len(), 32);
+        assert_ne!(token, other);
+        assert_eq!(
+            store.lookup(&token),
+            Some((Role::Admin, "startup-token".to_owned()))
+        );
+        assert_eq!(store.lookup(&other), None);
     }
 
     #[test]

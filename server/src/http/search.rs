@@ -1,0 +1,208 @@
+//! Path search in one layer's tree: `GET /images/{id}/layers/{n}/search?q=&mode=&view=`
+//! walks the layer's own changes (`view=layer`) or the whole filesystem as of the layer
+//! (`view=stacked`, iteratively, parents first) and returns the matching paths, paged.
+//! Matching is a substring (ASCII case-insensitive) or a glob ([`glob_match`]).
+
+use super::error::ApiError;
+use super::state::AppState;
+use super::tree::{analysis_of, kind, mark, page_bounds, query};
+use app::api::{encode_raw, Page, SearchHit, SearchMode, TreeView};
+use app::fmt::display_path;
+use app::filetree::DiffMark as Mark;
+use app::model::EntryKind;
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+/// Default and maximum hits per page.
+const SEARCH_LIMIT: u64 = 200;
+const SEARCH_MAX: u64 = 2000;
+/// Longest accepted query.
+const MAX_QUERY: usize = 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/images/{id}/layers/{n}/search", get(search))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+    mode: Option<SearchMode>,
+    view: Option<TreeView>,
+    offset: Option<u64>,
+    limit: Option<u64>,
+}
+
+/// Whether `text` matches the glob `pattern`: `*` any run without `/`, `**` any run,
+/// `?` one byte other than `/`, everything else literal. Dynamic programming over the
+/// two byte strings (no recursion), `O(len(pattern) * len(text))`.
+pub fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+    // Tokens: Some(true) = `**`, Some(false) = `*`, None = one literal/`?` byte.
+    let mut toks: Vec<(Option<bool>, u8)> = Vec::with_capacity(pattern.len());
+    let mut i = 0;
+    while i < pattern.len() {
+        if pattern[i] == b'*' {
+            let double = pattern.get(i + 1) == Some(&b'*');
+            toks.push((Some(double), b'*'));
+            i += if double { 2 } else { 1 };
+        } else {
+            toks.push((None, pattern[i]));
+            i += 1;
+        }
+    }
+    // prev[j]: tokens so far match text[..j].
+    let mut prev = vec![false; text.len() + 1];
+    prev[0] = true;
+    for &(star, byte) in &toks {
+        let mut cur = vec![false; text.len() + 1];
+        match star {
+            Some(any) => {
+                for j in 0..=text.len() {
+                    cur[j] = prev[j] || (j > 0 && cur[j - 1] && (any || text[j - 1] != b'/'));
+                }
+            }
+            None => {
+                for j in 1..=text.len() {
+                    let c = text[j - 1];
+                    cur[j] = prev[j - 1] && (c == byte || (byte == b'?' && c != b'/'));
+                }
+            }
+        }
+        prev = cur;
+    }
+    prev[text.len()]
+}
+
+/// The matcher for one query.
+fn matcher(q: &str, mode: SearchMode) -> impl Fn(&[u8]) -> bool {
+    let needle: Vec<u8> = q.trim_start_matches('/').as_bytes().to_vec();
+    let lower = needle.to_ascii_lowercase();
+    let whole_path = needle.contains(&b'/');
+    move |path: &[u8]| match mode {
+        SearchMode::Substring => {
+            lower.is_empty()
+                || path
+                    .to_ascii_lowercase()
+                    .windows(lower.len())
+                    .any(|w| w == lower.as_slice())
+        }
+        SearchMode::Glob => {
+            let target = if whole_path {
+                path
+            } else {
+                path.rsplit(|b| *b == b'/').next().unwrap_or(path)
+            };
+            glob_match(&needle, target)
+        }
+    }
+}
+
+async fn search(
+    State(state): State<AppState>,
+    Path((id, n)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Page<SearchHit>>, ApiError> {
+    let q: SearchQuery = query(raw.as_deref())?;
+    let text = q.q.unwrap_or_default();
+    if text.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "q is empty: give a part of a path or a glob such as *.so or usr/**/*.py".into(),
+        ));
+    }
+    if text.len() > MAX_QUERY {
+        return Err(ApiError::BadRequest(format!(
+            "q is {} bytes long; at most {MAX_QUERY}",
+            text.len()
+        )));
+    }
+    let analysis = analysis_of(&state, &id)?;
+    let k: u32 = n
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("layer index {n:?} is not a number")))?;
+    if k >= analysis.tree.layer_count() {
+        return Err(ApiError::NotFound(format!(
+            "layer {k} does not exist (the image has {} layers)",
+            analysis.tree.layer_count()
+        )));
+    }
+    let mode = q.mode.unwrap_or_default();
+    let view = q.view.unwrap_or_default();
+    let (offset, limit) = page_bounds(q.offset, q.limit, SEARCH_LIMIT, SEARCH_MAX);
+    let page = tokio::task::spawn_blocking(move || {
+        let tree = &analysis.tree;
+        let matches = matcher(&text, mode);
+        let changed = (view == TreeView::Layer).then(|| analysis.changed_dirs(k));
+        let nodes: Box<dyn Iterator<Item = _>> = match view {
+            TreeView::Layer => Box::new(tree.changes(k).iter().copied()),
+            TreeView::Stacked => Box::new(tree.iter_at(k)),
+        };
+        let mut total = 0u64;
+        let mut items = Vec::new();
+        for node in nodes {
+            let path = tree.path_of(node);
+            if !matches(&path) {
+                continue;
+            }
+            let Some(info) = tree.info(node, k) else {
+                continue;
+            };
+            if view == TreeView::Stacked && info.mark == Mark::Removed {
+                continue;
+            }
+            total += 1;
+            if total > offset && (items.len() as u64) < limit {
+                let size = match (&changed, info.kind) {
+                    (Some(c), EntryKind::Dir) => c.get(&node).copied().unwrap_or(0),
+                    _ => info.size,
+                };
+                items.push(SearchHit {
+                    path: format!("/{}", display_path(&path)),
+                    path_raw: encode_raw(&path),
+                    kind: kind(info.kind),
+                    size,
+                    mark: mark(info.mark),
+                });
+            }
+        }
+        Page {
+            items,
+            total,
+            offset,
+            limit,
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("search task failed: {e}")))?;
+    Ok(Json(page))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match(b"*.so", b"libc.so"));
+        assert!(!glob_match(b"*.so", b"lib/libc.so"));
+        assert!(glob_match(b"usr/**/*.py", b"usr/lib/python3/x.py"));
+        assert!(glob_match(b"usr/*/x.py", b"usr/lib/x.py"));
+        assert!(!glob_match(b"usr/*/x.py", b"usr/lib/a/x.py"));
+        assert!(glob_match(b"?bc", b"abc"));
+        assert!(!glob_match(b"a?c", b"a/c"));
+        assert!(glob_match(b"**", b""));
+        assert!(!glob_match(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn matchers() {
+        let m = matcher("BIN/E", SearchMode::Substring);
+        assert!(m(b"usr/bin/env"));
+        assert!(!m(b"usr/lib/env"));
+        let g = matcher("*.txt", SearchMode::Glob);
+        assert!(g(b"data/sub/deep.txt"));
+        let p = matcher("/data/*.txt", SearchMode::Glob);
+        assert!(p(b"data/keep.txt"));
+        assert!(!p(b"data/sub/deep.txt"));
+    }
+}
