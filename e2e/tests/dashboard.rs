@@ -71,7 +71,7 @@ async fn list_filter_open_image_and_history() -> Result<()> {
         "filter result {filtered:?}"
     );
     let totals = h.wait_testid("image-totals").await?.text().await?;
-    ensure!(totals.starts_with("1 images"), "totals: {totals}");
+    ensure!(totals.starts_with("1 image ·"), "totals: {totals}");
     h.screenshot("list-filtered").await?;
 
     // Open the image: summary, config as text, every history step incl. empty ones.

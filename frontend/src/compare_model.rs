@@ -1,8 +1,11 @@
 //! Pure helpers of the compare and sharing pages: signed sizes and deltas as text, CSS
 //! classes for layer sharing and change kinds, the heat of a sharing-matrix cell, and
-//! the history rows worth showing. No DOM here, so everything is unit-tested natively.
+//! the history rows worth showing, and the layer rows re-aligned so equal diff IDs share a
+//! row. No DOM here, so everything is unit-tested natively.
 
-use app::compare::{ChangeKind, DiffTotals, HistoryRow, LayerSharing, SizeDelta, StepStatus};
+use app::compare::{
+    ChangeKind, DiffTotals, HistoryRow, LayerCell, LayerRow, LayerSharing, SizeDelta, StepStatus,
+};
 
 /// `+1.2 MB`, `-300 B`, `±0 B`.
 pub fn signed_size(bytes: i64) -> String {
@@ -110,6 +113,92 @@ pub fn short_digest(d: &str) -> String {
     hex.chars().take(12).collect()
 }
 
+/// One row of the side-by-side layer view: a cell per image (`None` = no layer there).
+pub type AlignedRow = Vec<Option<LayerCell>>;
+
+/// The layers of `images` images (given by position in `rows`) re-aligned so that a layer
+/// with the same diff ID sits in the same row in every image that has it: each image in
+/// turn is merged into the rows so far by a longest common subsequence of diff IDs, and
+/// layers without a match get rows of their own, in stack order.
+pub fn align_by_diff_id(rows: &[LayerRow], images: usize) -> Vec<AlignedRow> {
+    let seq = |i: usize| -> Vec<LayerCell> {
+        rows.iter()
+            .filter_map(|r| r.cells.get(i).cloned().flatten())
+            .collect()
+    };
+    let mut aligned: Vec<AlignedRow> = seq(0)
+        .into_iter()
+        .map(|c| {
+            let mut row = vec![None; images];
+            row[0] = Some(c);
+            row
+        })
+        .collect();
+    for i in 1..images {
+        let layers = seq(i);
+        let matches = |row: &AlignedRow, l: &LayerCell| {
+            row[i].is_none() && row.iter().flatten().any(|c| c.diff_id == l.diff_id)
+        };
+        let (r, n) = (aligned.len(), layers.len());
+        // dp[a][b]: common subsequence length of aligned[a..] and layers[b..].
+        let mut dp = vec![vec![0u32; n + 1]; r + 1];
+        for a in (0..r).rev() {
+            for b in (0..n).rev() {
+                dp[a][b] = if matches(&aligned[a], &layers[b]) {
+                    dp[a + 1][b + 1] + 1
+                } else {
+                    dp[a + 1][b].max(dp[a][b + 1])
+                };
+            }
+        }
+        let mut merged: Vec<AlignedRow> = Vec::with_capacity(r + n);
+        let (mut a, mut b) = (0, 0);
+        let mut old = std::mem::take(&mut aligned).into_iter();
+        let mut current = old.next();
+        while a < r || b < n {
+            let take_both = a < r
+                && b < n
+                && current.as_ref().is_some_and(|row| matches(row, &layers[b]))
+                && dp[a][b] == dp[a + 1][b + 1] + 1;
+            if take_both {
+                if let Some(mut row) = current.take() {
+                    row[i] = Some(layers[b].clone());
+                    merged.push(row);
+                }
+                current = old.next();
+                a += 1;
+                b += 1;
+            } else if a < r && (b == n || dp[a + 1][b] >= dp[a][b + 1]) {
+                if let Some(row) = current.take() {
+                    merged.push(row);
+                }
+                current = old.next();
+                a += 1;
+            } else {
+                let mut row = vec![None; images];
+                row[i] = Some(layers[b].clone());
+                merged.push(row);
+                b += 1;
+            }
+        }
+        aligned = merged;
+    }
+    aligned
+}
+
+/// Rows from the top that are the common base of every image (all cells present and
+/// marked [`LayerSharing::CommonBase`]).
+pub fn common_base_rows(rows: &[AlignedRow]) -> usize {
+    rows.iter()
+        .take_while(|r| {
+            r.iter().all(|c| {
+                c.as_ref()
+                    .is_some_and(|c| c.sharing == LayerSharing::CommonBase)
+            })
+        })
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,5 +265,68 @@ mod tests {
         assert_eq!(sharing_class(LayerSharing::CommonBase).0, "common-base");
         assert_eq!(change_mark(ChangeKind::Removed).1, "removed");
         assert_eq!(step_class(StepStatus::Rebuilt).0, "rebuilt");
+    }
+
+    fn cell(i: usize, id: &[u8], sharing: LayerSharing) -> LayerCell {
+        let d = app::model::Digest::of(id);
+        LayerCell {
+            index: i,
+            diff_id: d.clone(),
+            chain_id: d,
+            content_bytes: 1,
+            tar_bytes: 1,
+            created_by: None,
+            sharing,
+            shared_with: vec![],
+        }
+    }
+
+    #[test]
+    fn equal_diff_ids_share_a_row() {
+        use LayerSharing::{CommonBase, SharedOutOfPosition as Moved, Unique};
+        // A: base, tools, app · B: base, app (the same app layer one position lower).
+        let rows = vec![
+            LayerRow {
+                position: 0,
+                cells: vec![
+                    Some(cell(0, b"base", CommonBase)),
+                    Some(cell(0, b"base", CommonBase)),
+                ],
+            },
+            LayerRow {
+                position: 1,
+                cells: vec![
+                    Some(cell(1, b"tools", Unique)),
+                    Some(cell(1, b"app", Moved)),
+                ],
+            },
+            LayerRow {
+                position: 2,
+                cells: vec![Some(cell(2, b"app", Moved)), None],
+            },
+        ];
+        let aligned = align_by_diff_id(&rows, 2);
+        let ids: Vec<(Option<usize>, Option<usize>)> = aligned
+            .iter()
+            .map(|r| {
+                (
+                    r[0].as_ref().map(|c| c.index),
+                    r[1].as_ref().map(|c| c.index),
+                )
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            vec![(Some(0), Some(0)), (Some(1), None), (Some(2), Some(1))]
+        );
+        assert_eq!(common_base_rows(&aligned), 1);
+        // Nothing in common: B's layers follow A's.
+        let apart = vec![LayerRow {
+            position: 0,
+            cells: vec![Some(cell(0, b"a", Unique)), Some(cell(0, b"b", Unique))],
+        }];
+        let aligned = align_by_diff_id(&apart, 2);
+        assert_eq!(aligned.len(), 2);
+        assert_eq!(common_base_rows(&aligned), 0);
     }
 }

@@ -131,16 +131,43 @@ mod tests {
     #[test]
     fn keys_move_and_open() {
         let depths = [0, 1, 2, 1, 0];
-        assert_eq!(key_action("ArrowDown", 4, 5, &depths, false, 10), NavAction::Focus(4));
-        assert_eq!(key_action("ArrowUp", 0, 5, &depths, false, 10), NavAction::Focus(0));
-        assert_eq!(key_action("End", 1, 5, &depths, false, 10), NavAction::Focus(4));
-        assert_eq!(key_action("PageDown", 1, 5, &depths, false, 2), NavAction::Focus(3));
-        assert_eq!(key_action("Enter", 1, 5, &depths, false, 2), NavAction::Open);
-        assert_eq!(key_action("ArrowLeft", 1, 5, &depths, true, 2), NavAction::Close);
-        assert_eq!(key_action("ArrowLeft", 2, 5, &depths, false, 2), NavAction::Focus(1));
-        assert_eq!(key_action("ArrowLeft", 0, 5, &depths, false, 2), NavAction::None);
+        assert_eq!(
+            key_action("ArrowDown", 4, 5, &depths, false, 10),
+            NavAction::Focus(4)
+        );
+        assert_eq!(
+            key_action("ArrowUp", 0, 5, &depths, false, 10),
+            NavAction::Focus(0)
+        );
+        assert_eq!(
+            key_action("End", 1, 5, &depths, false, 10),
+            NavAction::Focus(4)
+        );
+        assert_eq!(
+            key_action("PageDown", 1, 5, &depths, false, 2),
+            NavAction::Focus(3)
+        );
+        assert_eq!(
+            key_action("Enter", 1, 5, &depths, false, 2),
+            NavAction::Open
+        );
+        assert_eq!(
+            key_action("ArrowLeft", 1, 5, &depths, true, 2),
+            NavAction::Close
+        );
+        assert_eq!(
+            key_action("ArrowLeft", 2, 5, &depths, false, 2),
+            NavAction::Focus(1)
+        );
+        assert_eq!(
+            key_action("ArrowLeft", 0, 5, &depths, false, 2),
+            NavAction::None
+        );
         assert_eq!(key_action("x", 0, 5, &depths, false, 2), NavAction::None);
-        assert_eq!(key_action("ArrowDown", 0, 0, &[], false, 2), NavAction::None);
+        assert_eq!(
+            key_action("ArrowDown", 0, 0, &[], false, 2),
+            NavAction::None
+        );
     }
 
     #[test]

@@ -204,6 +204,7 @@ pub(crate) async fn load(
     };
     let cancel = CancellationToken::new();
     let options = LoadOptions { platform };
+    let started = std::time::Instant::now();
     let result = tokio::select! {
         r = engine.load(&parsed, &options, sink, cancel.clone()) => r,
         _ = tokio::signal::ctrl_c() => {
@@ -217,8 +218,13 @@ pub(crate) async fn load(
     let loaded = result.map_err(|e| load_error(&e, &parsed, global))?;
     let r = &loaded.report;
     let line = format!(
-        "layers from cache: {}/{}, from layer store: {}, from export: {}, from archive: {}",
-        r.from_cache, r.layers, r.from_layer_store, r.from_export, r.from_archive
+        "layers from cache: {}/{}, from layer store: {}, from export: {}, from archive: {} (engine {} ms)",
+        r.from_cache,
+        r.layers,
+        r.from_layer_store,
+        r.from_export,
+        r.from_archive,
+        started.elapsed().as_millis()
     );
     if global.verbose {
         let _ = writeln!(std::io::stderr(), "strata: {line}");
@@ -333,12 +339,20 @@ async fn analyze(global: &GlobalArgs, args: AnalyzeArgs) -> Result<ExitCode, Cli
     };
     let image = loaded.image.clone();
     let format = args.format;
+    let started = std::time::Instant::now();
     let bytes =
         tokio::task::spawn_blocking(move || report::render(&image, format, members, base_layers))
             .await
             .map_err(|e| {
                 CliError(format!("analysis task failed: {e}; please report this bug"))
             })??;
+    if global.verbose {
+        let _ = writeln!(
+            std::io::stderr(),
+            "strata: analysis and report {} ms",
+            started.elapsed().as_millis()
+        );
+    }
     write_output(args.output.as_deref(), &bytes)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -245,11 +245,18 @@ async fn layer_view_directories_show_the_layers_own_bytes() {
     .await;
     let job: serde_json::Value = serde_json::from_str(&body).unwrap();
     wait_job(&app, job["id"].as_str().unwrap()).await;
-    let (_, layer) = get_json(&app, &format!("/api/v1/images/{id}/layers/1/tree?view=layer")).await;
+    let (_, layer) = get_json(
+        &app,
+        &format!("/api/v1/images/{id}/layers/1/tree?view=layer"),
+    )
+    .await;
     assert_eq!(layer["nodes"][0]["name"], "d");
     assert_eq!(layer["nodes"][0]["size"], 7, "{layer}");
-    let (_, stacked) =
-        get_json(&app, &format!("/api/v1/images/{id}/layers/1/tree?view=stacked")).await;
+    let (_, stacked) = get_json(
+        &app,
+        &format!("/api/v1/images/{id}/layers/1/tree?view=stacked"),
+    )
+    .await;
     assert_eq!(stacked["nodes"][0]["size"], 1007, "{stacked}");
     let (_, hits) = get_json(
         &app,

@@ -1,8 +1,9 @@
-//! The layers of the compared images side by side: one column per image, one row per
-//! position, each layer a bar scaled to the largest layer, coloured by how it is shared
-//! (the common base highlighted), with the sizes totals per column.
+//! The layers of the compared images side by side: one column per image, rows aligned by
+//! diff ID (a layer two images share sits in one row even at different positions), each
+//! layer a bar scaled to the largest layer, coloured by how it is shared, the common base
+//! highlighted and closed by a dashed line.
 
-use crate::compare_model::{sharing_class, short_digest};
+use crate::compare_model::{align_by_diff_id, common_base_rows, sharing_class, short_digest};
 use crate::view_model::bar_percent;
 use app::compare::{Comparison, LayerCell};
 use leptos::prelude::*;
@@ -73,14 +74,14 @@ pub fn CompareLayers(comparison: Comparison) -> impl IntoView {
             }
         })
         .collect_view();
-    let rows = comparison
-        .layers
-        .rows
+    let aligned = align_by_diff_id(&comparison.layers.rows, n);
+    let base_rows = common_base_rows(&aligned);
+    let rows = aligned
         .into_iter()
-        .map(|row| {
-            let boundary = row.position + 1 == prefix;
+        .enumerate()
+        .map(|(i, row)| {
+            let boundary = i + 1 == base_rows;
             let cells = row
-                .cells
                 .into_iter()
                 .map(|c| cell_view(c, max, &labels))
                 .collect_view();

@@ -59,11 +59,7 @@ fn load_dir(
 }
 
 /// One file or directory row; clicking a directory toggles it.
-fn node_row(
-    row: TreeRow,
-    focused: bool,
-    on_click: impl Fn(&TreeRow) + 'static,
-) -> impl IntoView {
+fn node_row(row: TreeRow, focused: bool, on_click: impl Fn(&TreeRow) + 'static) -> impl IntoView {
     let mark = row.node.mark;
     let is_dir = row.node.kind == NodeKind::Dir;
     let twisty = match (is_dir, row.expanded) {

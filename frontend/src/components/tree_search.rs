@@ -7,8 +7,10 @@ use crate::tree_nav::search_mode;
 use app::api::{SearchHit, TreeView};
 use leptos::prelude::*;
 
-/// Hits fetched per search.
+/// Hits fetched per search, and added by each "show more".
 const HITS: u64 = 200;
+/// Most hits the server returns for one request.
+const MAX_HITS: u64 = 2000;
 
 /// Results for `query` (nothing while it is empty); `on_pick` gets the chosen hit.
 #[component]
@@ -19,14 +21,21 @@ pub fn TreeSearch(
     query: Signal<String>,
     on_pick: Callback<SearchHit>,
 ) -> impl IntoView {
+    let limit = RwSignal::new(HITS);
+    // A new query starts from the first page again.
+    Effect::new(move |_| {
+        query.track();
+        limit.set(HITS);
+    });
     let hits = LocalResource::new(move || {
         let q = query.get();
+        let n = limit.get();
         let id = image_id.clone();
         async move {
             if q.trim().is_empty() {
                 None
             } else {
-                Some(api::search(&id, layer, view, q.trim(), search_mode(&q), 0, HITS).await)
+                Some(api::search(&id, layer, view, q.trim(), search_mode(&q), 0, n).await)
             }
         }
     });
@@ -42,9 +51,12 @@ pub fn TreeSearch(
             }
             Some(Ok(p)) => p,
         };
+        let more = page.total > page.items.len() as u64 && limit.get_untracked() < MAX_HITS;
         let summary = match page.total {
             0 => "No matching paths.".to_owned(),
-            t if t > page.items.len() as u64 => format!("{t} matches, the first {} shown", page.items.len()),
+            t if t > page.items.len() as u64 => {
+                format!("{t} matches, the first {} shown", page.items.len())
+            }
             1 => "1 match".to_owned(),
             t => format!("{t} matches"),
         };
@@ -76,6 +88,11 @@ pub fn TreeSearch(
                 <div class="search-results" data-testid="search-results">
                     <p class="muted search-summary" data-testid="search-summary">{summary}</p>
                     <ul class="search-hits">{items}</ul>
+                    {more.then(|| view! {
+                        <button class="link-btn" data-testid="search-more" on:click=move |_| limit.update(|l| *l += HITS)>
+                            {format!("Show {HITS} more")}
+                        </button>
+                    })}
                 </div>
             }
             .into_any(),

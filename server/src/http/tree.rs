@@ -52,7 +52,9 @@ struct PageQuery {
     limit: Option<u64>,
 }
 
-pub(super) fn query<T: Default + serde::de::DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiError> {
+pub(super) fn query<T: Default + serde::de::DeserializeOwned>(
+    raw: Option<&str>,
+) -> Result<T, ApiError> {
     match raw {
         None => Ok(T::default()),
         Some(q) => Query::<T>::try_from_uri(
@@ -65,7 +67,12 @@ pub(super) fn query<T: Default + serde::de::DeserializeOwned>(raw: Option<&str>)
     }
 }
 
-pub(super) fn page_bounds(offset: Option<u64>, limit: Option<u64>, default: u64, max: u64) -> (u64, u64) {
+pub(super) fn page_bounds(
+    offset: Option<u64>,
+    limit: Option<u64>,
+    default: u64,
+    max: u64,
+) -> (u64, u64) {
     (offset.unwrap_or(0), limit.unwrap_or(default).clamp(1, max))
 }
 
