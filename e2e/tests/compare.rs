@@ -124,6 +124,22 @@ async fn compare_single_stage_with_multistage() -> Result<()> {
         .await?;
     let summary = h.wait_testid("compare-summary").await?.text().await?;
     ensure!(summary.contains("larger than A"), "reversed: {summary}");
+    // "Compare with…" on the image page makes that image the baseline.
+    h.goto(&format!("/images/{}", multi.id)).await?;
+    let pick = h.wait_testid("compare-with").await?;
+    pick.select_by_value(&single.id).await?;
+    let summary = h.wait_testid("compare-summary").await?.text().await?;
+    ensure!(
+        summary.contains("larger than A"),
+        "from the image page: {summary}"
+    );
+    let url = h.client.current_url().await?;
+    ensure!(
+        url.query()
+            .unwrap_or_default()
+            .contains(&multi.id.replace(':', "%3A")),
+        "baseline from the image page: {url}"
+    );
     h.goto("/compare").await?;
     h.wait_testid("compare-empty").await?;
     h.screenshot("compare-empty").await?;

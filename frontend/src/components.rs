@@ -2,6 +2,7 @@
 
 mod analysis_progress;
 mod compare_layers;
+mod compare_with;
 mod config_diff;
 mod config_view;
 mod daemon_banner;
@@ -17,6 +18,7 @@ mod wasted_panel;
 
 pub use analysis_progress::AnalysisProgress;
 pub use compare_layers::CompareLayers;
+pub use compare_with::CompareWith;
 pub use config_diff::ConfigDiffView;
 pub use config_view::ConfigView;
 pub use daemon_banner::DaemonBanner;

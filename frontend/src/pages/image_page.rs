@@ -3,8 +3,8 @@
 
 use crate::api;
 use crate::components::{
-    AnalysisProgress, ConfigView, ErrorNotice, HistoryTimeline, LargestFiles, LayerList,
-    WastedPanel,
+    AnalysisProgress, CompareWith, ConfigView, ErrorNotice, HistoryTimeline, LargestFiles,
+    LayerList, WastedPanel,
 };
 use crate::routes::AppRoute;
 use crate::view_model::absolute_time;
@@ -163,7 +163,10 @@ pub fn ImagePage() -> impl IntoView {
                                     <section class="panel">
                                         <h2>"Summary"</h2>
                                         {summary_view(&d)}
-                                        <p><A href=explore attr:class="btn" attr:data-testid="explore-link">"Explore files"</A></p>
+                                        <p class="actions">
+                                            <A href=explore attr:class="btn" attr:data-testid="explore-link">"Explore files"</A>
+                                            <CompareWith image_id=image_id.clone()/>
+                                        </p>
                                     </section>
                                     <section class="panel">
                                         <h2>"Run config"</h2>
