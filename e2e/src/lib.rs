@@ -177,6 +177,9 @@ impl Harness {
             "goog:chromeOptions".to_owned(),
             serde_json::json!({ "binary": CHROMIUM, "args": args }),
         );
+        // Both rustls providers are compiled in the workspace build; name one, or rustls
+        // refuses to choose. An error only means another test installed it first.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = ClientBuilder::rustls()
             .context("creating the webdriver client")?
             .capabilities(caps)
