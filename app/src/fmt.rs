@@ -42,6 +42,27 @@ pub fn display_path(raw: &[u8]) -> String {
     out
 }
 
+/// Escapes text for a Markdown table cell or inline code: control and bidi characters as
+/// in [`display_path`], pipes, backticks, angle brackets and emphasis/link markers.
+pub fn markdown_cell(s: &str) -> String {
+    let clean = display_path(s.as_bytes());
+    let mut out = String::with_capacity(clean.len());
+    for ch in clean.chars() {
+        match ch {
+            '|' => out.push_str("\\|"),
+            '`' => out.push('\''),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '*' | '_' | '[' | ']' | '\\' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

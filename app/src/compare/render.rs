@@ -253,24 +253,8 @@ pub fn render_text(c: &Comparison) -> String {
     out
 }
 
-/// Escapes a table cell: pipes, backticks, angle brackets and line breaks.
 fn md(s: &str) -> String {
-    let clean = display_path(s.as_bytes());
-    let mut out = String::with_capacity(clean.len());
-    for ch in clean.chars() {
-        match ch {
-            '|' => out.push_str("\\|"),
-            '`' => out.push('\''),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '*' | '_' | '[' | ']' | '\\' => {
-                out.push('\\');
-                out.push(ch);
-            }
-            _ => out.push(ch),
-        }
-    }
-    out
+    crate::fmt::markdown_cell(s)
 }
 
 fn md_files(out: &mut String, d: &FileDiff) {

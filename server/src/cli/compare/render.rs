@@ -157,24 +157,8 @@ fn text_check(out: &mut String, c: &SizeCheck) {
     }
 }
 
-/// Escapes what would break a Markdown table cell or inline code (as app's renderer).
 fn md(s: &str) -> String {
-    let clean = display_path(s.as_bytes());
-    let mut out = String::with_capacity(clean.len());
-    for ch in clean.chars() {
-        match ch {
-            '|' => out.push_str("\\|"),
-            '`' => out.push('\''),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '*' | '_' | '[' | ']' | '\\' => {
-                out.push('\\');
-                out.push(ch);
-            }
-            _ => out.push(ch),
-        }
-    }
-    out
+    app::fmt::markdown_cell(s)
 }
 
 fn md_layer_diff(out: &mut String, d: &FileDiff) {
