@@ -9,10 +9,12 @@
 mod analysis;
 mod compare;
 mod tree;
+mod treemap;
 
 pub use analysis::*;
 pub use compare::*;
 pub use tree::*;
+pub use treemap::*;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

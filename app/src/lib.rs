@@ -16,10 +16,12 @@ pub mod compare;
 pub mod compress;
 pub mod filetree;
 pub mod fmt;
+pub mod history_cmd;
 pub mod layer;
 pub mod limits;
 pub mod model;
 pub mod tar;
 pub mod tarsplit;
+pub mod treemap;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

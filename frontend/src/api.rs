@@ -189,6 +189,23 @@ pub fn job_events_url(job_id: &str) -> String {
     format!("{BASE}/jobs/{}/events", enc(job_id))
 }
 
+/// `GET /images/{id}/layers/{n}/treemap`: one directory of the filesystem as of the
+/// layer (`path_raw` base64, empty = root), `depth` levels deep, at most `limit` nodes.
+pub async fn treemap(
+    id: &str,
+    layer: u32,
+    path_raw: &str,
+    depth: u32,
+    limit: u64,
+) -> Result<app::api::Treemap, ApiError> {
+    fetch_json(Request::get(&format!(
+        "{BASE}/images/{}/layers/{layer}/treemap?path_raw={}&depth={depth}&limit={limit}",
+        enc(id),
+        enc(path_raw)
+    )))
+    .await
+}
+
 /// `GET /images/{id}/layers/{n}/tree`: children of one directory (`path_raw` base64).
 pub async fn tree(
     id: &str,
@@ -279,4 +296,122 @@ pub async fn search(
         enc(q)
     )))
     .await
+}
+
+/// `GET /jobs/{id}/events?viewer=V`: the job's SSE stream, counted as viewer `viewer`
+/// (a name this page picked, so [`cancel_job`] can detach exactly this stream).
+pub fn job_events_url_as(job_id: &str, viewer: &str) -> String {
+    format!("{BASE}/jobs/{}/events?viewer={}", enc(job_id), enc(viewer))
+}
+
+/// `POST /jobs/{id}/cancel?viewer=V`: detaches this page's stream and cancels the job
+/// when nobody else watches it; 409 `viewers_waiting` when others still do.
+pub async fn cancel_job(job_id: &str, viewer: &str) -> Result<JobInfo, ApiError> {
+    fetch_json(Request::post(&format!(
+        "{BASE}/jobs/{}/cancel?viewer={}",
+        enc(job_id),
+        enc(viewer)
+    )))
+    .await
+}
+
+/// Bytes of an upload sent so far, and the total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadProgress {
+    pub sent: u64,
+    pub total: u64,
+}
+
+/// Aborts an upload when dropped before completion (and detaches its progress callback
+/// first, so the browser never calls a dropped closure).
+struct AbortXhrOnDrop(Option<web_sys::XmlHttpRequest>);
+
+impl Drop for AbortXhrOnDrop {
+    fn drop(&mut self) {
+        if let Some(xhr) = self.0.take() {
+            if let Ok(upload) = xhr.upload() {
+                upload.set_onprogress(None);
+            }
+            // Best effort: the request is abandoned either way.
+            let _ = xhr.abort();
+        }
+    }
+}
+
+/// `POST /uploads?name=FILE`: streams `file` as the raw request body (the browser reads
+/// it from disk as it sends), reporting upload progress, and returns the loaded image's
+/// list entry. XHR rather than fetch because only XHR reports upload progress.
+pub async fn upload_archive(
+    file: &web_sys::File,
+    on_progress: impl Fn(UploadProgress) + 'static,
+) -> Result<app::api::ImageSummary, ApiError> {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast as _;
+
+    let js = |what: &str| {
+        let what = what.to_owned();
+        move |e: wasm_bindgen::JsValue| ApiError::Network(format!("{what}: {e:?}"))
+    };
+    let xhr = web_sys::XmlHttpRequest::new().map_err(js("cannot create the upload request"))?;
+    let url = format!("{BASE}/uploads?name={}", enc(&file.name()));
+    xhr.open_with_async("POST", &url, true)
+        .map_err(js("cannot open the upload request"))?;
+    xhr.set_request_header("Content-Type", "application/octet-stream")
+        .map_err(js("cannot set the upload type"))?;
+    let total = file.size() as u64;
+    let progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(
+        move |ev: web_sys::ProgressEvent| {
+            let total = if ev.length_computable() {
+                ev.total() as u64
+            } else {
+                total
+            };
+            on_progress(UploadProgress {
+                sent: ev.loaded() as u64,
+                total,
+            });
+        },
+    );
+    xhr.upload()
+        .map_err(js("cannot watch the upload"))?
+        .set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    let settled = {
+        let xhr = xhr.clone();
+        js_sys::Promise::new(&mut move |resolve, reject| {
+            xhr.set_onload(Some(&resolve));
+            xhr.set_onerror(Some(&reject));
+            xhr.set_onabort(Some(&reject));
+        })
+    };
+    xhr.send_with_opt_blob(Some(file))
+        .map_err(js("cannot send the archive"))?;
+    let mut guard = AbortXhrOnDrop(Some(xhr.clone()));
+    let outcome = wasm_bindgen_futures::JsFuture::from(settled).await;
+    guard.0 = None;
+    if let Ok(upload) = xhr.upload() {
+        upload.set_onprogress(None);
+    }
+    drop(progress);
+    if outcome.is_err() {
+        return Err(ApiError::Network(
+            "the upload was interrupted before the server answered".into(),
+        ));
+    }
+    let status = xhr.status().unwrap_or(0);
+    let text = xhr.response_text().ok().flatten().unwrap_or_default();
+    if (200..300).contains(&status) {
+        return decode(&text);
+    }
+    Err(match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(b) => ApiError::Server {
+            status,
+            code: b.code,
+            message: b.message,
+        },
+        Err(_) => ApiError::Server {
+            status,
+            code: "http_error".into(),
+            message: format!("the server answered HTTP {status}"),
+        },
+    })
 }

@@ -14,6 +14,8 @@ mod largest_files;
 mod layer_list;
 mod size_bar;
 mod tree_search;
+mod treemap;
+mod upload_archive;
 mod wasted_panel;
 
 pub use analysis_progress::AnalysisProgress;
@@ -30,4 +32,6 @@ pub use largest_files::LargestFiles;
 pub use layer_list::LayerList;
 pub use size_bar::SizeBar;
 pub use tree_search::TreeSearch;
+pub use treemap::Treemap;
+pub use upload_archive::UploadArchive;
 pub use wasted_panel::WastedPanel;

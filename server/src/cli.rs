@@ -95,7 +95,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     dist_dir: None,
                     allowed_hosts: Vec::new(),
                     security: crate::http::SecurityConfig::default(),
+                    jobs: crate::http::JobsConfig::default(),
+                    uploads: crate::http::UploadConfig::default(),
                     sources: Vec::new(),
+                    export_idle_timeout: None,
                 },
             )
             .await
@@ -135,6 +138,12 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode, CliErro
         allowed_hosts: args.allowed_hosts,
         sources: args.sources,
         security: args.security,
+        jobs: args.jobs,
+        uploads: args.uploads,
+        use_layer_store: !global.no_layer_store,
+        export_idle_timeout: args
+            .export_idle_timeout
+            .map_or(crate::source::docker::EXPORT_IDLE_TIMEOUT, std::time::Duration::from_secs),
     };
     crate::http::serve(config).await.map_err(|e| match e {
         crate::http::ServeError::Open(_) => CliError(format!(
@@ -142,6 +151,7 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode, CliErro
             source_hint().trim_start_matches("use ")
         )),
         crate::http::ServeError::Security(_) => CliError(e.to_string()),
+        crate::http::ServeError::Upload(_) => CliError(e.to_string()),
         _ => CliError(format!(
             "{e}; choose another address with --listen 127.0.0.1:PORT"
         )),

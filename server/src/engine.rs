@@ -9,13 +9,17 @@
 //!   store path, recorded by the daemon for exactly that chain position), and only from
 //!   a read that succeeded as a whole — nothing from a failed or partial read is cached.
 //! - Loads of one daemon image are de-duplicated: the work runs in a spawned task owned
-//!   by the engine, so a waiter that gives up does not restart or abort it for others.
+//!   by the engine, so a waiter that gives up does not restart or abort it for others;
+//!   when the last waiter gives up (cancels or drops its future) the load is cancelled:
+//!   the export stream to the daemon is dropped and the parser stops.
 //! - At most [`MAX_CONCURRENT_EXPORTS`] exports run at once (each costs the daemon a
-//!   temporary copy of the image).
+//!   temporary copy of the image); the others wait in a fair [`ExportQueue`] and hear
+//!   their place in line through [`ProgressSink::queued`].
 
 mod archive;
 mod daemon;
 mod export;
+mod queue;
 
 use crate::cache::LayerCache;
 use crate::progress::{Progress, ProgressSink, Stage};
@@ -32,6 +36,7 @@ use std::sync::{Arc, Mutex, Weak};
 use tokio_util::sync::CancellationToken;
 
 pub use daemon::Flight;
+pub use queue::{ExportQueue, QueueClosed};
 
 /// Exports allowed to run at the same time.
 pub const MAX_CONCURRENT_EXPORTS: usize = 2;
@@ -161,7 +166,7 @@ pub(crate) struct Inner {
     cache_error: Option<String>,
     memory: Mutex<HashMap<Digest, Weak<LayerIndex>>>,
     flights: Mutex<HashMap<Digest, Flight>>,
-    exports: tokio::sync::Semaphore,
+    exports: ExportQueue,
     stats: Counters,
 }
 
@@ -194,7 +199,7 @@ impl Engine {
                 cache_error,
                 memory: Mutex::new(HashMap::new()),
                 flights: Mutex::new(HashMap::new()),
-                exports: tokio::sync::Semaphore::new(MAX_CONCURRENT_EXPORTS),
+                exports: ExportQueue::new(MAX_CONCURRENT_EXPORTS),
                 stats: Counters::default(),
             }),
         }
@@ -211,6 +216,11 @@ impl Engine {
     /// Why the disk cache is off, when a directory was given but is unusable.
     pub fn cache_error(&self) -> Option<&str> {
         self.inner.cache_error.as_deref()
+    }
+
+    /// The queue in front of the export slots.
+    pub fn export_queue(&self) -> &ExportQueue {
+        &self.inner.exports
     }
 
     /// Totals since start.

@@ -21,6 +21,8 @@ mod security;
 mod sources;
 mod state;
 mod tree;
+mod treemap;
+mod upload;
 
 pub use assets::{find_dist_dir, DIST_DIR_ENV};
 pub use audit::AUDIT_TARGET;
@@ -31,11 +33,15 @@ pub use auth::{
 pub use backend::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
 pub use daemon::DaemonBackend;
 pub use error::ApiError;
-pub use jobs::{JobRegistry, MAX_KEPT_RESULTS};
+pub use jobs::{JobRegistry, JobsConfig, StartError, MAX_KEPT_RESULTS, NOBODY_WAITING};
 pub use limits::{RateLimiter, MAX_BODY_BYTES, REQUEST_TIMEOUT, SHUTDOWN_GRACE};
 pub use security::{check_listen, secure, Policy, SecurityConfig, SecurityError};
 pub use sources::{open_sources, OpenError, OpenedSource, SourcesBackend};
 pub use state::AppState;
+pub use upload::{
+    SpoolError, UploadConfig, UploadError, Uploads, DEFAULT_MAX_UPLOAD_SIZE, MAX_CONCURRENT_UPLOADS,
+    UPLOAD_PATH,
+};
 
 use axum::Router;
 use std::net::SocketAddr;
@@ -62,6 +68,27 @@ pub struct ServeConfig {
     pub sources: Vec<String>,
     /// Auth mode, write gate and rate limits.
     pub security: SecurityConfig,
+    /// Analysis jobs: grace period with nobody waiting, per-user cap.
+    pub jobs: JobsConfig,
+    /// Read layers from the daemon's own store when readable (`--no-layer-store` = false).
+    pub use_layer_store: bool,
+    /// Longest silence tolerated between two chunks of an export.
+    pub export_idle_timeout: std::time::Duration,
+    /// Archive uploads from the UI (on unless `--no-upload`).
+    pub uploads: UploadConfig,
+}
+
+impl ServeConfig {
+    /// The engine settings of the daemon backend.
+    pub fn engine_config(&self) -> crate::engine::EngineConfig {
+        crate::engine::EngineConfig {
+            docker_host: self.docker_host.clone(),
+            cache_dir: self.cache_dir.clone(),
+            use_layer_store: self.use_layer_store,
+            export_idle_timeout: self.export_idle_timeout,
+            ..crate::engine::EngineConfig::default()
+        }
+    }
 }
 
 impl Default for ServeConfig {
@@ -74,6 +101,10 @@ impl Default for ServeConfig {
             allowed_hosts: Vec::new(),
             sources: Vec::new(),
             security: SecurityConfig::default(),
+            jobs: JobsConfig::default(),
+            use_layer_store: true,
+            export_idle_timeout: crate::source::docker::EXPORT_IDLE_TIMEOUT,
+            uploads: UploadConfig::default(),
         }
     }
 }
@@ -98,6 +129,9 @@ pub enum ServeError {
     /// The listen address or auth settings are unsafe or unusable.
     #[error(transparent)]
     Security(#[from] SecurityError),
+    /// The upload directory cannot be used.
+    #[error(transparent)]
+    Upload(#[from] SpoolError),
 }
 
 /// Builds the application: API under `/api/v1`, security layers, static UI.
@@ -106,8 +140,10 @@ pub fn router(state: AppState) -> Router {
         .merge(images::routes())
         .merge(jobs::routes())
         .merge(tree::routes())
+        .merge(treemap::routes())
         .merge(compare::routes())
         .merge(search::routes())
+        .merge(upload::routes())
         .route("/openapi.json", axum::routing::get(openapi))
         .fallback(error::api_not_found);
     let app = Router::new()
@@ -133,17 +169,21 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let addr = config.listen;
     check_listen(addr, config.security.auth)?;
     let policy = Policy::from_config(&config.security)?;
-    let daemon = Arc::new(DaemonBackend::new(
-        config.docker_host.clone(),
-        config.cache_dir.clone(),
-    ));
-    let opened = open_sources(daemon.engine(), &config.sources).await?;
-    let backend: Arc<dyn Backend> = if opened.is_empty() {
-        daemon
+    let daemon = Arc::new(DaemonBackend::with_engine_config(config.engine_config()));
+    let engine = daemon.engine().clone();
+    let opened = open_sources(&engine, &config.sources).await?;
+    // Always wrapped: uploaded archives join the list at run time.
+    let sources = Arc::new(SourcesBackend::new(daemon, opened));
+    let backend: Arc<dyn Backend> = sources.clone();
+    let mut state = AppState::with_config(backend, &config)
+        .with_security(policy)
+        .with_jobs(config.jobs.clone());
+    if config.uploads.no_upload {
+        tracing::info!("archive uploads turned off (--no-upload)");
     } else {
-        Arc::new(SourcesBackend::new(daemon, opened))
-    };
-    let state = AppState::with_config(backend, &config).with_security(policy);
+        let uploads = Uploads::new(engine, sources, &config.uploads)?;
+        state = state.with_uploads(Arc::new(uploads));
+    }
     match &state.dist_dir {
         Some(dir) => tracing::info!("serving the UI from {}", dir.display()),
         None => tracing::warn!(

@@ -47,6 +47,10 @@ pub enum Progress {
 /// Receives progress events; implementations must be cheap and never panic.
 pub trait ProgressSink: Send + Sync {
     fn report(&self, event: Progress);
+
+    /// The load waits for an export slot as the `position`-th in line (1-based), or
+    /// (`None`) no longer waits. Sinks that do not show queues ignore it.
+    fn queued(&self, _position: Option<usize>) {}
 }
 
 /// Discards every event.

@@ -28,6 +28,10 @@ pub struct Progress {
     pub layer: u32,
     /// Layers in the image.
     pub layers: u32,
+    /// While the job waits for one of the server's export slots: its place in line
+    /// (1 = next). `None` when not waiting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_position: Option<u32>,
 }
 
 /// `POST /api/v1/images/{id}/analysis` and `GET /api/v1/jobs/{id}`.
@@ -39,6 +43,14 @@ pub struct JobInfo {
     pub progress: Progress,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The job was cancelled (state is `failed`; `error` says why). A new
+    /// `POST .../analysis` starts it again.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cancelled: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// One server-sent event on `GET /api/v1/jobs/{id}/events` (the SSE `data:` field;
@@ -48,7 +60,12 @@ pub struct JobInfo {
 pub enum JobEvent {
     Progress(Progress),
     Done,
-    Failed { message: String },
+    Failed {
+        message: String,
+        /// The job was cancelled rather than failing (see [`JobInfo::cancelled`]).
+        #[serde(default, skip_serializing_if = "is_false")]
+        cancelled: bool,
+    },
 }
 
 /// Per-layer figures once an image has been read.
@@ -108,6 +125,25 @@ pub struct DiveFigures {
     pub user_wasted_percent: f64,
 }
 
+impl DiveFigures {
+    /// One sentence on why dive's wasted bytes differ from Strata's reclaimable bytes
+    /// (see dive's known errors in DESIGN §2).
+    pub fn why_different(&self, reclaimable: Option<u64>) -> &'static str {
+        match reclaimable {
+            None => "dive's figures are shown for comparison; Strata's own were not computed.",
+            Some(r) if r == self.wasted_bytes => {
+                "Both agree here: every wasted byte is an overwritten or deleted file copy."
+            }
+            Some(r) if self.wasted_bytes > r => {
+                "dive counts every copy of a path changed in several layers, including the copy the final image keeps; Strata counts only the copies nobody can see."
+            }
+            Some(_) => {
+                "dive misses bytes hidden by deleting a whole directory (`rm -rf`) or by an opaque directory; Strata counts them."
+            }
+        }
+    }
+}
+
 /// A paged slice of a ranked list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page<T> {
@@ -157,4 +193,25 @@ pub struct WastedCopy {
     /// `overwritten`, `attrs_only`, `whiteout`, `dir_whiteout`, `opaque`,
     /// `parent_replaced` or `duplicate_in_layer`.
     pub cause: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DiveFigures;
+
+    fn dive(wasted: u64) -> DiveFigures {
+        DiveFigures {
+            efficiency: 0.9,
+            wasted_bytes: wasted,
+            user_wasted_percent: 0.1,
+        }
+    }
+
+    #[test]
+    fn explains_which_way_dive_differs() {
+        assert!(dive(200).why_different(Some(100)).contains("including the copy"));
+        assert!(dive(100).why_different(Some(200)).contains("rm -rf"));
+        assert!(dive(100).why_different(Some(100)).starts_with("Both agree"));
+        assert!(dive(100).why_different(None).contains("not computed"));
+    }
 }

@@ -467,4 +467,35 @@ fn queries_by_layer_see_history() {
         found,
         vec![b"etc".to_vec(), b"etc/a".to_vec(), b"etc/b".to_vec()]
     );
+    for k in 0..3 {
+        let mut walked = Vec::new();
+        t.for_each_path_at(k, |n, p| walked.push((n, p.to_vec())));
+        let expected: Vec<_> = t.iter_at(k).map(|n| (n, t.path_of(n))).collect();
+        assert_eq!(walked, expected, "layer {k}");
+    }
+    let mut none = 0;
+    t.for_each_path_at(3, |_, _| none += 1);
+    assert_eq!(none, 0, "no layer 3");
+}
+
+#[test]
+fn path_walk_matches_path_of_at_every_depth() {
+    let t = stack(vec![
+        LayerBuilder::new()
+            .dir("a")
+            .dir("a/b")
+            .file("a/b/c", b"c")
+            .file("a/d", b"d")
+            .file("e", b"e"),
+        LayerBuilder::new().dir("a/b/z").file("a/b/z/deep", b"x"),
+    ]);
+    for k in 0..2 {
+        let mut walked = Vec::new();
+        t.for_each_path_at(k, |n, p| walked.push((n, p.to_vec())));
+        let expected: Vec<_> = t.iter_at(k).map(|n| (n, t.path_of(n))).collect();
+        assert_eq!(walked, expected, "layer {k}");
+    }
+    let mut paths = Vec::new();
+    t.for_each_path_at(1, |_, p| paths.push(String::from_utf8_lossy(p).into_owned()));
+    assert_eq!(paths, ["a", "a/b", "a/b/c", "a/b/z", "a/b/z/deep", "a/d", "e"]);
 }

@@ -1,5 +1,7 @@
 //! Starts (or joins) the image's analysis job and shows its progress from the SSE
-//! stream; calls `on_done` once the result is available.
+//! stream (or its place in the server's export queue); calls `on_done` once the result
+//! is available. A Cancel button detaches this page's stream and cancels the job when
+//! nobody else watches it; a cancelled job can be retried.
 
 use crate::api;
 use app::api::{JobEvent, JobState, Progress};
@@ -34,6 +36,26 @@ enum Phase {
     Running(Progress),
     Done,
     Failed(String),
+    /// Cancelled here or by the server (nobody waiting), or left running for others.
+    Cancelled(String),
+}
+
+/// The line under the bar while the job runs.
+fn running_text(p: &Progress) -> String {
+    match p.queue_position {
+        Some(k) => format!("Queued, position {k}: waiting for a free export slot"),
+        None => format!(
+            "Reading layers: {} of {} · {} read",
+            p.layer,
+            p.layers,
+            app::fmt::size(p.bytes)
+        ),
+    }
+}
+
+/// A name for this page's event streams, so a cancel detaches exactly them.
+fn new_viewer_name() -> String {
+    format!("v{}", (js_sys::Math::random() * 1e15) as u64)
 }
 
 fn percent(p: &Progress) -> f64 {
@@ -48,12 +70,27 @@ fn percent(p: &Progress) -> f64 {
 #[component]
 pub fn AnalysisProgress(image_id: String, on_done: Callback<()>) -> impl IntoView {
     let (phase, set_phase) = signal(Phase::Starting);
+    let job_id: RwSignal<Option<String>> = RwSignal::new(None);
+    let attempt = RwSignal::new(0u32);
+    let viewer = new_viewer_name();
     let live: Rc<RefCell<Live>> = Rc::default();
     let guard = SendWrapper::new(live.clone());
     on_cleanup(move || guard.borrow_mut().close());
+    // Once the job is no longer followed (done, failed, cancelled), the stream is closed
+    // so the browser does not reconnect it.
+    let closer = live.clone();
+    Effect::new(move |_| {
+        if !matches!(phase.get(), Phase::Starting | Phase::Running(_)) {
+            closer.borrow_mut().close();
+        }
+    });
 
-    let listen = move |job_id: String| {
-        let Ok(source) = web_sys::EventSource::new(&api::job_events_url(&job_id)) else {
+    let live_for_listen = live.clone();
+    let viewer_for_listen = viewer.clone();
+    let listen = move |job: String| {
+        let live = &live_for_listen;
+        let url = api::job_events_url_as(&job, &viewer_for_listen);
+        let Ok(source) = web_sys::EventSource::new(&url) else {
             set_phase.set(Phase::Failed(
                 "the browser refused the progress stream".into(),
             ));
@@ -74,11 +111,15 @@ pub fn AnalysisProgress(image_id: String, on_done: Callback<()>) -> impl IntoVie
                         set_phase.set(Phase::Done);
                         on_done.run(());
                     }
-                    Ok(JobEvent::Failed { message }) => {
+                    Ok(JobEvent::Failed { message, cancelled }) => {
                         if let Some(l) = weak.upgrade() {
                             l.borrow_mut().close();
                         }
-                        set_phase.set(Phase::Failed(message));
+                        set_phase.set(if cancelled {
+                            Phase::Cancelled(message)
+                        } else {
+                            Phase::Failed(message)
+                        });
                     }
                     Err(e) => {
                         set_phase.set(Phase::Failed(format!("unreadable progress event: {e}")))
@@ -93,23 +134,67 @@ pub fn AnalysisProgress(image_id: String, on_done: Callback<()>) -> impl IntoVie
         l.listeners.push(handler);
     };
 
-    let id = image_id.clone();
-    leptos::task::spawn_local(async move {
-        match api::start_analysis(&id).await {
-            Ok(job) => match job.state {
-                JobState::Done => {
-                    set_phase.set(Phase::Done);
-                    on_done.run(());
+    // Starts (or, after Retry, restarts) the job; re-runs whenever `attempt` changes.
+    let listen = Rc::new(listen);
+    Effect::new(move |_| {
+        attempt.track();
+        let id = image_id.clone();
+        let listen = listen.clone();
+        set_phase.set(Phase::Starting);
+        leptos::task::spawn_local(async move {
+            match api::start_analysis(&id).await {
+                Ok(job) => {
+                    job_id.set(Some(job.id.clone()));
+                    match job.state {
+                        JobState::Done => {
+                            set_phase.set(Phase::Done);
+                            on_done.run(());
+                        }
+                        JobState::Failed if job.cancelled => {
+                            set_phase.set(Phase::Cancelled(job.error.unwrap_or_default()))
+                        }
+                        JobState::Failed => {
+                            set_phase.set(Phase::Failed(job.error.unwrap_or_default()))
+                        }
+                        JobState::Running => {
+                            set_phase.set(Phase::Running(job.progress));
+                            listen(job.id);
+                        }
+                    }
                 }
-                JobState::Failed => set_phase.set(Phase::Failed(job.error.unwrap_or_default())),
-                JobState::Running => {
-                    set_phase.set(Phase::Running(job.progress));
-                    listen(job.id);
-                }
-            },
-            Err(e) => set_phase.set(Phase::Failed(e.to_string())),
-        }
+                Err(e) => set_phase.set(Phase::Failed(e.to_string())),
+            }
+        });
     });
+
+    let cancel = move |_| {
+        let Some(job) = job_id.get_untracked() else {
+            return;
+        };
+        let viewer = viewer.clone();
+        leptos::task::spawn_local(async move {
+            match api::cancel_job(&job, &viewer).await {
+                Ok(info) => match info.state {
+                    JobState::Done => {
+                        set_phase.set(Phase::Done);
+                        on_done.run(());
+                    }
+                    JobState::Failed if !info.cancelled => {
+                        set_phase.set(Phase::Failed(info.error.unwrap_or_default()))
+                    }
+                    _ => set_phase.set(Phase::Cancelled(
+                        info.error.unwrap_or_else(|| "cancelled".into()),
+                    )),
+                },
+                Err(api::ApiError::Server {
+                    status: 409,
+                    message,
+                    ..
+                }) => set_phase.set(Phase::Cancelled(format!("not cancelled: {message}"))),
+                Err(e) => set_phase.set(Phase::Failed(format!("cannot cancel: {e}"))),
+            }
+        });
+    };
 
     move || match phase.get() {
         Phase::Starting => view! {
@@ -125,9 +210,12 @@ pub fn AnalysisProgress(image_id: String, on_done: Callback<()>) -> impl IntoVie
                     <div class="progress-track" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{pct:.0}")>
                         <div class="progress-fill" style:width=format!("{pct:.1}%")></div>
                     </div>
-                    <span class="progress-text">
-                        {format!("Reading layers: {} of {} · {} read", p.layer, p.layers, app::fmt::size(p.bytes))}
+                    <span class="progress-text" data-testid="analysis-progress-text">
+                        {running_text(&p)}
                     </span>
+                    <button class="btn" data-testid="analysis-cancel" aria-label="Cancel the analysis" on:click=cancel.clone()>
+                        "Cancel"
+                    </button>
                 </div>
             }
             .into_any()
@@ -141,6 +229,15 @@ pub fn AnalysisProgress(image_id: String, on_done: Callback<()>) -> impl IntoVie
         Phase::Failed(message) => view! {
             <div class="notice notice-error" role="alert" data-testid="analysis-failed">
                 {format!("Analysis failed: {message}")}
+            </div>
+        }
+        .into_any(),
+        Phase::Cancelled(message) => view! {
+            <div class="progress" role="status" data-testid="analysis-progress" data-state="cancelled">
+                <span data-testid="analysis-cancelled">{format!("Cancelled ({message})")}</span>
+                <button class="btn" data-testid="analysis-retry" aria-label="Retry the analysis" on:click=move |_| attempt.update(|n| *n += 1)>
+                    "Retry"
+                </button>
             </div>
         }
         .into_any(),

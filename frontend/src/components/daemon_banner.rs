@@ -25,6 +25,12 @@ pub fn DaemonBanner() -> impl IntoView {
             Some(Err(e)) => Some(("the strata server".to_owned(), e.to_string())),
         };
         down.map(|(address, reason)| {
+            // the reason is a sentence of its own; end it before the hint starts
+            let stop = if reason.trim_end().ends_with(['.', '!', '?']) {
+                ""
+            } else {
+                "."
+            };
             view! {
                 <div class="banner banner-error" role="alert" data-testid="daemon-banner">
                     <strong>"Docker daemon unavailable. "</strong>
@@ -32,6 +38,7 @@ pub fn DaemonBanner() -> impl IntoView {
                     <code data-testid="daemon-address">{address}</code>
                     <span>": "</span>
                     <span data-testid="daemon-reason">{reason}</span>
+                    <span>{stop}</span>
                     <span class="hint">
                         " Start Docker or run strata with --docker-host / DOCKER_HOST pointing at it; this page retries on its own."
                     </span>

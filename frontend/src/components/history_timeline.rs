@@ -1,8 +1,12 @@
 //! Every build step in order, empty ones included, each with its layer and a size bar.
+//! A step's `created_by` is shown readable ([`app::history_cmd`]): the Dockerfile
+//! instruction, then one line per top-level command; the original text stays one
+//! click away (and in the tooltip).
 
 use super::SizeBar;
 use crate::routes::AppRoute;
 use app::api::{HistoryStep, TreeView};
+use app::history_cmd::{readable_command, Joiner, ReadableCommand};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -27,7 +31,10 @@ pub fn HistoryTimeline(image_id: String, steps: Vec<HistoryStep>) -> impl IntoVi
                 .path();
                 view! { <A href=href attr:class="layer-badge" attr:data-testid="step-layer-link">{format!("layer {l}")}</A> }
             });
-            let created = s.created.clone().unwrap_or_default();
+            let title = match &s.created {
+                Some(when) => format!("{when}\n{}", s.created_by),
+                None => s.created_by.clone(),
+            };
             view! {
                 <li class=class data-testid="history-step" data-empty=s.empty_layer.to_string()>
                     <span class="step-index">{format!("#{}", s.index)}</span>
@@ -35,7 +42,7 @@ pub fn HistoryTimeline(image_id: String, steps: Vec<HistoryStep>) -> impl IntoVi
                         {if s.empty_layer { "metadata only" } else { "" }}
                         {layer_link}
                     </span>
-                    <code class="step-command" title=created>{s.created_by.clone()}</code>
+                    <StepCommand created_by=s.created_by.clone() title=title/>
                     <span class="step-size">{app::fmt::size(s.size)}</span>
                     <SizeBar size=s.size max=max/>
                 </li>
@@ -43,4 +50,55 @@ pub fn HistoryTimeline(image_id: String, steps: Vec<HistoryStep>) -> impl IntoVi
         })
         .collect_view();
     view! { <ol class="history-timeline" data-testid="history-timeline">{items}</ol> }
+}
+
+/// The readable form of one `created_by`, with the original behind a disclosure.
+#[component]
+fn StepCommand(created_by: String, title: String) -> impl IntoView {
+    let ReadableCommand {
+        instruction,
+        build_args,
+        buildkit,
+        steps,
+    } = readable_command(&created_by);
+    let split = steps.len() > 1 || !build_args.is_empty();
+    let lines = steps
+        .into_iter()
+        .map(|step| {
+            let joiner = step.joiner.map(|j| match j {
+                Joiner::Newline => "",
+                other => other.as_str(),
+            });
+            let multi = step.text.contains('\n');
+            view! {
+                <li class=if multi { "cmd-line cmd-block" } else { "cmd-line" } data-testid="step-cmd">
+                    <span class="cmd-joiner" aria-hidden="true">{joiner.unwrap_or("")}</span>
+                    <code class="cmd-text">{step.text}</code>
+                </li>
+            }
+        })
+        .collect_view();
+    let args = (!build_args.is_empty()).then(|| {
+        view! { <span class="cmd-args" title="build arguments of this step">{build_args.join(" ")}</span> }
+    });
+    let instruction_badge = (!instruction.is_empty()).then(|| {
+        let class = format!("cmd-instruction cmd-{}", instruction.to_ascii_lowercase());
+        view! { <span class=class data-testid="step-instruction">{instruction}</span> }
+    });
+    view! {
+        <div class="step-command" title=title>
+            <div class="cmd-head">
+                {instruction_badge}
+                {args}
+                {buildkit.then(|| view! { <span class="cmd-buildkit muted">"BuildKit"</span> })}
+            </div>
+            <ol class="cmd-lines">{lines}</ol>
+            {split.then(|| view! {
+                <details class="cmd-original">
+                    <summary>"Original command"</summary>
+                    <code class="pre" data-testid="step-original">{created_by}</code>
+                </details>
+            })}
+        </div>
+    }
 }

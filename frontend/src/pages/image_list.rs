@@ -1,8 +1,9 @@
 //! The image list: docker-style filters (sent to the server), a search box and sortable
-//! columns (client-side), and totals.
+//! columns (client-side), totals, and "Open archive…" (also by dropping a file on the
+//! page).
 
 use crate::api;
-use crate::components::ErrorNotice;
+use crate::components::{ErrorNotice, UploadArchive};
 use crate::routes::AppRoute;
 use crate::view_model::{
     absolute_time, display_name, parse_filter_text, relative_time, visible_images, ImageColumn,
@@ -37,6 +38,18 @@ pub fn ImageListPage() -> impl IntoView {
         }
     };
     let (desc, set_desc) = signal(true);
+    let dropped = RwSignal::new_local(None::<web_sys::File>);
+    let on_dragover = |ev: leptos::ev::DragEvent| ev.prevent_default();
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        let file = ev
+            .data_transfer()
+            .and_then(|dt| dt.files())
+            .and_then(|files| files.get(0));
+        if let Some(file) = file {
+            ev.prevent_default();
+            dropped.set(Some(file));
+        }
+    };
 
     let list = LocalResource::new(move || {
         let f = applied.get();
@@ -163,7 +176,7 @@ pub fn ImageListPage() -> impl IntoView {
     };
 
     view! {
-        <section class="image-list" data-testid="image-list-page">
+        <section class="image-list" data-testid="image-list-page" on:dragover=on_dragover on:drop=on_drop>
             <h1>"Images"</h1>
             <div class="toolbar">
                 <form class="filter-form" on:submit={
@@ -201,6 +214,7 @@ pub fn ImageListPage() -> impl IntoView {
                     prop:value=search
                     on:input=move |ev| set_search.set(event_target_value(&ev))
                 />
+                <UploadArchive dropped=dropped/>
             </div>
             {move || filter_error.get().map(|e| view! { <div class="notice notice-error" data-testid="filter-error">{e}</div> })}
             <Suspense fallback=|| view! { <p class="muted">"Loading images…"</p> }>

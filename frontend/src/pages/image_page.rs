@@ -77,6 +77,7 @@ fn analysis_view(a: &AnalysisSummary) -> impl IntoView {
                     app::fmt::size(d.wasted_bytes),
                     app::fmt::percent(d.user_wasted_percent)
                 ), "dive-figures"))}
+                {a.dive.map(|d| row("Why they differ", d.why_different(a.reclaimable_bytes).to_owned(), "dive-why"))}
                 {(warnings > 0).then(|| view! { <tr><th scope="row">"Warnings"</th><td class="warn">{format!("{warnings} layer warnings")}</td></tr> })}
             </tbody>
         </table>

@@ -1,15 +1,31 @@
 //! The layer explorer: pick a layer, switch between "changes in this layer" and
-//! "filesystem as of this layer", and browse the lazily loaded tree.
+//! "filesystem as of this layer", and browse the lazily loaded tree or a size treemap
+//! of the filesystem as of the layer (`?show=treemap&path_raw=<base64>` keeps the
+//! treemap and its zoomed directory in the URL).
 
 use crate::api;
-use crate::components::{AnalysisProgress, ErrorNotice, FileTree};
-use crate::routes::{parse_view, AppRoute};
+use crate::components::{AnalysisProgress, ErrorNotice, FileTree, Treemap};
+use crate::routes::{encode_query, parse_view, AppRoute};
 use app::api::TreeView;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
-/// `/images/{id}/layers/{n}?view=layer|stacked`.
+/// The layer explorer's URL: the route's path plus the treemap state (`Some(path_raw)`
+/// when the treemap is shown; empty = the root).
+fn page_path(id: String, layer: u32, view: TreeView, treemap: Option<&str>) -> String {
+    let mut path = AppRoute::Layer { id, layer, view }.path();
+    if let Some(raw) = treemap {
+        path.push_str("&show=treemap");
+        if !raw.is_empty() {
+            path.push_str("&path_raw=");
+            path.push_str(&encode_query(raw));
+        }
+    }
+    path
+}
+
+/// `/images/{id}/layers/{n}?view=layer|stacked[&show=treemap[&path_raw=…]]`.
 #[component]
 pub fn LayerPage() -> impl IntoView {
     let params = use_params_map();
@@ -23,6 +39,8 @@ pub fn LayerPage() -> impl IntoView {
             .unwrap_or(0)
     });
     let view_mode = Memo::new(move |_| parse_view(query.read().get("view").as_deref()));
+    let show_map = Memo::new(move |_| query.read().get("show").as_deref() == Some("treemap"));
+    let map_path = Memo::new(move |_| query.read().get("path_raw").unwrap_or_default());
     let ready = RwSignal::new(false);
     let detail = LocalResource::new(move || {
         let id = id.get();
@@ -30,17 +48,24 @@ pub fn LayerPage() -> impl IntoView {
     });
     let navigate = use_navigate();
 
-    let go = move |layer: u32, view: TreeView| {
-        let path = AppRoute::Layer {
-            id: id.get_untracked(),
-            layer,
-            view,
-        }
-        .path();
+    let go_to = move |layer: u32, view: TreeView, treemap: Option<String>| {
+        let path = page_path(id.get_untracked(), layer, view, treemap.as_deref());
         navigate(&path, Default::default());
+    };
+    let go = {
+        let go_to = go_to.clone();
+        move |layer: u32, view: TreeView| {
+            let treemap = show_map.get_untracked().then(|| map_path.get_untracked());
+            go_to(layer, view, treemap);
+        }
     };
     let go_layer = go.clone();
     let go_view = go.clone();
+    let go_show = go_to.clone();
+    let go_zoom = go_to.clone();
+    let on_zoom = Callback::new(move |raw: String| {
+        go_zoom(layer.get_untracked(), view_mode.get_untracked(), Some(raw));
+    });
 
     view! {
         <section class="layer-page" data-testid="layer-page">
@@ -91,6 +116,21 @@ pub fn LayerPage() -> impl IntoView {
                         on:click=move |_| go_view(layer.get_untracked(), TreeView::Stacked)
                     >"Filesystem as of this layer"</button>
                 </div>
+                <div class="segmented" role="group" aria-label="Picture">
+                    <button
+                        class=move || if show_map.get() { "seg" } else { "seg active" }
+                        aria-pressed=move || (!show_map.get()).to_string()
+                        data-testid="show-tree"
+                        on:click={ let go_show = go_show.clone(); move |_| go_show(layer.get_untracked(), view_mode.get_untracked(), None) }
+                    >"Tree"</button>
+                    <button
+                        class=move || if show_map.get() { "seg active" } else { "seg" }
+                        aria-pressed=move || show_map.get().to_string()
+                        data-testid="show-treemap"
+                        title="Sizes of the filesystem as of this layer, coloured by what this layer changed"
+                        on:click=move |_| go_show(layer.get_untracked(), view_mode.get_untracked(), Some(map_path.get_untracked()))
+                    >"Treemap"</button>
+                </div>
             </div>
             {move || {
                 let info = detail.get().and_then(|r| r.ok()).and_then(|d| d.layers.get(layer.get() as usize).cloned());
@@ -106,7 +146,11 @@ pub fn LayerPage() -> impl IntoView {
                 view! { <AnalysisProgress image_id=image_id on_done=Callback::new(move |_| ready.set(true))/> }
             })}
             {move || ready.get().then(|| {
-                view! { <FileTree image_id=id.get() layer=layer.get() view=view_mode.get()/> }
+                if show_map.get() {
+                    view! { <Treemap image_id=id.get() layer=layer.get() path_raw=map_path on_zoom=on_zoom/> }.into_any()
+                } else {
+                    view! { <FileTree image_id=id.get() layer=layer.get() view=view_mode.get()/> }.into_any()
+                }
             })}
         </section>
     }

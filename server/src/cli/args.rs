@@ -67,6 +67,14 @@ pub struct ServeArgs {
     pub allowed_hosts: Vec<String>,
     #[command(flatten)]
     pub security: crate::http::SecurityConfig,
+    #[command(flatten)]
+    pub jobs: crate::http::JobsConfig,
+    #[command(flatten)]
+    pub uploads: crate::http::UploadConfig,
+    /// Fail an export when the daemon sends no data for SECS seconds (default 60; tests
+    /// use a short one)
+    #[arg(long, hide = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub export_idle_timeout: Option<u64>,
     /// Images to open at start and list first, beside the daemon's: docker-archive:PATH,
     /// oci-archive:PATH, oci:DIR, a path, docker:REF or REF
     #[arg(value_name = "SOURCE")]

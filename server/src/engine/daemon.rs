@@ -1,9 +1,12 @@
 //! Loading one daemon image by ID: the shared in-flight map, then the cheapest path that
 //! works — cached layers, the daemon's layer store (tar-split), and finally the export.
 //!
-//! Invariant: the export fallback re-reads every layer the earlier paths did not supply,
+//! Invariants: the export fallback re-reads every layer the earlier paths did not supply,
 //! and the image is only returned when its config hashes to its ID and its diff IDs match
-//! the daemon's inspect answer.
+//! the daemon's inspect answer. A load runs while at least one waiter waits for it: when
+//! the last one leaves, the load's token is cancelled, which drops the export stream
+//! (the pump stops, the daemon connection closes) and stops the blocking parser at its
+//! next read; nothing of a cancelled load is cached beyond whole layers already verified.
 
 use super::export::spawn_pump;
 use super::{EngineError, Inner, LoadReport, Loaded};
@@ -11,29 +14,86 @@ use crate::progress::{ChunkProgress, Progress, ProgressSink, Stage};
 use crate::source::storage::LayerStore;
 use app::model::{chain_ids, Digest, Image, ImageConfig, LayerIndex};
 use futures_util::future::{BoxFuture, FutureExt, Shared};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 type SharedLoad = Shared<BoxFuture<'static, Result<Loaded, EngineError>>>;
 
-/// One load in progress: its result, shared by every waiter, and their progress sinks.
+/// One load in progress: its result, shared by every waiter, their progress sinks, and
+/// the token that stops it once nobody waits.
 #[derive(Clone)]
 pub struct Flight {
     result: SharedLoad,
     sinks: Arc<FanOut>,
+    cancel: CancellationToken,
+    waiters: Arc<AtomicUsize>,
 }
 
 #[derive(Default)]
 struct FanOut {
-    sinks: Mutex<Vec<Arc<dyn ProgressSink>>>,
+    sinks: Mutex<Vec<(u64, Arc<dyn ProgressSink>)>>,
+}
+
+impl FanOut {
+    fn add(&self, key: u64, sink: Arc<dyn ProgressSink>) {
+        if let Ok(mut s) = self.sinks.lock() {
+            s.push((key, sink));
+        }
+    }
+
+    fn remove(&self, key: u64) {
+        if let Ok(mut s) = self.sinks.lock() {
+            s.retain(|(k, _)| *k != key);
+        }
+    }
 }
 
 impl ProgressSink for FanOut {
     fn report(&self, event: Progress) {
         if let Ok(sinks) = self.sinks.lock() {
-            for s in sinks.iter() {
+            for (_, s) in sinks.iter() {
                 s.report(event.clone());
+            }
+        }
+    }
+
+    fn queued(&self, position: Option<usize>) {
+        if let Ok(sinks) = self.sinks.lock() {
+            for (_, s) in sinks.iter() {
+                s.queued(position);
+            }
+        }
+    }
+}
+
+/// Serial numbers of waiters (to remove their progress sink when they leave).
+static WAITER_SERIAL: AtomicU64 = AtomicU64::new(0);
+
+/// One waiter of a flight. Dropping it (the waiter got its result, was cancelled, or its
+/// future was dropped) unregisters it; the last one to leave cancels the load. Counting
+/// happens under the flights lock, so a new waiter never joins a load being cancelled.
+struct Waiter {
+    inner: Arc<Inner>,
+    id: Digest,
+    key: u64,
+    flight: Flight,
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        self.flight.sinks.remove(self.key);
+        let Ok(mut flights) = self.inner.flights.lock() else {
+            self.flight.cancel.cancel();
+            return;
+        };
+        if self.flight.waiters.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.flight.cancel.cancel();
+            if flights
+                .get(&self.id)
+                .is_some_and(|f| Arc::ptr_eq(&f.waiters, &self.flight.waiters))
+            {
+                flights.remove(&self.id);
             }
         }
     }
@@ -46,61 +106,82 @@ pub(super) async fn load_shared(
     progress: Arc<dyn ProgressSink>,
     cancel: CancellationToken,
 ) -> Result<Loaded, EngineError> {
-    let flight = {
+    let key = WAITER_SERIAL.fetch_add(1, Ordering::Relaxed);
+    let waiter = {
         let mut flights = inner
             .flights
             .lock()
             .map_err(|_| EngineError::Internal("in-flight map poisoned".into()))?;
-        match flights.get(id) {
-            Some(f) => {
-                if let Ok(mut s) = f.sinks.sinks.lock() {
-                    s.push(progress);
-                }
-                f.clone()
-            }
+        let joinable = flights
+            .get(id)
+            .filter(|f| !f.cancel.is_cancelled())
+            .cloned();
+        let flight = match joinable {
+            Some(f) => f,
             None => {
                 let sinks = Arc::new(FanOut::default());
-                if let Ok(mut s) = sinks.sinks.lock() {
-                    s.push(progress);
-                }
+                let cancel = CancellationToken::new();
+                let waiters = Arc::new(AtomicUsize::new(0));
                 let task = tokio::spawn(load_uncached(
                     inner.clone(),
                     id.clone(),
                     sinks.clone() as Arc<dyn ProgressSink>,
+                    cancel.clone(),
                 ));
                 let owner = inner.clone();
-                let key = id.clone();
+                let map_key = id.clone();
+                let mine = waiters.clone();
                 let result = async move {
                     let r = task
                         .await
                         .map_err(|e| EngineError::Internal(format!("load task: {e}")))
                         .and_then(|r| r);
                     if let Ok(mut f) = owner.flights.lock() {
-                        f.remove(&key);
+                        // Only this load's entry: a cancelled one may have been replaced.
+                        if f.get(&map_key).is_some_and(|f| Arc::ptr_eq(&f.waiters, &mine)) {
+                            f.remove(&map_key);
+                        }
                     }
                     r
                 }
                 .boxed()
                 .shared();
-                let f = Flight { result, sinks };
+                let f = Flight {
+                    result,
+                    sinks,
+                    cancel,
+                    waiters,
+                };
                 flights.insert(id.clone(), f.clone());
                 f
             }
+        };
+        flight.sinks.add(key, progress);
+        flight.waiters.fetch_add(1, Ordering::SeqCst);
+        Waiter {
+            inner: inner.clone(),
+            id: id.clone(),
+            key,
+            flight,
         }
     };
+    let flight = waiter.flight.clone();
     // Poll the shared future from a task of its own too, so the map entry is cleared
     // even when every waiter has gone.
     tokio::spawn(flight.result.clone().map(|_| ()));
-    tokio::select! {
+    let r = tokio::select! {
         r = flight.result => r,
         _ = cancel.cancelled() => Err(EngineError::Cancelled),
-    }
+    };
+    drop(waiter);
+    r
 }
 
 async fn load_uncached(
     inner: Arc<Inner>,
     id: Digest,
     progress: Arc<dyn ProgressSink>,
+    cancel: CancellationToken,
 ) -> Result<Loaded, EngineError> {
     let docker = inner
         .docker
@@ -146,7 +227,8 @@ async fn load_uncached(
                 stage: Stage::ReadingStorage,
             });
             let (cfg, got) =
-                read_from_store(&inner, store, &id, &diff_ids, &layers, &progress).await;
+                read_from_store(&inner, store, &id, &diff_ids, &layers, &progress, &cancel)
+                    .await;
             if config_raw.is_none() {
                 config_raw = cfg;
             }
@@ -161,8 +243,11 @@ async fn load_uncached(
         }
     }
 
+    if cancel.is_cancelled() {
+        return Err(EngineError::Cancelled);
+    }
     if config_raw.is_none() || layers.iter().any(Option::is_none) {
-        let image = export(&inner, &id, inspect.size, &progress).await?;
+        let image = export(&inner, &id, inspect.size, &progress, &cancel).await?;
         report.exported = true;
         if image.layers.len() != count {
             return Err(inconsistent(
@@ -254,7 +339,9 @@ async fn read_from_store(
     diff_ids: &[Digest],
     have: &[Option<Arc<LayerIndex>>],
     progress: &Arc<dyn ProgressSink>,
+    cancel: &CancellationToken,
 ) -> (Option<Vec<u8>>, Vec<(usize, Arc<LayerIndex>)>) {
+    let cancel = cancel.clone();
     let inner = inner.clone();
     let id = id.clone();
     let diff_ids = diff_ids.to_vec();
@@ -277,6 +364,9 @@ async fn read_from_store(
         let chains = chain_ids(&diff_ids);
         let mut got = Vec::new();
         for i in missing {
+            if cancel.is_cancelled() {
+                break;
+            }
             match store.index_layer(&chains[i], &diff_ids[i], limits) {
                 Ok(l) => {
                     progress.report(Progress::Layer {
@@ -308,31 +398,37 @@ async fn export(
     id: &Digest,
     size_hint: Option<i64>,
     progress: &Arc<dyn ProgressSink>,
+    cancel: &CancellationToken,
 ) -> Result<Image, EngineError> {
     let docker = inner
         .docker
         .as_ref()
         .map_err(|e| EngineError::Docker(e.clone()))?;
-    let _permit = inner
-        .exports
-        .acquire()
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?;
+    let tell = |position: Option<usize>| progress.queued(position);
+    let _permit = tokio::select! {
+        p = inner.exports.acquire(&tell) => p.map_err(|e| EngineError::Internal(e.to_string()))?,
+        _ = cancel.cancelled() => return Err(EngineError::Cancelled),
+    };
     inner.stats.exports.fetch_add(1, Ordering::Relaxed);
     progress.report(Progress::Stage {
         stage: Stage::Exporting,
     });
-    let stream = docker.export(id).await?;
-    let cancel = CancellationToken::new();
-    let (reader, failure) = spawn_pump(stream, cancel.clone());
-    let guard = cancel.drop_guard();
+    let stream = tokio::select! {
+        s = docker.export(id) => s?,
+        _ = cancel.cancelled() => return Err(EngineError::Cancelled),
+    };
+    // The pump stops (and drops the daemon's stream) when the load is cancelled or when
+    // this function returns, whichever comes first.
+    let pump_stop = cancel.child_token();
+    let (reader, failure) = spawn_pump(stream, pump_stop.clone());
+    let guard = pump_stop.drop_guard();
     let inner2 = inner.clone();
     let progress = progress.clone();
     let id2 = id.clone();
     let total = size_hint.and_then(|s| u64::try_from(s).ok());
+    let stop = cancel.clone();
     let task = tokio::task::spawn_blocking(move || {
-        let never = CancellationToken::new();
-        let mut counter = ChunkProgress::new(&*progress, &never);
+        let mut counter = ChunkProgress::new(&*progress, &stop);
         counter.set_total(total);
         let archive =
             app::archive::read_archive(counter.wrap(reader), &inner2.config.limits, &mut |_| {})
@@ -351,6 +447,9 @@ async fn export(
         .await
         .map_err(|e| EngineError::Internal(format!("export reader: {e}")))?;
     drop(guard);
+    if cancel.is_cancelled() {
+        return Err(EngineError::Cancelled);
+    }
     // A broken stream explains a parse failure better than the parser can.
     let stream_error = failure.lock().ok().and_then(|mut f| f.take());
     let image = match (result, stream_error) {
@@ -411,7 +510,7 @@ pub(super) async fn export_layer_members(
         .map_err(|e| EngineError::Docker(e.clone()))?;
     let _permit = inner
         .exports
-        .acquire()
+        .acquire(&|_| {})
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))?;
     inner.stats.exports.fetch_add(1, Ordering::Relaxed);

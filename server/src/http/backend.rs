@@ -7,6 +7,7 @@ use app::compare::SharingInput;
 use app::model::{Digest, Image};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// Receives progress while an image is loaded.
 pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
@@ -58,11 +59,15 @@ pub trait Backend: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<Vec<ImageSummary>, BackendError>>;
     /// Inspect + config + history aligned to layers.
     fn image_detail(&self, id: Digest) -> BoxFuture<'_, Result<ImageDetail, BackendError>>;
-    /// Reads every layer of the image (the expensive part), reporting progress.
+    /// Reads every layer of the image (the expensive part), reporting progress
+    /// (including the place in the export queue while waiting for a slot). Cancelling
+    /// `cancel` stops the load promptly (the daemon export is dropped, nothing partial
+    /// is cached); the future then fails or is simply dropped by the caller.
     fn load_image(
         &self,
         id: Digest,
         progress: ProgressFn,
+        cancel: CancellationToken,
     ) -> BoxFuture<'static, Result<Arc<Image>, BackendError>>;
     /// Layer diff IDs and sizes of every local image, from metadata only (no layer read).
     fn sharing_inputs(&self) -> BoxFuture<'_, Result<SharingInputs, BackendError>>;

@@ -44,11 +44,18 @@ impl DaemonBackend {
     /// an optional on-disk layer cache. Connecting is lazy: a missing daemon shows up as
     /// `Unavailable` per request.
     pub fn new(docker_host: Option<String>, cache_dir: Option<PathBuf>) -> Self {
-        let engine = Engine::new(EngineConfig {
-            docker_host: docker_host.clone(),
+        Self::with_engine_config(EngineConfig {
+            docker_host,
             cache_dir,
             ..EngineConfig::default()
-        });
+        })
+    }
+
+    /// A backend over an engine configured in full (`strata serve` passes
+    /// `--no-layer-store` and the export idle timeout this way).
+    pub fn with_engine_config(config: EngineConfig) -> Self {
+        let docker_host = config.docker_host.clone();
+        let engine = Engine::new(config);
         if let Some(e) = engine.cache_error() {
             tracing::warn!("layer cache disabled: {e}");
         }
@@ -261,6 +268,12 @@ impl ProgressSink for ProgressAdapter {
         }
         (self.out)(p.clone());
     }
+
+    fn queued(&self, position: Option<usize>) {
+        let Ok(mut p) = self.state.lock() else { return };
+        p.queue_position = position.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+        (self.out)(p.clone());
+    }
 }
 
 fn stage_name(stage: Stage) -> &'static str {
@@ -352,6 +365,7 @@ impl Backend for DaemonBackend {
         &self,
         id: Digest,
         progress: ProgressFn,
+        cancel: CancellationToken,
     ) -> BoxFuture<'static, Result<Arc<Image>, BackendError>> {
         let engine = self.engine.clone();
         async move {
@@ -359,9 +373,9 @@ impl Backend for DaemonBackend {
                 state: Mutex::new(Progress::default()),
                 out: progress,
             });
-            // The job owns the load; nothing cancels it once started.
+            // The job owns the load and cancels it when nobody waits any more.
             let loaded = engine
-                .load_daemon_image(&id, sink, CancellationToken::new())
+                .load_daemon_image(&id, sink, cancel)
                 .await
                 .map_err(from_engine)?;
             Ok(loaded.image)

@@ -1,82 +1,93 @@
 //! Analysis jobs: a single-flight registry keyed by image ID. The first request spawns
-//! one task that owns the work (a request going away never cancels it); every other
-//! request for the same image joins it. Progress is published on a `watch` channel and
-//! streamed as server-sent events; the finished result stays in memory.
+//! one task that owns the work; every other request for the same image joins it.
+//! Progress (including the place in the export queue) is published on a `watch`
+//! channel and streamed as server-sent events; the finished result stays in memory.
+//!
+//! Work stops when nobody waits: a job counts its open event streams and remembers the
+//! last request that asked about it (start, `GET /jobs/{id}`, `GET .../analysis`). A
+//! running job with no stream and no such request for the grace period
+//! ([`JobsConfig::grace`]) is cancelled ("cancelled: nobody was waiting"); its load is
+//! stopped through the backend's cancellation token and nothing is kept, so a later
+//! start runs it again. `POST /jobs/{id}/cancel` cancels at once when no other viewer
+//! waits (see [`routes`]). Each user (or client IP without auth) may have at most
+//! [`JobsConfig::max_per_user`] running jobs it started; joining one does not count.
+
+mod job;
+mod routes;
+
+pub use job::{Job, NOBODY_WAITING};
 
 use super::analysis::Analysis;
 use super::backend::{Backend, ProgressFn};
 use super::error::ApiError;
-use super::images::parse_image_id;
 use super::state::AppState;
-use app::api::{AnalysisSummary, JobEvent, JobInfo, JobState, Progress};
+use app::api::{JobState, Progress};
 use app::model::{Digest, Image};
-use axum::extract::{Path, State};
-use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use futures_util::stream::{self, Stream};
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use tokio::sync::watch;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/images/{id}/analysis",
-            post(start_analysis).get(get_analysis),
-        )
-        .route("/jobs/{id}", get(get_job))
-        .route("/jobs/{id}/events", get(job_events))
+pub use routes::routes;
+
+/// How long a cancelled job's load may take to stop on its token before it is dropped.
+const CANCEL_WIND_DOWN: Duration = Duration::from_secs(5);
+
+/// Default grace period: how long a running job survives with nobody waiting.
+pub const DEFAULT_GRACE_SECS: f64 = 15.0;
+/// Default cap on running jobs one user has started.
+pub const DEFAULT_MAX_JOBS_PER_USER: u32 = 3;
+
+/// Job settings of `strata serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct JobsConfig {
+    /// Cancel a running analysis nobody has watched or polled for SECS seconds
+    #[arg(long = "job-grace-secs", hide = true, value_name = "SECS", default_value_t = DEFAULT_GRACE_SECS, value_parser = parse_grace)]
+    pub grace_secs: f64,
+    /// Analyses one user (or client address without auth) may have running at once;
+    /// joining an analysis someone else started does not count (0 = no cap)
+    #[arg(long = "max-jobs-per-user", value_name = "N", default_value_t = DEFAULT_MAX_JOBS_PER_USER)]
+    pub max_per_user: u32,
 }
 
-#[derive(Debug, Clone)]
-struct Status {
-    state: JobState,
-    progress: Progress,
-    error: Option<String>,
+fn parse_grace(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds between 0 and 86400"
+        )),
+    }
 }
 
-/// One load of one image.
-pub struct Job {
-    /// Creation order (for evicting the oldest finished results).
-    seq: u64,
-    id: String,
-    image_id: Digest,
-    status: watch::Sender<Status>,
-    result: OnceLock<Arc<Analysis>>,
-}
-
-impl Job {
-    /// The job as the API shows it.
-    pub fn info(&self) -> JobInfo {
-        let s = self.status.borrow().clone();
-        JobInfo {
-            id: self.id.clone(),
-            image_id: self.image_id.to_string(),
-            state: s.state,
-            progress: s.progress,
-            error: s.error,
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            grace_secs: DEFAULT_GRACE_SECS,
+            max_per_user: DEFAULT_MAX_JOBS_PER_USER,
         }
     }
+}
 
-    fn state(&self) -> JobState {
-        self.status.borrow().state
+impl JobsConfig {
+    /// The grace period as a duration.
+    pub fn grace(&self) -> Duration {
+        Duration::try_from_secs_f64(self.grace_secs)
+            .unwrap_or(Duration::from_secs_f64(DEFAULT_GRACE_SECS))
     }
+}
 
-    fn fail(&self, message: String) {
-        tracing::warn!("analysis of {} failed: {message}", self.image_id);
-        self.status.send_modify(|s| {
-            s.state = JobState::Failed;
-            s.error = Some(message);
-        });
-    }
-
-    /// The result once done.
-    pub fn result(&self) -> Option<Arc<Analysis>> {
-        self.result.get().cloned()
-    }
+/// Why a job was not started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The caller already has its share of running jobs (429).
+    #[error("{user} already has {running} analyses running (at most {max} per user); wait for one to finish or cancel it")]
+    TooMany {
+        user: String,
+        running: usize,
+        max: u32,
+    },
+    #[error(transparent)]
+    Api(#[from] ApiError),
 }
 
 /// Finished analyses kept in memory; the oldest beyond this are dropped (their layers
@@ -112,67 +123,116 @@ struct Jobs {
 /// All jobs of this server process.
 pub struct JobRegistry {
     backend: Arc<dyn Backend>,
+    config: JobsConfig,
     jobs: Mutex<Jobs>,
     next: AtomicU64,
 }
 
 impl JobRegistry {
     pub fn new(backend: Arc<dyn Backend>) -> Self {
+        Self::with_config(backend, JobsConfig::default())
+    }
+
+    /// A registry with the given grace period and per-user cap.
+    pub fn with_config(backend: Arc<dyn Backend>, config: JobsConfig) -> Self {
         JobRegistry {
             backend,
+            config,
             jobs: Mutex::new(Jobs::default()),
             next: AtomicU64::new(1),
         }
     }
 
-    /// Returns the running or finished job for `image`, or spawns one (a failed job is
-    /// replaced, so a retry really retries).
+    /// The settings in force.
+    pub fn config(&self) -> &JobsConfig {
+        &self.config
+    }
+
+    /// Returns the running or finished job for `image`, or spawns one (a failed or
+    /// cancelled job is replaced, so a retry really retries). Not counted against any
+    /// user (internal starts, e.g. by compare).
     pub fn start(&self, image: Digest) -> Result<Arc<Job>, ApiError> {
+        self.start_as(image, None).map_err(|e| match e {
+            StartError::Api(e) => e,
+            other => ApiError::Internal(other.to_string()),
+        })
+    }
+
+    /// Like [`JobRegistry::start`], for `owner` (a user or client address): a new job
+    /// is refused when the owner already has `max_per_user` running ones. Joining a
+    /// running or finished job is always allowed and counts as interest.
+    pub fn start_as(&self, image: Digest, owner: Option<String>) -> Result<Arc<Job>, StartError> {
         let mut jobs = self
             .jobs
             .lock()
             .map_err(|_| ApiError::Internal("job registry lock poisoned".into()))?;
         if let Some(job) = jobs.by_image.get(&image) {
             if job.state() != JobState::Failed {
+                job.touch();
                 return Ok(job.clone());
             }
         }
+        if let (Some(user), max @ 1..) = (&owner, self.config.max_per_user) {
+            let running = jobs
+                .by_id
+                .values()
+                .filter(|j| j.owner.as_ref() == Some(user) && j.state() == JobState::Running)
+                .count();
+            if running >= max as usize {
+                return Err(StartError::TooMany {
+                    user: user.clone(),
+                    running,
+                    max,
+                });
+            }
+        }
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let (status, _) = watch::channel(Status {
-            state: JobState::Running,
-            progress: Progress::default(),
-            error: None,
-        });
-        let job = Arc::new(Job {
-            seq: n,
-            id: format!("job-{n}"),
-            image_id: image.clone(),
-            status,
-            result: OnceLock::new(),
-        });
+        let job = Arc::new(Job::new(n, image.clone(), owner));
         if let Some(old) = jobs.by_image.insert(image.clone(), job.clone()) {
             jobs.by_id.remove(&old.id);
         }
         jobs.by_id.insert(job.id.clone(), job.clone());
         evict_finished(&mut jobs, MAX_KEPT_RESULTS);
-        let reporter = job.clone();
+        drop(jobs);
+        self.spawn(job.clone());
+        Ok(job)
+    }
+
+    /// Runs the load and the analysis in a task of its own, and the watchdog that
+    /// cancels the job once nobody has waited for the grace period.
+    fn spawn(&self, job: Arc<Job>) {
+        let reporter = Arc::downgrade(&job);
         let progress: ProgressFn = Arc::new(move |p: Progress| {
-            reporter.status.send_modify(|s| s.progress = p);
+            if let Some(job) = reporter.upgrade() {
+                job.status.send_if_modified(|s| {
+                    if s.state != JobState::Running {
+                        return false;
+                    }
+                    s.progress = p;
+                    true
+                });
+            }
         });
-        let work = self.backend.load_image(image, progress);
+        let work = self
+            .backend
+            .load_image(job.image_id.clone(), progress, job.cancel.clone());
         let owner = job.clone();
         tokio::spawn(async move {
-            match work.await {
+            let mut work = work;
+            let loaded = tokio::select! {
+                r = &mut work => r,
+                () = owner.cancel.cancelled() => {
+                    // The status already says cancelled. Let the load wind down on its
+                    // token for a moment, then drop whatever is left of it.
+                    let _ = tokio::time::timeout(CANCEL_WIND_DOWN, work).await;
+                    return;
+                }
+            };
+            match loaded {
                 Ok(image) => {
                     let built = tokio::task::spawn_blocking(move || Analysis::build(image)).await;
                     match built {
-                        Ok(Ok(analysis)) => {
-                            let _ = owner.result.set(Arc::new(analysis));
-                            owner.status.send_modify(|s| {
-                                s.state = JobState::Done;
-                                s.progress.layer = s.progress.layers.max(s.progress.layer);
-                            });
-                        }
+                        Ok(Ok(analysis)) => owner.finish(analysis),
                         Ok(Err(message)) => owner.fail(message),
                         Err(e) => owner.fail(format!("analysis task failed: {e}")),
                     }
@@ -180,7 +240,23 @@ impl JobRegistry {
                 Err(e) => owner.fail(e.to_string()),
             }
         });
-        Ok(job)
+        let grace = self.config.grace();
+        let tick = (grace / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(tick) => {}
+                    () = job.cancel.cancelled() => return,
+                }
+                if job.state() != JobState::Running {
+                    return;
+                }
+                if job.viewers() == 0 && job.idle_for() >= grace {
+                    job.cancel_with(NOBODY_WAITING);
+                    return;
+                }
+            }
+        });
     }
 
     /// A job by its ID.
@@ -198,7 +274,8 @@ impl JobRegistry {
         self.for_image(image)?.result().map(|a| a.image.clone())
     }
 
-    /// The finished analysis for an image, or why there is none.
+    /// The finished analysis for an image, or why there is none (asking about a
+    /// running job counts as interest in it).
     pub fn analysis(&self, image: &Digest) -> Result<Arc<Analysis>, ApiError> {
         let job = self.for_image(image).ok_or_else(|| {
             ApiError::NotReady(format!(
@@ -214,84 +291,21 @@ impl JobRegistry {
                 "analysis of {image} failed: {}",
                 info.error.unwrap_or_default()
             ))),
-            _ => Err(ApiError::NotReady(format!(
-                "analysis of {image} is still running (job {})",
-                info.id
-            ))),
+            _ => {
+                job.touch();
+                Err(ApiError::NotReady(format!(
+                    "analysis of {image} is still running (job {})",
+                    info.id
+                )))
+            }
         }
     }
 }
 
-/// `POST /images/{id}/analysis`: 202 with the job at once.
-async fn start_analysis(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<(axum::http::StatusCode, Json<JobInfo>), ApiError> {
-    let id = parse_image_id(&id)?;
-    let job = state.jobs.start(id)?;
-    Ok((axum::http::StatusCode::ACCEPTED, Json(job.info())))
-}
-
-async fn get_analysis(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<AnalysisSummary>, ApiError> {
-    let id = parse_image_id(&id)?;
-    Ok(Json(state.jobs.analysis(&id)?.summary.clone()))
-}
-
-async fn get_job(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<JobInfo>, ApiError> {
-    let job = state
-        .jobs
-        .get(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no job {id:?}")))?;
-    Ok(Json(job.info()))
-}
-
-/// `GET /jobs/{id}/events`: `progress` events, then one `done` or `failed`, then the end.
-async fn job_events(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let job = state
-        .jobs
-        .get(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no job {id:?}")))?;
-    let rx = job.status.subscribe();
-    let stream = stream::unfold((rx, true, false), |(mut rx, first, finished)| async move {
-        if finished {
-            return None;
-        }
-        if !first && rx.changed().await.is_err() {
-            return None;
-        }
-        let status = rx.borrow_and_update().clone();
-        let event = match status.state {
-            JobState::Running => JobEvent::Progress(status.progress),
-            JobState::Done => JobEvent::Done,
-            JobState::Failed => JobEvent::Failed {
-                message: status.error.unwrap_or_default(),
-            },
-        };
-        let terminal = status.state != JobState::Running;
-        Some((Ok(to_sse(&event)), (rx, false, terminal)))
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
-}
-
-fn to_sse(event: &JobEvent) -> Event {
-    let name = match event {
-        JobEvent::Progress(_) => "progress",
-        JobEvent::Done => "done",
-        JobEvent::Failed { .. } => "failed",
-    };
-    match Event::default().event(name).json_data(event) {
-        Ok(e) => e,
-        Err(e) => Event::default().event("failed").data(format!(
-            "{{\"type\":\"failed\",\"message\":\"cannot encode event: {e}\"}}"
-        )),
+impl AppState {
+    /// The same state with a fresh job registry under `config` (grace, per-user cap).
+    pub fn with_jobs(mut self, config: JobsConfig) -> Self {
+        self.jobs = Arc::new(JobRegistry::with_config(self.backend.clone(), config));
+        self
     }
 }

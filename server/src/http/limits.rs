@@ -11,8 +11,13 @@ use super::auth::{peer_addr, Cidr, Denied};
 use super::security::Policy;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
+use axum::body::Body;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use tower::{ServiceBuilder, ServiceExt as _};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -120,6 +125,27 @@ pub(crate) async fn rate_limit(
     match policy.limiter.check(client, Instant::now()) {
         Ok(()) => next.run(req).await,
         Err(retry_after) => Denied::RateLimited { retry_after }.into_response(),
+    }
+}
+
+/// Middleware: the body limit ([`MAX_BODY_BYTES`], 413) and the request timeout
+/// ([`REQUEST_TIMEOUT`], 408) of every request but an archive upload, which streams a
+/// large body under its own size limit and idle timeout (`super::upload`).
+pub(crate) async fn bound_request(req: Request, next: Next) -> Response {
+    if super::upload::is_upload_request(&req) {
+        return next.run(req).await;
+    }
+    let bounded = ServiceBuilder::new()
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .map_request(|r: axum::http::Request<_>| r.map(Body::new))
+        .service(next);
+    match bounded.oneshot(req).await {
+        Ok(response) => response.map(Body::new),
+        Err(never) => match never {},
     }
 }
 

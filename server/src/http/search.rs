@@ -34,67 +34,82 @@ struct SearchQuery {
     limit: Option<u64>,
 }
 
-/// Whether `text` matches the glob `pattern`: `*` any run without `/`, `**` any run,
-/// `?` one byte other than `/`, everything else literal. Dynamic programming over the
-/// two byte strings (no recursion), `O(len(pattern) * len(text))`.
-pub fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
-    // Tokens: Some(true) = `**`, Some(false) = `*`, None = one literal/`?` byte.
-    let mut toks: Vec<(Option<bool>, u8)> = Vec::with_capacity(pattern.len());
-    let mut i = 0;
-    while i < pattern.len() {
-        if pattern[i] == b'*' {
-            let double = pattern.get(i + 1) == Some(&b'*');
-            toks.push((Some(double), b'*'));
-            i += if double { 2 } else { 1 };
-        } else {
-            toks.push((None, pattern[i]));
-            i += 1;
-        }
-    }
-    // prev[j]: tokens so far match text[..j].
-    let mut prev = vec![false; text.len() + 1];
-    prev[0] = true;
-    for &(star, byte) in &toks {
-        let mut cur = vec![false; text.len() + 1];
-        match star {
-            Some(any) => {
-                for j in 0..=text.len() {
-                    cur[j] = prev[j] || (j > 0 && cur[j - 1] && (any || text[j - 1] != b'/'));
-                }
-            }
-            None => {
-                for j in 1..=text.len() {
-                    let c = text[j - 1];
-                    cur[j] = prev[j - 1] && (c == byte || (byte == b'?' && c != b'/'));
-                }
-            }
-        }
-        prev = cur;
-    }
-    prev[text.len()]
+/// A compiled glob: `*` any run without `/`, `**` any run, `?` one byte other than `/`,
+/// everything else literal. Matching is dynamic programming over the two byte strings
+/// (no recursion), `O(len(pattern) * len(text))`, reusing two rows between calls.
+struct Glob {
+    /// Some(true) = `**`, Some(false) = `*`, None = one literal/`?` byte.
+    toks: Vec<(Option<bool>, u8)>,
+    rows: std::cell::RefCell<(Vec<bool>, Vec<bool>)>,
 }
 
-/// The matcher for one query.
-fn matcher(q: &str, mode: SearchMode) -> impl Fn(&[u8]) -> bool {
+impl Glob {
+    fn new(pattern: &[u8]) -> Glob {
+        let mut toks = Vec::with_capacity(pattern.len());
+        let mut i = 0;
+        while i < pattern.len() {
+            if pattern[i] == b'*' {
+                let double = pattern.get(i + 1) == Some(&b'*');
+                toks.push((Some(double), b'*'));
+                i += if double { 2 } else { 1 };
+            } else {
+                toks.push((None, pattern[i]));
+                i += 1;
+            }
+        }
+        Glob {
+            toks,
+            rows: Default::default(),
+        }
+    }
+
+    fn matches(&self, text: &[u8]) -> bool {
+        let mut rows = self.rows.borrow_mut();
+        let (prev, cur) = &mut *rows;
+        // prev[j]: tokens so far match text[..j].
+        prev.clear();
+        prev.resize(text.len() + 1, false);
+        prev[0] = true;
+        for &(star, byte) in &self.toks {
+            cur.clear();
+            cur.resize(text.len() + 1, false);
+            match star {
+                Some(any) => {
+                    for j in 0..=text.len() {
+                        cur[j] = prev[j] || (j > 0 && cur[j - 1] && (any || text[j - 1] != b'/'));
+                    }
+                }
+                None => {
+                    for j in 1..=text.len() {
+                        let c = text[j - 1];
+                        cur[j] = prev[j - 1] && (c == byte || (byte == b'?' && c != b'/'));
+                    }
+                }
+            }
+            std::mem::swap(prev, cur);
+        }
+        prev[text.len()]
+    }
+}
+
+/// Whether `hay` contains `needle`, ASCII case-insensitively (`needle` lower-case).
+fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// The matcher for one query, called with a node's path (`a/b/c`) and name (`c`). A
+/// pattern without `/` is matched against the name only.
+fn matcher(q: &str, mode: SearchMode) -> impl Fn(&[u8], &[u8]) -> bool {
     let needle: Vec<u8> = q.trim_start_matches('/').as_bytes().to_vec();
     let lower = needle.to_ascii_lowercase();
     let whole_path = needle.contains(&b'/');
-    move |path: &[u8]| match mode {
-        SearchMode::Substring => {
-            lower.is_empty()
-                || path
-                    .to_ascii_lowercase()
-                    .windows(lower.len())
-                    .any(|w| w == lower.as_slice())
-        }
-        SearchMode::Glob => {
-            let target = if whole_path {
-                path
-            } else {
-                path.rsplit(|b| *b == b'/').next().unwrap_or(path)
-            };
-            glob_match(&needle, target)
-        }
+    let glob = Glob::new(&needle);
+    move |path: &[u8], name: &[u8]| match mode {
+        SearchMode::Substring => contains_ignore_case(path, &lower),
+        SearchMode::Glob => glob.matches(if whole_path { path } else { name }),
     }
 }
 
@@ -133,22 +148,20 @@ async fn search(
         let tree = &analysis.tree;
         let matches = matcher(&text, mode);
         let changed = (view == TreeView::Layer).then(|| analysis.changed_dirs(k));
-        let nodes: Box<dyn Iterator<Item = _>> = match view {
-            TreeView::Layer => Box::new(tree.changes(k).iter().copied()),
-            TreeView::Stacked => Box::new(tree.iter_at(k)),
-        };
         let mut total = 0u64;
         let mut items = Vec::new();
-        for node in nodes {
-            let path = tree.path_of(node);
-            if !matches(&path) {
-                continue;
+        tree.for_each_path_at(k, |node, path| {
+            if !matches(path, tree.name(node)) {
+                return;
+            }
+            if view == TreeView::Layer && tree.changes(k).binary_search(&node).is_err() {
+                return;
             }
             let Some(info) = tree.info(node, k) else {
-                continue;
+                return;
             };
             if view == TreeView::Stacked && info.mark == Mark::Removed {
-                continue;
+                return;
             }
             total += 1;
             if total > offset && (items.len() as u64) < limit {
@@ -157,14 +170,14 @@ async fn search(
                     _ => info.size,
                 };
                 items.push(SearchHit {
-                    path: format!("/{}", display_path(&path)),
-                    path_raw: encode_raw(&path),
+                    path: format!("/{}", display_path(path)),
+                    path_raw: encode_raw(path),
                     kind: kind(info.kind),
                     size,
                     mark: mark(info.mark),
                 });
             }
-        }
+        });
         Page {
             items,
             total,
@@ -180,6 +193,10 @@ async fn search(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+        Glob::new(pattern).matches(text)
+    }
 
     #[test]
     fn globs() {
@@ -197,12 +214,14 @@ mod tests {
     #[test]
     fn matchers() {
         let m = matcher("BIN/E", SearchMode::Substring);
-        assert!(m(b"usr/bin/env"));
-        assert!(!m(b"usr/lib/env"));
+        assert!(m(b"usr/bin/env", b"env"));
+        assert!(!m(b"usr/lib/env", b"env"));
         let g = matcher("*.txt", SearchMode::Glob);
-        assert!(g(b"data/sub/deep.txt"));
+        assert!(g(b"data/sub/deep.txt", b"deep.txt"));
+        assert!(g(b"data/sub/deep.txt", b"deep.txt"), "rows are reused between calls");
+        assert!(!g(b"data/sub/deep.md", b"deep.md"));
         let p = matcher("/data/*.txt", SearchMode::Glob);
-        assert!(p(b"data/keep.txt"));
-        assert!(!p(b"data/sub/deep.txt"));
+        assert!(p(b"data/keep.txt", b"keep.txt"));
+        assert!(!p(b"data/sub/deep.txt", b"deep.txt"));
     }
 }

@@ -3,26 +3,22 @@
 //! ones) against DNS rebinding, fixed response headers (CSP, nosniff, no referrer, no
 //! framing, `no-store` on the API), and [`secure`], which stacks every security layer in
 //! order: headers and Host check → rate limit → audit → authentication and CSRF → body
-//! limit and timeout → the app. No CORS headers are ever sent, so other origins cannot
+//! limit and timeout (except for archive uploads, which bound themselves) → the app. No CORS headers are ever sent, so other origins cannot
 //! read the API.
 
 use super::audit;
 use super::auth::{self, AuthMode, Authenticator, Cidr, TokenStore, TokensError};
 use super::error::ApiError;
-use super::limits::{
-    self, RateLimiter, DEFAULT_BURST, DEFAULT_RATE, MAX_BODY_BYTES, REQUEST_TIMEOUT,
-};
+use super::limits::{self, RateLimiter, DEFAULT_BURST, DEFAULT_RATE};
 use super::state::AppState;
 use axum::extract::Request;
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 
 /// The page's policy: our own scripts and wasm only, no plugins, no framing.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
@@ -241,12 +237,8 @@ impl AppState {
 pub fn secure(app: Router, state: &AppState) -> Router {
     let policy = state.security.clone();
     let guard = state.host_guard.clone();
-    app.layer(TimeoutLayer::with_status_code(
-        StatusCode::REQUEST_TIMEOUT,
-        REQUEST_TIMEOUT,
-    ))
-    .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-    .layer(middleware::from_fn_with_state(
+    app.layer(middleware::from_fn(limits::bound_request))
+        .layer(middleware::from_fn_with_state(
         policy.clone(),
         auth::authenticate,
     ))

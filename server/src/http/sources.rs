@@ -3,7 +3,10 @@
 //! ([`Engine::load`]) and served beside the daemon's images by [`SourcesBackend`], which
 //! wraps the daemon [`Backend`]. They are listed first, carry their SOURCE string in
 //! [`ImageSummary::source`], and are browsable like daemon images (the analysis job gets
-//! the already loaded image, so nothing is read twice).
+//! the already loaded image, so nothing is read twice). Archives uploaded through the UI
+//! join them at run time ([`SourcesBackend::add_upload`]): listed after the command-line
+//! ones, newest first, at most [`MAX_KEPT_UPLOADS`] kept in memory (the oldest upload is
+//! dropped first).
 
 use super::backend::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
 use super::images::exact_history;
@@ -14,8 +17,8 @@ use app::api::{DockerHealth, ImageDetail, ImageSummary, RunConfig};
 use app::model::{Digest, Image};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, RwLock};
 use tokio_util::sync::CancellationToken;
 
 /// One image opened from a command-line SOURCE.
@@ -68,19 +71,78 @@ pub async fn open_sources(
     Ok(out)
 }
 
-/// The daemon backend plus the images opened at start.
+/// Uploaded images kept in memory by default; older uploads are dropped.
+pub const MAX_KEPT_UPLOADS: usize = 16;
+
+/// The daemon backend plus the images opened at start and the uploaded ones.
 pub struct SourcesBackend {
     inner: Arc<dyn Backend>,
     opened: Vec<OpenedSource>,
+    /// Newest first; never longer than `max_uploads`.
+    uploads: RwLock<VecDeque<OpenedSource>>,
+    max_uploads: usize,
 }
 
 impl SourcesBackend {
     pub fn new(inner: Arc<dyn Backend>, opened: Vec<OpenedSource>) -> Self {
-        SourcesBackend { inner, opened }
+        SourcesBackend {
+            inner,
+            opened,
+            uploads: RwLock::new(VecDeque::new()),
+            max_uploads: MAX_KEPT_UPLOADS,
+        }
     }
 
-    fn find(&self, id: &Digest) -> Option<&OpenedSource> {
-        self.opened.iter().find(|o| &o.image.id == id)
+    /// The same backend keeping at most `max` uploaded images (at least one).
+    pub fn with_max_uploads(mut self, max: usize) -> Self {
+        self.max_uploads = max.max(1);
+        self
+    }
+
+    /// Adds an uploaded image and returns what it is listed as. An image already opened
+    /// from the command line stays as it is; an earlier upload of the same image is
+    /// replaced. The oldest upload is dropped beyond the cap.
+    pub fn add_upload(&self, upload: OpenedSource) -> ImageSummary {
+        if let Some(o) = self.opened.iter().find(|o| o.image.id == upload.image.id) {
+            return source_summary(o);
+        }
+        let summary = source_summary(&upload);
+        let mut uploads = self.uploads.write().unwrap_or_else(|e| e.into_inner());
+        uploads.retain(|u| u.image.id != upload.image.id);
+        uploads.push_front(upload);
+        while uploads.len() > self.max_uploads {
+            if let Some(dropped) = uploads.pop_back() {
+                tracing::info!(
+                    "dropping uploaded image {} ({}) from memory: more than {} uploads kept",
+                    dropped.image.id,
+                    dropped.source,
+                    self.max_uploads
+                );
+            }
+        }
+        summary
+    }
+
+    /// Uploaded images, newest first.
+    pub fn uploads(&self) -> Vec<OpenedSource> {
+        self.uploads
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    fn find(&self, id: &Digest) -> Option<OpenedSource> {
+        if let Some(o) = self.opened.iter().find(|o| &o.image.id == id) {
+            return Some(o.clone());
+        }
+        self.uploads
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|o| &o.image.id == id)
+            .cloned()
     }
 
     async fn list(&self, filters: ImageFilters) -> Result<Vec<ImageSummary>, BackendError> {
@@ -93,13 +155,14 @@ impl SourcesBackend {
             }
             Err(e) => return Err(e),
         };
-        let mut out: Vec<ImageSummary> = self
-            .opened
-            .iter()
-            .filter(|o| matches_filters(&o.image, &filters))
-            .map(source_summary)
-            .collect();
-        let seen: HashSet<String> = out.iter().map(|s| s.id.clone()).collect();
+        let uploads = self.uploads();
+        let mut out: Vec<ImageSummary> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        for o in self.opened.iter().chain(uploads.iter()) {
+            if matches_filters(&o.image, &filters) && seen.insert(o.image.id.to_string()) {
+                out.push(source_summary(o));
+            }
+        }
         out.extend(daemon.into_iter().filter(|s| !seen.contains(&s.id)));
         Ok(out)
     }
@@ -289,7 +352,7 @@ impl Backend for SourcesBackend {
     fn image_detail(&self, id: Digest) -> BoxFuture<'_, Result<ImageDetail, BackendError>> {
         match self.find(&id) {
             Some(o) => {
-                let detail = source_detail(o);
+                let detail = source_detail(&o);
                 async move { Ok(detail) }.boxed()
             }
             None => self.inner.image_detail(id),
@@ -300,10 +363,11 @@ impl Backend for SourcesBackend {
         &self,
         id: Digest,
         progress: ProgressFn,
+        cancel: CancellationToken,
     ) -> BoxFuture<'static, Result<Arc<Image>, BackendError>> {
         match self.find(&id) {
             Some(o) => {
-                let image = o.image.clone();
+                let image = o.image;
                 async move {
                     let n = u32::try_from(image.layers.len()).unwrap_or(u32::MAX);
                     progress(app::api::Progress {
@@ -312,12 +376,13 @@ impl Backend for SourcesBackend {
                         total_bytes: None,
                         layer: n,
                         layers: n,
+                        queue_position: None,
                     });
                     Ok(image)
                 }
                 .boxed()
             }
-            None => self.inner.load_image(id, progress),
+            None => self.inner.load_image(id, progress, cancel),
         }
     }
 

@@ -23,6 +23,8 @@ pub struct AppState {
     pub security: Arc<Policy>,
     /// Comparisons computed (or being computed), by ordered image IDs.
     pub compares: Arc<CompareCache>,
+    /// Archive uploads; `None` = turned off (`--no-upload`, and tests that do not set it).
+    pub uploads: Option<Arc<super::upload::Uploads>>,
 }
 
 impl AppState {
@@ -39,15 +41,13 @@ impl AppState {
             host_guard: Arc::new(HostGuard::new(allowed_hosts)),
             security: Arc::new(Policy::default()),
             compares: Arc::default(),
+            uploads: None,
         }
     }
 
     /// State for `strata serve`: the Docker daemon named by the config (or the environment).
     pub fn from_config(config: &ServeConfig) -> Self {
-        let backend = Arc::new(DaemonBackend::new(
-            config.docker_host.clone(),
-            config.cache_dir.clone(),
-        ));
+        let backend = Arc::new(DaemonBackend::with_engine_config(config.engine_config()));
         AppState::with_config(backend, config)
     }
 

@@ -60,7 +60,7 @@ pub enum DockerError {
         message: String,
     },
     /// The export stream went silent.
-    #[error("export of image {id} from the Docker daemon stalled (no data for {secs} s)")]
+    #[error("export of image {id} stalled: the Docker daemon stopped sending data (nothing for {secs} s)")]
     Stalled { id: String, secs: u64 },
 }
 

@@ -128,7 +128,7 @@ fn input(
 }
 
 /// Whether a history step (created_by) is an instruction that makes no layer.
-fn is_metadata_only(created_by: &str) -> bool {
+pub(crate) fn is_metadata_only(created_by: &str) -> bool {
     let text = created_by.trim();
     // The classic builder writes `/bin/sh -c #(nop)  ENV ...` for non-RUN steps; of those
     // ADD, COPY and WORKDIR commit a layer.

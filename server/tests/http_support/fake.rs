@@ -13,7 +13,9 @@ use axum::Router;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
 use http_body_util::BodyExt as _;
+use server::engine::ExportQueue;
 use server::http::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
+use tokio_util::sync::CancellationToken;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,6 +33,14 @@ pub struct FakeBackend {
     pub failures_left: AtomicUsize,
     /// Images loaded by ID before falling back to `image`.
     pub by_id: Vec<Arc<Image>>,
+    /// Loads never finish on their own: they wait (after taking a slot of `queue`, if
+    /// any) until their cancellation token fires.
+    pub hold: bool,
+    /// Slots loads must take first (like the engine's export queue); the place in line
+    /// is reported as `queue_position`.
+    pub queue: Option<Arc<ExportQueue>>,
+    /// Loads that saw their cancellation token fire.
+    pub cancelled_loads: Arc<AtomicUsize>,
 }
 
 pub fn digest(n: u8) -> Digest {
@@ -152,6 +162,9 @@ impl FakeBackend {
             load_delay: Duration::from_millis(50),
             failures_left: AtomicUsize::new(0),
             by_id: vec![],
+            hold: false,
+            queue: None,
+            cancelled_loads: Arc::default(),
         }
     }
 
@@ -247,8 +260,20 @@ impl Backend for FakeBackend {
         &self,
         id: Digest,
         progress: ProgressFn,
+        cancel: CancellationToken,
     ) -> BoxFuture<'static, Result<Arc<Image>, BackendError>> {
         self.loads.fetch_add(1, Ordering::SeqCst);
+        if self.hold || self.queue.is_some() {
+            return held_load(
+                id,
+                progress,
+                cancel,
+                self.hold,
+                self.queue.clone(),
+                self.cancelled_loads.clone(),
+                self.image.clone(),
+            );
+        }
         let fail = self
             .failures_left
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -269,6 +294,7 @@ impl Backend for FakeBackend {
                     total_bytes: Some(200),
                     layer,
                     layers: 2,
+                    queue_position: None,
                 });
             }
             if fail {
@@ -308,6 +334,53 @@ impl Backend for FakeBackend {
         }
         .boxed()
     }
+}
+
+/// A load that takes a slot of `queue` (reporting its place in line), then waits for
+/// its cancellation when `hold`, else finishes with `image`.
+fn held_load(
+    id: Digest,
+    progress: ProgressFn,
+    cancel: CancellationToken,
+    hold: bool,
+    queue: Option<Arc<ExportQueue>>,
+    cancelled: Arc<AtomicUsize>,
+    image: Option<Arc<Image>>,
+) -> BoxFuture<'static, Result<Arc<Image>, BackendError>> {
+    async move {
+        let snapshot = |queue_position: Option<u32>| Progress {
+            stage: Some("exporting".into()),
+            bytes: 0,
+            total_bytes: None,
+            layer: 0,
+            layers: 2,
+            queue_position,
+        };
+        let work = async {
+            let _slot = match &queue {
+                Some(q) => {
+                    let tell = |p: Option<usize>| {
+                        progress(snapshot(p.map(|n| u32::try_from(n).unwrap_or(u32::MAX))))
+                    };
+                    Some(q.acquire(&tell).await)
+                }
+                None => None,
+            };
+            progress(snapshot(None));
+            if hold {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            () = work => {}
+            () = cancel.cancelled() => {
+                cancelled.fetch_add(1, Ordering::SeqCst);
+                return Err(BackendError::Failed("cancelled".into()));
+            }
+        }
+        image.ok_or_else(|| BackendError::NotFound(format!("image {id} not found")))
+    }
+    .boxed()
 }
 
 /// Image 2: the sample's first layer, then a layer that removes `data` and adds `opt/tool`.

@@ -6,7 +6,9 @@
 //! clients are exempt because a page cannot attach an `Authorization` header cross-origin
 //! without a CORS preflight, which this server never answers. Independently, any request
 //! body must be `application/json`, so HTML forms (`text/plain`, urlencoded, multipart)
-//! cannot reach a handler. Safe-method requests to `/api/` that a browser marks
+//! cannot reach a handler; the archive upload route alone also takes
+//! `application/octet-stream` and `application/x-tar`, which forms cannot send either
+//! (the origin checks still apply to it). Safe-method requests to `/api/` that a browser marks
 //! `cross-site` or `same-site` are refused too (fetch-metadata resource isolation).
 
 use super::{Denied, Principal, Via};
@@ -16,9 +18,18 @@ use axum::http::{header, Method};
 pub(super) fn check(req: &Request, principal: &Principal) -> Result<(), Denied> {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && has_body(req) && !is_json(req) {
-        return Err(Denied::UnsupportedMediaType(
-            "request body must be application/json".to_owned(),
-        ));
+        let upload = crate::http::upload::is_upload_request(req);
+        if !upload {
+            return Err(Denied::UnsupportedMediaType(
+                "request body must be application/json".to_owned(),
+            ));
+        }
+        if !crate::http::upload::is_archive_body(req) {
+            return Err(Denied::UnsupportedMediaType(
+                "upload body must be the raw archive sent as application/octet-stream or application/x-tar"
+                    .to_owned(),
+            ));
+        }
     }
     if principal.via == Via::Bearer {
         return Ok(());

@@ -8,38 +8,8 @@
 
 use app::api::{HistoryStep, ImageDetail, ImageSummary, LayerInfo, RunConfig};
 use app::model::Digest;
+use crate::source::sharing::is_metadata_only;
 use bollard::models::{ImageHistoryResponseItem, ImageInspect};
-
-/// Dockerfile instructions that never produce a layer.
-const METADATA_ONLY: [&str; 13] = [
-    "ENV",
-    "CMD",
-    "LABEL",
-    "EXPOSE",
-    "USER",
-    "ENTRYPOINT",
-    "ARG",
-    "VOLUME",
-    "STOPSIGNAL",
-    "HEALTHCHECK",
-    "SHELL",
-    "ONBUILD",
-    "MAINTAINER",
-];
-
-/// Whether a zero-size step looks like a metadata-only instruction.
-fn is_metadata_only(created_by: &str) -> bool {
-    let text = created_by.trim();
-    let text = text
-        .strip_prefix("/bin/sh -c #(nop)")
-        .map(str::trim_start)
-        .unwrap_or(text);
-    if created_by.contains("#(nop)") && !text.starts_with("ADD") && !text.starts_with("COPY") {
-        return true;
-    }
-    let word = text.split_whitespace().next().unwrap_or("");
-    METADATA_ONLY.contains(&word)
-}
 
 /// History steps oldest first, each tied to its layer where one can be found.
 pub fn align(hist: &[ImageHistoryResponseItem], layer_count: usize) -> Vec<HistoryStep> {
