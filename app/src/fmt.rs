@@ -63,6 +63,77 @@ pub fn markdown_cell(s: &str) -> String {
     out
 }
 
+/// Seconds since the Unix epoch of an RFC 3339 timestamp as Docker writes them
+/// (`2024-05-01T12:00:00Z`, `2024-05-01T12:00:00.123456789+02:00`); `None` when it is
+/// not one. Fractions are dropped.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let b = text.trim().as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = b.get(r)?;
+        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(part).ok()?.parse().ok()
+    };
+    let sep = |i: usize, c: &[u8]| b.get(i).is_some_and(|x| c.contains(x));
+    if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":")) {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60
+    {
+        return None;
+    }
+    let mut i = 19;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+    }
+    let offset = match b.get(i)? {
+        b'Z' | b'z' if i + 1 == b.len() => 0,
+        sign @ (b'+' | b'-') if i + 6 == b.len() && sep(i + 3, b":") => {
+            let m = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
+            if *sign == b'+' {
+                m
+            } else {
+                -m
+            }
+        }
+        _ => return None,
+    };
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hour * 3600 + min * 60 + sec - offset)
+}
+
+/// A short duration between two build steps: `+0 s`, `+42 s`, `+3 min`, `+2 h 5 min`,
+/// `+3 d`; a negative gap (clock skew, reordered history) is `−12 s`.
+pub fn gap(seconds: i64) -> String {
+    let sign = if seconds < 0 { "\u{2212}" } else { "+" };
+    let s = seconds.unsigned_abs();
+    let body = match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min", s / 60),
+        3600..=86_399 if (s % 3600) / 60 == 0 => format!("{} h", s / 3600),
+        3600..=86_399 => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+        _ => format!("{} d", s / 86_400),
+    };
+    format!("{sign}{body}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +152,44 @@ mod tests {
         assert_eq!(display_path(b"a\nb"), "a\\u{a}b");
         assert_eq!(display_path("x\u{202e}y".as_bytes()), "x\\u{202e}y");
         assert_eq!(display_path(b"\xffz"), "\u{fffd}z");
+    }
+
+    #[test]
+    fn rfc3339_timestamps_as_docker_writes_them() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339("2024-05-01T12:00:00Z"), Some(1_714_564_800));
+        assert_eq!(
+            parse_rfc3339("2024-05-01T12:00:00.123456789Z"),
+            Some(1_714_564_800)
+        );
+        assert_eq!(
+            parse_rfc3339("2024-05-01T14:00:00+02:00"),
+            Some(1_714_564_800)
+        );
+        assert_eq!(parse_rfc3339("2000-02-29T00:00:00Z"), Some(951_782_400));
+        for bad in [
+            "",
+            "2024-05-01",
+            "2024-13-01T00:00:00Z",
+            "2024-05-01T00:00:00",
+            "2024-05-01T00:00:00.Z",
+            "2024-05-01T00:00:00+0200",
+            "yyyy-05-01T00:00:00Z",
+            "2024-05-01T00:00:00Zjunk",
+            "２０２４-05-01T00:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn gaps_between_steps() {
+        assert_eq!(gap(0), "+0 s");
+        assert_eq!(gap(42), "+42 s");
+        assert_eq!(gap(185), "+3 min");
+        assert_eq!(gap(7200), "+2 h");
+        assert_eq!(gap(7500), "+2 h 5 min");
+        assert_eq!(gap(3 * 86_400 + 5), "+3 d");
+        assert_eq!(gap(-12), "\u{2212}12 s");
     }
 }

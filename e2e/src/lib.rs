@@ -120,6 +120,22 @@ pub struct Harness {
 impl Harness {
     /// Starts everything; fails with a hint when dist/ or the binary is missing.
     pub async fn start(options: ServerOptions) -> Result<Harness> {
+        Self::start_with_args(options, &[]).await
+    }
+
+    /// Like [`Harness::start`], with extra arguments after `strata serve` (global flags
+    /// such as `--no-cache` are accepted there too).
+    pub async fn start_with_args(options: ServerOptions, extra: &[&str]) -> Result<Harness> {
+        Self::start_with_browser(options, extra, &[]).await
+    }
+
+    /// Like [`Harness::start_with_args`], with extra Chromium switches (e.g.
+    /// `--force-dark-mode`, which makes `prefers-color-scheme: dark` match).
+    pub async fn start_with_browser(
+        options: ServerOptions,
+        extra: &[&str],
+        browser_args: &[&str],
+    ) -> Result<Harness> {
         let dist = dist_dir()?;
         let bin = strata_bin()?;
         let logs = tempfile::tempdir().context("creating a log dir")?;
@@ -129,6 +145,7 @@ impl Harness {
             .with_context(|| format!("creating {}", server_log.display()))?;
         let mut cmd = Command::new(&bin);
         cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
             .env("STRATA_DIST_DIR", &dist)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
@@ -171,7 +188,10 @@ impl Harness {
             "--disable-dev-shm-usage".to_owned(),
             "--window-size=1280,900".to_owned(),
             format!("--user-data-dir={}", profile.path().display()),
-        ];
+        ]
+        .into_iter()
+        .chain(browser_args.iter().map(|a| (*a).to_owned()))
+        .collect::<Vec<_>>();
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".to_owned(),
@@ -288,6 +308,17 @@ impl TestImage {
     /// Builds `strata-test/e2e-<name>:latest`. `files` are written into the build context
     /// (relative path, contents); the context also holds `busybox`.
     pub fn build(name: &str, dockerfile: &str, files: &[(&str, &[u8])]) -> Result<TestImage> {
+        Self::build_with_args(name, dockerfile, files, &[])
+    }
+
+    /// [`TestImage::build`] with extra `docker build` arguments, e.g. `["--network",
+    /// "none"]` so `RUN` steps work on a daemon without a usable bridge network.
+    pub fn build_with_args(
+        name: &str,
+        dockerfile: &str,
+        files: &[(&str, &[u8])],
+        args: &[&str],
+    ) -> Result<TestImage> {
         let ctx = tempfile::tempdir().context("creating a build context")?;
         std::fs::copy("/bin/busybox", ctx.path().join("busybox"))
             .context("copying /bin/busybox (apt-get install busybox-static)")?;
@@ -301,7 +332,9 @@ impl TestImage {
         }
         let tag = format!("strata-test/e2e-{name}:latest");
         let out = Command::new("docker")
-            .args(["build", "-q", "-t", &tag, "."])
+            .args(["build", "-q", "-t", &tag])
+            .args(args)
+            .arg(".")
             .current_dir(ctx.path())
             .env("DOCKER_BUILDKIT", "0")
             .output()

@@ -359,8 +359,8 @@ pub async fn upload_archive(
     xhr.set_request_header("Content-Type", "application/octet-stream")
         .map_err(js("cannot set the upload type"))?;
     let total = file.size() as u64;
-    let progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(
-        move |ev: web_sys::ProgressEvent| {
+    let progress =
+        Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |ev: web_sys::ProgressEvent| {
             let total = if ev.length_computable() {
                 ev.total() as u64
             } else {
@@ -370,8 +370,7 @@ pub async fn upload_archive(
                 sent: ev.loaded() as u64,
                 total,
             });
-        },
-    );
+        });
     xhr.upload()
         .map_err(js("cannot watch the upload"))?
         .set_onprogress(Some(progress.as_ref().unchecked_ref()));

@@ -1,7 +1,9 @@
 //! A bounded loopback load generator for `scripts/load.sh`: N keep-alive clients issue
-//! GET requests round-robin over the given paths for a fixed time and report, per path,
-//! requests, errors (transport failures and non-2xx statuses), p50 / p99 / max latency
-//! and throughput, as a Markdown table (or JSON lines with `--json`).
+//! GET requests for a fixed time and report, per path, requests, errors (transport
+//! failures and non-2xx statuses), p50 / p99 / max latency and throughput, as a Markdown
+//! table (or JSON lines with `--json`). By default each path gets all N clients for the
+//! whole time, one path after another; `--mixed` runs all paths at once instead, client
+//! `w` always asking for path `w mod paths` (so a slow path cannot hold up the others).
 //!
 //! ```text
 //! cargo run --release -p server --example loadgen -- \
@@ -12,7 +14,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 struct Args {
@@ -20,6 +21,7 @@ struct Args {
     clients: usize,
     seconds: f64,
     json: bool,
+    mixed: bool,
     paths: Vec<String>,
 }
 
@@ -29,6 +31,7 @@ fn parse_args() -> Result<Args, String> {
         clients: 20,
         seconds: 5.0,
         json: false,
+        mixed: false,
         paths: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -47,13 +50,23 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--seconds: {e}"))?
             }
             "--json" => args.json = true,
+            "--mixed" => args.mixed = true,
             p if p.starts_with('/') => args.paths.push(p.to_string()),
-            other => return Err(format!("unexpected argument {other:?} (paths start with /)")),
+            other => {
+                return Err(format!(
+                    "unexpected argument {other:?} (paths start with /)"
+                ))
+            }
         }
     }
-    if args.paths.is_empty() || args.clients == 0 || !(args.seconds > 0.0) {
+    if args.paths.is_empty()
+        || args.clients == 0
+        || !args.seconds.is_finite()
+        || args.seconds <= 0.0
+    {
         return Err(
-            "usage: loadgen [--base URL] [--clients N] [--seconds S] [--json] PATH...".into(),
+            "usage: loadgen [--base URL] [--clients N] [--seconds S] [--mixed] [--json] PATH..."
+                .into(),
         );
     }
     Ok(args)
@@ -79,6 +92,109 @@ fn ms(micros: u64) -> f64 {
     micros as f64 / 1000.0
 }
 
+type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Empty<Bytes>>;
+
+/// GET `base + path` once: `Ok` on a 2xx with its whole body read.
+async fn get(client: &HttpClient, base: &str, path: &str) -> Result<(), String> {
+    let uri = format!("{base}{path}");
+    let uri: hyper::Uri = uri.parse().map_err(|e| format!("bad URL {uri}: {e}"))?;
+    let resp = client
+        .get(uri)
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
+    let status = resp.status();
+    resp.into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("body failed: {e}"))?;
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("status {status}"))
+    }
+}
+
+/// `clients` workers for `seconds`; worker `w` asks for `paths[w % paths.len()]`.
+/// Returns the stats per path and the elapsed seconds.
+async fn run(
+    client: &HttpClient,
+    base: &str,
+    paths: &[String],
+    clients: usize,
+    seconds: f64,
+) -> (Vec<PathStats>, f64) {
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut workers = Vec::with_capacity(clients);
+    for w in 0..clients {
+        let (client, base) = (client.clone(), base.to_owned());
+        let i = w % paths.len();
+        let path = paths[i].clone();
+        workers.push(tokio::spawn(async move {
+            let mut s = PathStats::default();
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let outcome = get(&client, &base, &path).await;
+                s.micros.push(t.elapsed().as_micros() as u64);
+                if let Err(e) = outcome {
+                    s.errors += 1;
+                    s.first_error.get_or_insert(e);
+                }
+            }
+            (i, s)
+        }));
+    }
+    let mut total = vec![PathStats::default(); paths.len()];
+    for w in workers {
+        match w.await {
+            Ok((i, s)) => {
+                let t = &mut total[i];
+                t.micros.extend(s.micros);
+                t.errors += s.errors;
+                if t.first_error.is_none() {
+                    t.first_error = s.first_error;
+                }
+            }
+            Err(e) => {
+                eprintln!("loadgen: a worker failed: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    (total, started.elapsed().as_secs_f64())
+}
+
+/// Prints one row; returns whether the path had errors.
+fn report(path: &str, s: &mut PathStats, secs: f64, json: bool) -> bool {
+    s.micros.sort_unstable();
+    let n = s.micros.len();
+    let (p50, p99) = (percentile(&s.micros, 50.0), percentile(&s.micros, 99.0));
+    let max = s.micros.last().copied().unwrap_or(0);
+    let rps = n as f64 / secs;
+    if json {
+        println!(
+            "{{\"path\":{path:?},\"requests\":{n},\"errors\":{},\"rps\":{rps:.1},\"p50_ms\":{:.2},\"p99_ms\":{:.2},\"max_ms\":{:.2}}}",
+            s.errors,
+            ms(p50),
+            ms(p99),
+            ms(max)
+        );
+    } else {
+        println!(
+            "| `{path}` | {n} | {} | {rps:.0} | {:.2} | {:.2} | {:.2} |",
+            s.errors,
+            ms(p50),
+            ms(p99),
+            ms(max)
+        );
+    }
+    if let Some(e) = &s.first_error {
+        eprintln!("loadgen: {path}: {} errors, first: {e}", s.errors);
+        return true;
+    }
+    false
+}
+
 #[tokio::main]
 async fn main() {
     let args = match parse_args() {
@@ -88,94 +204,27 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new())
+    let client: HttpClient = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(args.clients)
         .build_http();
-    let paths = Arc::new(args.paths.clone());
-    let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
-    let started = Instant::now();
-    let mut workers = Vec::with_capacity(args.clients);
-    for w in 0..args.clients {
-        let client = client.clone();
-        let paths = paths.clone();
-        let base = args.base.clone();
-        workers.push(tokio::spawn(async move {
-            let mut stats = vec![PathStats::default(); paths.len()];
-            let mut i = w % paths.len();
-            while Instant::now() < deadline {
-                let uri = format!("{base}{}", paths[i]);
-                let t = Instant::now();
-                let outcome = match uri.parse::<hyper::Uri>() {
-                    Err(e) => Err(format!("bad URL {uri}: {e}")),
-                    Ok(uri) => match client.get(uri).await {
-                        Err(e) => Err(format!("request failed: {e}")),
-                        Ok(resp) => {
-                            let status = resp.status();
-                            match resp.into_body().collect().await {
-                                Err(e) => Err(format!("body failed: {e}")),
-                                Ok(_) if status.is_success() => Ok(()),
-                                Ok(_) => Err(format!("status {status}")),
-                            }
-                        }
-                    },
-                };
-                let s = &mut stats[i];
-                s.micros.push(t.elapsed().as_micros() as u64);
-                if let Err(e) = outcome {
-                    s.errors += 1;
-                    s.first_error.get_or_insert(e);
-                }
-                i = (i + 1) % paths.len();
-            }
-            stats
-        }));
-    }
-    let mut total = vec![PathStats::default(); paths.len()];
-    for w in workers {
-        let Ok(stats) = w.await else {
-            eprintln!("loadgen: a worker panicked");
-            std::process::exit(1);
-        };
-        for (t, s) in total.iter_mut().zip(stats) {
-            t.micros.extend(s.micros);
-            t.errors += s.errors;
-            if t.first_error.is_none() {
-                t.first_error = s.first_error;
-            }
-        }
-    }
-    let secs = started.elapsed().as_secs_f64();
     if !args.json {
         println!("| path | requests | errors | req/s | p50 ms | p99 ms | max ms |");
         println!("|---|---|---|---|---|---|---|");
     }
     let mut failed = false;
-    for (path, s) in paths.iter().zip(total.iter_mut()) {
-        s.micros.sort_unstable();
-        let n = s.micros.len();
-        let (p50, p99) = (percentile(&s.micros, 50.0), percentile(&s.micros, 99.0));
-        let max = s.micros.last().copied().unwrap_or(0);
-        let rps = n as f64 / secs;
-        if args.json {
-            println!(
-                "{{\"path\":{path:?},\"requests\":{n},\"errors\":{},\"rps\":{rps:.1},\"p50_ms\":{:.2},\"p99_ms\":{:.2},\"max_ms\":{:.2}}}",
-                s.errors,
-                ms(p50),
-                ms(p99),
-                ms(max)
-            );
-        } else {
-            println!(
-                "| `{path}` | {n} | {} | {rps:.0} | {:.2} | {:.2} | {:.2} |",
-                s.errors,
-                ms(p50),
-                ms(p99),
-                ms(max)
-            );
+    if args.mixed {
+        let (mut stats, secs) =
+            run(&client, &args.base, &args.paths, args.clients, args.seconds).await;
+        for (path, s) in args.paths.iter().zip(stats.iter_mut()) {
+            failed |= report(path, s, secs, args.json);
         }
-        if let Some(e) = &s.first_error {
-            eprintln!("loadgen: {path}: {} errors, first: {e}", s.errors);
-            failed = true;
+    } else {
+        for path in &args.paths {
+            let one = std::slice::from_ref(path);
+            let (mut stats, secs) = run(&client, &args.base, one, args.clients, args.seconds).await;
+            if let Some(s) = stats.first_mut() {
+                failed |= report(path, s, secs, args.json);
+            }
         }
     }
     if failed {

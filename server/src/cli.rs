@@ -141,9 +141,10 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode, CliErro
         jobs: args.jobs,
         uploads: args.uploads,
         use_layer_store: !global.no_layer_store,
-        export_idle_timeout: args
-            .export_idle_timeout
-            .map_or(crate::source::docker::EXPORT_IDLE_TIMEOUT, std::time::Duration::from_secs),
+        export_idle_timeout: args.export_idle_timeout.map_or(
+            crate::source::docker::EXPORT_IDLE_TIMEOUT,
+            std::time::Duration::from_secs,
+        ),
     };
     crate::http::serve(config).await.map_err(|e| match e {
         crate::http::ServeError::Open(_) => CliError(format!(

@@ -39,8 +39,8 @@ pub use security::{check_listen, secure, Policy, SecurityConfig, SecurityError};
 pub use sources::{open_sources, OpenError, OpenedSource, SourcesBackend};
 pub use state::AppState;
 pub use upload::{
-    SpoolError, UploadConfig, UploadError, Uploads, DEFAULT_MAX_UPLOAD_SIZE, MAX_CONCURRENT_UPLOADS,
-    UPLOAD_PATH,
+    SpoolError, UploadConfig, UploadError, Uploads, DEFAULT_MAX_UPLOAD_SIZE,
+    MAX_CONCURRENT_UPLOADS, UPLOAD_PATH,
 };
 
 use axum::Router;

@@ -6,6 +6,8 @@
 //!   without restarting strata;
 //! - the daemon stops (SIGTERM) or crashes (SIGKILL) while strata serves: 503 again,
 //!   then recovery when it is back;
+//! - the daemon hangs (SIGSTOP): health says down within seconds, the API answers 503
+//!   naming the daemon after the client's API timeout (not the HTTP layer's bare 408);
 //! - the layer-store fast path finds a non-default data root through `GET /info` (no
 //!   export reaches the daemon), and gives the same analysis as the export path.
 
@@ -25,13 +27,12 @@ const RECOVERY: Duration = Duration::from_secs(30);
 /// Asserts the "no daemon" answers: list 503 with Retry-After and the address, health
 /// down with a reason. Returns how long the list took to answer.
 fn assert_unavailable(strata: &Strata, daemon: &PrivateDaemon) -> Duration {
+    let detail = strata.get(&format!("/api/v1/images/sha256:{}", "0".repeat(64)));
+    assert_eq!(detail.status, 503, "{}", detail.body);
+    assert!(detail.body.contains(&daemon.host()), "{}", detail.body);
     let t = Instant::now();
     let r = strata.get("/api/v1/images");
     let took = t.elapsed();
-    if r.status == 200 && std::env::var_os("FAULTS_DEV").is_some() {
-        eprintln!("DEV: list answered 200 without a daemon: {}", r.body);
-        return took;
-    }
     assert_eq!(r.status, 503, "{}", r.body);
     let retry: u64 = r
         .header("retry-after")
@@ -48,22 +49,35 @@ fn assert_unavailable(strata: &Strata, daemon: &PrivateDaemon) -> Duration {
     assert_eq!(h["docker"]["up"], false, "{h}");
     assert_eq!(h["docker"]["address"], daemon.host(), "{h}");
     assert!(
-        !h["docker"]["reason"].as_str().unwrap_or_default().is_empty(),
+        !h["docker"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty(),
         "{h}"
     );
     took
 }
 
-/// Polls the list until it answers 200; returns the time that took.
-fn wait_listed(strata: &Strata) -> Duration {
+/// Polls the list until it answers 200 and (when given) lists image `id`; returns the
+/// time that took.
+fn wait_listed(strata: &Strata, id: Option<&str>) -> Duration {
     let t = Instant::now();
     loop {
         let r = strata.get("/api/v1/images");
         if r.status == 200 {
-            assert!(r.json()["images"].is_array(), "{}", r.body);
-            return t.elapsed();
+            let images = r.json()["images"].clone();
+            assert!(images.is_array(), "{}", r.body);
+            let listed = id.is_none_or(|id| {
+                images
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|i| i["id"] == id))
+            });
+            if listed {
+                return t.elapsed();
+            }
+        } else {
+            assert_eq!(r.status, 503, "{}", r.body);
         }
-        assert_eq!(r.status, 503, "{}", r.body);
         assert!(
             t.elapsed() < RECOVERY,
             "list still failing {RECOVERY:?} after the daemon came back: {}",
@@ -119,7 +133,7 @@ fn an_absent_or_stopped_daemon_is_503_and_recovers_without_restart() {
     let took = assert_unavailable(&strata, &daemon);
     assert!(took < Duration::from_secs(5), "503 took {took:?}");
     let started = daemon.start();
-    let recovered = wait_listed(&strata);
+    let recovered = wait_listed(&strata, None);
     println!(
         "absent at start: 503 in {:.3} s; private dockerd up in {:.2} s; list OK {:.2} s after",
         took.as_secs_f64(),
@@ -146,7 +160,7 @@ fn an_absent_or_stopped_daemon_is_503_and_recovers_without_restart() {
     daemon.stop();
     let took = assert_unavailable(&strata, &daemon);
     let started = daemon.start();
-    let recovered = wait_listed(&strata);
+    let recovered = wait_listed(&strata, Some(&id));
     println!(
         "stopped while serving: 503 in {:.3} s; back {:.2} s after dockerd was up ({:.2} s)",
         took.as_secs_f64(),
@@ -160,14 +174,34 @@ fn an_absent_or_stopped_daemon_is_503_and_recovers_without_restart() {
     daemon.kill();
     let took = assert_unavailable(&strata, &daemon);
     daemon.start();
-    let recovered = wait_listed(&strata);
+    let recovered = wait_listed(&strata, Some(&id));
     println!(
         "killed while serving: 503 in {:.3} s; back {:.2} s after restart",
         took.as_secs_f64(),
         recovered.as_secs_f64()
     );
 
-    // 4. The layer-store fast path on this non-default data root: a second server
+    // 4. Hung (SIGSTOP: the socket accepts, nothing answers): a 503 naming the daemon
+    // after the API timeout, not the HTTP layer's bare 408; health answers sooner.
+    daemon.pause();
+    let t = Instant::now();
+    let h = strata.get("/api/v1/health");
+    let health_took = t.elapsed();
+    assert_eq!(h.status, 200, "{}", h.body);
+    assert_eq!(h.json()["docker"]["up"], false, "{}", h.body);
+    let took = assert_unavailable(&strata, &daemon);
+    daemon.resume();
+    let recovered = wait_listed(&strata, Some(&id));
+    println!(
+        "hung (SIGSTOP): health down in {:.1} s; list 503 in {:.1} s; back {:.2} s after SIGCONT",
+        health_took.as_secs_f64(),
+        took.as_secs_f64(),
+        recovered.as_secs_f64()
+    );
+    assert!(health_took < Duration::from_secs(10), "{health_took:?}");
+    assert!(took < Duration::from_secs(25), "{took:?}");
+
+    // 5. The layer-store fast path on this non-default data root: a second server
     // without --no-layer-store reads the layers from /tmp/sfd-*/data (found through
     // GET /info) and asks for no export, with the same figures as the export path.
     let exports_before = daemon.export_calls();

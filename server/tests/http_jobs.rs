@@ -35,7 +35,10 @@ fn setup(grace: f64, max: u32, queue: Option<usize>) -> (axum::Router, AppState,
 async fn start(app: &axum::Router, image: u8) -> serde_json::Value {
     let (status, _, body) = send(
         app,
-        request("POST", &format!("/api/v1/images/{}/analysis", digest(image))),
+        request(
+            "POST",
+            &format!("/api/v1/images/{}/analysis", digest(image)),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
@@ -111,12 +114,12 @@ async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_nobody_waits_for_is_cancelled_after_the_grace_and_restarts() {
-    let (app, state, backend) = setup(0.4, 3, None);
+    let (app, state, backend) = setup(1.0, 3, None);
     let info = start(&app, 1).await;
     let job = info["id"].as_str().unwrap().to_owned();
     // An open stream keeps the job alive well past the grace period.
     let stream = Stream::open(&app, &job, None).await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(peek(&state, &job).state, app::api::JobState::Running);
     assert_eq!(backend.cancelled_loads.load(Ordering::SeqCst), 0);
     // The client goes away: after the grace the job is cancelled and its load stopped.
@@ -143,15 +146,18 @@ async fn a_job_nobody_waits_for_is_cancelled_after_the_grace_and_restarts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_keeps_a_job_alive_without_a_stream() {
-    let (app, state, backend) = setup(0.4, 3, None);
+    let (app, state, backend) = setup(1.0, 3, None);
     let job = start(&app, 1).await["id"].as_str().unwrap().to_owned();
-    for _ in 0..8 {
+    for _ in 0..15 {
         tokio::time::sleep(Duration::from_millis(150)).await;
         let (status, info) = get_json(&app, &format!("/api/v1/jobs/{job}")).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(info["state"], "running");
     }
-    eventually("the unpolled job is cancelled", || peek(&state, &job).cancelled).await;
+    eventually("the unpolled job is cancelled", || {
+        peek(&state, &job).cancelled
+    })
+    .await;
     eventually("the load saw its token", || {
         backend.cancelled_loads.load(Ordering::SeqCst) == 1
     })
@@ -222,7 +228,10 @@ async fn cancel_with_another_viewer_detaches_only_the_caller() {
     // The last viewer can.
     let (status, _, body) = send(&app, cancel(&job, Some("b"))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(theirs.ends().await, "the last viewer's stream was not ended");
+    assert!(
+        theirs.ends().await,
+        "the last viewer's stream was not ended"
+    );
     assert!(peek(&state, &job).cancelled);
     eventually("the load saw its token", || {
         backend.cancelled_loads.load(Ordering::SeqCst) == 1

@@ -122,8 +122,9 @@ fn json(body: &str) -> serde_json::Value {
 
 /// A body that sends `first` and then never ends (a stalled or held client).
 fn stalled_body(first: Vec<u8>) -> Body {
-    let chunks = futures_util::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(first)) })
-        .chain(futures_util::stream::pending());
+    let chunks =
+        futures_util::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(first)) })
+            .chain(futures_util::stream::pending());
     Body::from_stream(chunks)
 }
 
@@ -154,7 +155,10 @@ async fn an_uploaded_archive_is_listed_analysed_and_browsable() {
         headers[header::LOCATION].to_str().unwrap(),
         format!("/api/v1/images/{id}")
     );
-    assert!(kit.spool_entries().is_empty(), "spool file removed after the load");
+    assert!(
+        kit.spool_entries().is_empty(),
+        "spool file removed after the load"
+    );
 
     let (status, list) = get_json(&kit.app, "/api/v1/images").await;
     assert_eq!(status, StatusCode::OK, "{list}");
@@ -176,8 +180,11 @@ async fn an_uploaded_archive_is_listed_analysed_and_browsable() {
     let info = wait_job(&kit.app, json(&body)["id"].as_str().unwrap()).await;
     assert_eq!(info["state"], "done", "{info}");
 
-    let (status, tree) =
-        get_json(&kit.app, &format!("/api/v1/images/{id}/layers/1/tree?path=app")).await;
+    let (status, tree) = get_json(
+        &kit.app,
+        &format!("/api/v1/images/{id}/layers/1/tree?path=app"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{tree}");
     let names: Vec<&str> = tree["nodes"]
         .as_array()
@@ -185,7 +192,10 @@ async fn an_uploaded_archive_is_listed_analysed_and_browsable() {
         .iter()
         .map(|n| n["name"].as_str().unwrap())
         .collect();
-    assert!(names.contains(&"new") && names.contains(&"run.sh"), "{names:?}");
+    assert!(
+        names.contains(&"new") && names.contains(&"run.sh"),
+        "{names:?}"
+    );
 
     // The same image again replaces the earlier upload instead of listing it twice.
     let (status, _, body) = send(&kit.app, bytes_request("again.tar", img.docker_save())).await;
@@ -260,7 +270,10 @@ async fn a_garbage_archive_is_a_clear_422_and_nothing_is_kept() {
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert!(json(&body)["message"].as_str().unwrap().starts_with("cut.tar: "));
+    assert!(json(&body)["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("cut.tar: "));
 
     let (status, _, body) = send(&kit.app, bytes_request("empty.tar", Vec::new())).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -312,7 +325,12 @@ async fn an_aborted_upload_leaves_no_spool_file() {
 
 #[tokio::test]
 async fn a_silent_client_gets_408() {
-    let kit = kit_with(64 << 20, |u| u.with_idle_timeout(Duration::from_millis(200)), 16, None);
+    let kit = kit_with(
+        64 << 20,
+        |u| u.with_idle_timeout(Duration::from_millis(200)),
+        16,
+        None,
+    );
     let (status, headers, body) = send(
         &kit.app,
         upload_request("slow.tar", stalled_body(vec![0u8; 512]), Some(10_000)),
@@ -329,23 +347,37 @@ async fn uploads_beyond_the_concurrency_limit_get_429() {
     let kit = kit_with(64 << 20, |u| u.with_concurrency(1), 16, None);
     let app = kit.app.clone();
     let held = tokio::spawn(async move {
-        app.oneshot(upload_request("held.tar", stalled_body(vec![0u8; 512]), Some(10_000)))
-            .await
+        app.oneshot(upload_request(
+            "held.tar",
+            stalled_body(vec![0u8; 512]),
+            Some(10_000),
+        ))
+        .await
     });
     wait_for_spool_file(kit.spool.path()).await;
 
-    let (status, headers, body) =
-        send(&kit.app, bytes_request("second.tar", image("second").docker_save())).await;
+    let (status, headers, body) = send(
+        &kit.app,
+        bytes_request("second.tar", image("second").docker_save()),
+    )
+    .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(json(&body)["code"], "uploads_busy");
-    let retry: u64 = headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    let retry: u64 = headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry >= 1);
 
     held.abort();
     let _ = held.await;
     // The slot is free again once the held upload is gone.
-    let (status, _, body) =
-        send(&kit.app, bytes_request("second.tar", image("second").docker_save())).await;
+    let (status, _, body) = send(
+        &kit.app,
+        bytes_request("second.tar", image("second").docker_save()),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert!(kit.spool_entries().is_empty());
 }
@@ -367,7 +399,11 @@ async fn cross_origin_and_non_archive_uploads_are_refused() {
         assert_eq!(json(&body)["code"], "cross_origin");
     }
     // HTML forms can send text/plain; JSON is not an archive either.
-    for mime in ["text/plain", "application/json", "multipart/form-data; boundary=x"] {
+    for mime in [
+        "text/plain",
+        "application/json",
+        "multipart/form-data; boundary=x",
+    ] {
         let mut req = bytes_request("x.tar", archive.clone());
         req.headers_mut()
             .insert(header::CONTENT_TYPE, mime.parse().unwrap());
@@ -407,15 +443,18 @@ async fn uploads_need_authentication_but_not_write_access() {
         format!("Bearer {VIEWER_TOKEN}").parse().unwrap(),
     );
     let (status, _, body) = send(&kit.app, req).await;
-    assert_eq!(status, StatusCode::CREATED, "read-only viewer may upload: {body}");
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "read-only viewer may upload: {body}"
+    );
 }
 
 #[tokio::test]
 async fn uploads_can_be_turned_off() {
     let backend: Arc<dyn Backend> = Arc::new(FakeBackend::up());
     let app = router(AppState::new(backend, None, &[]));
-    let (status, _, body) =
-        send(&app, bytes_request("x.tar", image("off").docker_save())).await;
+    let (status, _, body) = send(&app, bytes_request("x.tar", image("off").docker_save())).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let err = json(&body);
     assert_eq!(err["code"], "uploads_disabled");
@@ -429,8 +468,11 @@ async fn only_the_newest_uploads_are_kept_in_memory() {
     for marker in ["a", "b", "c"] {
         let img = image(marker);
         ids.push(img.image_id().to_string());
-        let (status, _, body) =
-            send(&kit.app, bytes_request(&format!("{marker}.tar"), img.docker_save())).await;
+        let (status, _, body) = send(
+            &kit.app,
+            bytes_request(&format!("{marker}.tar"), img.docker_save()),
+        )
+        .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     let kept: Vec<String> = kit
@@ -453,4 +495,59 @@ async fn the_body_limit_and_json_rule_still_hold_for_other_routes() {
     let (status, _, body) = send(&kit.app, req).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
     assert!(body.contains("application/json"), "{body}");
+}
+
+#[path = "http_support/strata_proc.rs"]
+mod strata_proc;
+
+/// The real server: `--no-upload` refuses, and a client that disconnects mid-body over a
+/// real socket leaves the spool directory empty (BAD-INPUTS L8).
+#[test]
+fn the_strata_binary_honours_no_upload_and_cleans_up_after_a_disconnect() {
+    use std::io::Write as _;
+    let archive = image("proc").docker_save();
+
+    let off = strata_proc::StrataProc::start(&["--no-upload"]);
+    let answer = off.post(UPLOAD_PATH, "application/x-tar", &archive);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(answer.contains("uploads_disabled"), "{answer}");
+    drop(off);
+
+    let spool = tempfile::tempdir().unwrap();
+    let spool_arg = spool.path().display().to_string();
+    let on = strata_proc::StrataProc::start(&["--upload-dir", &spool_arg]);
+    let mut s = on.post_head(
+        &format!("{UPLOAD_PATH}?name=gone.tar"),
+        "application/x-tar",
+        archive.len(),
+    );
+    s.write_all(&archive[..archive.len() / 2]).unwrap();
+    s.flush().unwrap();
+    let start = std::time::Instant::now();
+    while entries(spool.path()).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(10), "no spool file");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(s);
+    let start = std::time::Instant::now();
+    while !entries(spool.path()).is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "spool file left behind: {:?}",
+            entries(spool.path())
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let answer = on.post(
+        &format!("{UPLOAD_PATH}?name=whole.tar"),
+        "application/x-tar",
+        &archive,
+    );
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert!(
+        answer.contains("\"source\":\"upload:whole.tar\""),
+        "{answer}"
+    );
+    assert!(entries(spool.path()).is_empty());
 }

@@ -209,7 +209,9 @@ mod tests {
 
     #[test]
     fn explains_which_way_dive_differs() {
-        assert!(dive(200).why_different(Some(100)).contains("including the copy"));
+        assert!(dive(200)
+            .why_different(Some(100))
+            .contains("including the copy"));
         assert!(dive(100).why_different(Some(200)).contains("rm -rf"));
         assert!(dive(100).why_different(Some(100)).starts_with("Both agree"));
         assert!(dive(100).why_different(None).contains("not computed"));

@@ -173,8 +173,12 @@ impl StackedTree {
             return;
         }
         let mut path: Vec<u8> = Vec::new();
-        let mut stack: Vec<(NodeId, usize)> =
-            self.nodes[0].children.iter().rev().map(|c| (*c, 0)).collect();
+        let mut stack: Vec<(NodeId, usize)> = self.nodes[0]
+            .children
+            .iter()
+            .rev()
+            .map(|c| (*c, 0))
+            .collect();
         while let Some((n, parent_len)) = stack.pop() {
             if self.info(n, k).is_none() {
                 continue;

@@ -496,6 +496,11 @@ fn path_walk_matches_path_of_at_every_depth() {
         assert_eq!(walked, expected, "layer {k}");
     }
     let mut paths = Vec::new();
-    t.for_each_path_at(1, |_, p| paths.push(String::from_utf8_lossy(p).into_owned()));
-    assert_eq!(paths, ["a", "a/b", "a/b/c", "a/b/z", "a/b/z/deep", "a/d", "e"]);
+    t.for_each_path_at(1, |_, p| {
+        paths.push(String::from_utf8_lossy(p).into_owned())
+    });
+    assert_eq!(
+        paths,
+        ["a", "a/b", "a/b/c", "a/b/z", "a/b/z/deep", "a/d", "e"]
+    );
 }

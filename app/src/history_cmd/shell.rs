@@ -103,8 +103,7 @@ impl Scanner {
                 text,
             });
             self.joiner = next;
-        } else if self.joiner.is_none() || next == Some(Joiner::And) || next == Some(Joiner::Or)
-        {
+        } else if self.joiner.is_none() || next == Some(Joiner::And) || next == Some(Joiner::Or) {
             // an empty step (`;;`, blank line): the stronger operator wins
             self.joiner = next.or(self.joiner);
         }
@@ -301,7 +300,9 @@ impl Scanner {
                 Some(_) => delimiter.push(c),
                 None if c == '\'' || c == '"' => quote = Some(c),
                 None if c == '\\' => {}
-                None if c.is_whitespace() || matches!(c, ';' | '&' | '|' | '<' | '>' | '(' | ')') => {
+                None if c.is_whitespace()
+                    || matches!(c, ';' | '&' | '|' | '<' | '>' | '(' | ')') =>
+                {
                     break
                 }
                 None => delimiter.push(c),

@@ -31,14 +31,21 @@ fn classic_run_apt_chain_splits_at_and() {
 
 #[test]
 fn classic_nop_steps_name_their_instruction() {
-    let env = readable_command("/bin/sh -c #(nop)  ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/bin");
+    let env =
+        readable_command("/bin/sh -c #(nop)  ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/bin");
     assert_eq!(env.instruction, "ENV");
-    assert_eq!(texts(&env), ["PATH=/usr/local/sbin:/usr/local/bin:/usr/bin"]);
+    assert_eq!(
+        texts(&env),
+        ["PATH=/usr/local/sbin:/usr/local/bin:/usr/bin"]
+    );
     let add = readable_command(
         "/bin/sh -c #(nop) ADD file:e5a364615e0f6961626089c7d658adbf8c8d95b3ae95a390a8bb33875317d434 in / ",
     );
     assert_eq!(add.instruction, "ADD");
-    assert_eq!(texts(&add), ["file:e5a364615e0f6961626089c7d658adbf8c8d95b3ae95a390a8bb33875317d434 in /"]);
+    assert_eq!(
+        texts(&add),
+        ["file:e5a364615e0f6961626089c7d658adbf8c8d95b3ae95a390a8bb33875317d434 in /"]
+    );
     let cmd = readable_command("/bin/sh -c #(nop)  CMD [\"bash\" \"-c\" \"a && b\"]");
     assert_eq!(cmd.instruction, "CMD");
     assert_eq!(cmd.steps.len(), 1, "only RUN is split: {cmd:?}");
@@ -51,7 +58,10 @@ fn buildkit_run_with_build_args_and_suffix() {
     );
     assert_eq!(r.instruction, "RUN");
     assert!(r.buildkit);
-    assert_eq!(r.build_args, ["NODE_VERSION=18.19.0", "YARN_VERSION=1.22.19"]);
+    assert_eq!(
+        r.build_args,
+        ["NODE_VERSION=18.19.0", "YARN_VERSION=1.22.19"]
+    );
     assert_eq!(texts(&r), ["echo \"a && b; c\"", "npm ci --omit=dev"]);
 }
 
@@ -84,13 +94,25 @@ fn buildkit_semicolon_chain_from_official_images() {
 #[test]
 fn buildkit_metadata_instructions() {
     for (input, instruction, arg) in [
-        ("COPY package.json package-lock.json ./ # buildkit", "COPY", "package.json package-lock.json ./"),
+        (
+            "COPY package.json package-lock.json ./ # buildkit",
+            "COPY",
+            "package.json package-lock.json ./",
+        ),
         ("ENV NODE_ENV=production", "ENV", "NODE_ENV=production"),
         ("WORKDIR /app", "WORKDIR", "/app"),
         ("EXPOSE map[3000/tcp:{}]", "EXPOSE", "map[3000/tcp:{}]"),
-        ("CMD [\"node\" \"dist/apps/api/main.js\"]", "CMD", "[\"node\" \"dist/apps/api/main.js\"]"),
+        (
+            "CMD [\"node\" \"dist/apps/api/main.js\"]",
+            "CMD",
+            "[\"node\" \"dist/apps/api/main.js\"]",
+        ),
         ("ARG TARGETARCH=amd64", "ARG", "TARGETARCH=amd64"),
-        ("RUN [\"/bin/busybox\", \"--install\"] # buildkit", "RUN", "[\"/bin/busybox\", \"--install\"]"),
+        (
+            "RUN [\"/bin/busybox\", \"--install\"] # buildkit",
+            "RUN",
+            "[\"/bin/busybox\", \"--install\"]",
+        ),
     ] {
         let r = readable_command(input);
         assert_eq!(r.instruction, instruction, "{input}");
@@ -113,7 +135,9 @@ fn heredoc_run_is_one_block() {
 
 #[test]
 fn heredoc_into_a_file_then_more_commands() {
-    let steps = split("cat <<'CONF' > /etc/app.conf\nkey=$VALUE && other\n\"unbalanced\nCONF\necho done && ls");
+    let steps = split(
+        "cat <<'CONF' > /etc/app.conf\nkey=$VALUE && other\n\"unbalanced\nCONF\necho done && ls",
+    );
     assert_eq!(
         steps,
         [
@@ -139,8 +163,14 @@ fn quotes_substitutions_and_groups_are_not_split() {
         ["export V=$(cat /x && echo \"y; z\")", "make"]
     );
     assert_eq!(split("a=`b; c` ; d"), ["a=`b; c`", "d"]);
-    assert_eq!(split("(cd /x && make) && { a; b; } ; e"), ["(cd /x && make)", "{ a; b; }", "e"]);
-    assert_eq!(split("echo \"$(date; echo \")\")\" && x"), ["echo \"$(date; echo \")\")\"", "x"]);
+    assert_eq!(
+        split("(cd /x && make) && { a; b; } ; e"),
+        ["(cd /x && make)", "{ a; b; }", "e"]
+    );
+    assert_eq!(
+        split("echo \"$(date; echo \")\")\" && x"),
+        ["echo \"$(date; echo \")\")\"", "x"]
+    );
     assert_eq!(split("echo a\\;b && c"), ["echo a\\;b", "c"]);
 }
 
@@ -172,7 +202,10 @@ fn continuations_pipes_or_and_comments() {
     assert_eq!(or[0].text, "curl -fsSL https://x | tar -xz -C /opt");
     assert_eq!(or[1].joiner, Some(Joiner::Or));
     assert_eq!(split("make 2>&1 & wait"), ["make 2>&1 & wait"]);
-    assert_eq!(split("# don't && split\necho hi"), ["# don't && split", "echo hi"]);
+    assert_eq!(
+        split("# don't && split\necho hi"),
+        ["# don't && split", "echo hi"]
+    );
     assert_eq!(split("echo a#b && c"), ["echo a#b", "c"]);
 }
 
@@ -186,11 +219,17 @@ fn odd_inputs_give_an_answer() {
     let import = readable_command("Imported from -");
     assert_eq!(import.instruction, "");
     assert_eq!(texts(&import), ["Imported from -"]);
-    assert_eq!(split("echo \"unterminated && x"), ["echo \"unterminated && x"]);
+    assert_eq!(
+        split("echo \"unterminated && x"),
+        ["echo \"unterminated && x"]
+    );
     assert_eq!(split(";;; && ||"), Vec::<String>::new());
     assert_eq!(split(") ) } fi done && a"), [") ) } fi done", "a"]);
     let bad_args = readable_command("RUN |9 A=b /bin/sh -c x");
-    assert!(bad_args.build_args.is_empty(), "count does not match: {bad_args:?}");
+    assert!(
+        bad_args.build_args.is_empty(),
+        "count does not match: {bad_args:?}"
+    );
     assert_eq!(split("é && ü; 日本\\"), ["é", "ü", "日本\\"]);
 }
 
@@ -199,7 +238,10 @@ fn step_count_is_capped() {
     let script = "a;".repeat(MAX_STEPS * 3);
     let steps = split_commands(&script);
     assert_eq!(steps.len(), MAX_STEPS);
-    assert!(steps[MAX_STEPS - 1].text.len() > 2, "the rest stays in the last step");
+    assert!(
+        steps[MAX_STEPS - 1].text.len() > 2,
+        "the rest stays in the last step"
+    );
 }
 
 proptest! {

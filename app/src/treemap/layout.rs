@@ -56,7 +56,13 @@ pub fn squarify(sizes: &[u64], area: Rect) -> Vec<Rect> {
             end += 1;
         }
         let last_row = end == order.len();
-        free = lay_row(&order[start..end], &areas[start..end], free, last_row, &mut out);
+        free = lay_row(
+            &order[start..end],
+            &areas[start..end],
+            free,
+            last_row,
+            &mut out,
+        );
         start = end;
     }
     out
@@ -65,9 +71,9 @@ pub fn squarify(sizes: &[u64], area: Rect) -> Vec<Rect> {
 /// The worst aspect ratio of a row of `areas` laid along a side of length `side`.
 fn worst(areas: &[f64], side: f64) -> f64 {
     let sum: f64 = areas.iter().sum();
-    let (min, max) = areas
-        .iter()
-        .fold((f64::INFINITY, 0.0f64), |(lo, hi), a| (lo.min(*a), hi.max(*a)));
+    let (min, max) = areas.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), a| {
+        (lo.min(*a), hi.max(*a))
+    });
     if sum <= 0.0 || side <= 0.0 || min <= 0.0 {
         return f64::INFINITY;
     }
@@ -124,7 +130,12 @@ pub struct Inset {
 /// items (`parent == None`) tile `area`, and each item's children tile its rectangle
 /// minus the inset (children of a rectangle too small for the inset get empty
 /// rectangles). An item whose parent does not come before it gets an empty rectangle.
-pub fn layout_nested(parents: &[Option<u32>], sizes: &[u64], area: Rect, inset: Inset) -> Vec<Rect> {
+pub fn layout_nested(
+    parents: &[Option<u32>],
+    sizes: &[u64],
+    area: Rect,
+    inset: Inset,
+) -> Vec<Rect> {
     let n = parents.len().min(sizes.len());
     let mut out = vec![Rect::new(area.x, area.y, 0.0, 0.0); n];
     let mut roots: Vec<usize> = Vec::new();

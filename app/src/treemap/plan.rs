@@ -57,7 +57,17 @@ pub fn plan(tree: &StackedTree, k: u32, dir: NodeId, depth: u32, limit: usize) -
             left_bytes = left_bytes.saturating_sub(u128::from(bytes));
             left_dirs = left_dirs.saturating_sub(1);
             let expand = current_depth < depth;
-            list_children(tree, k, node, parent, current_depth, share, expand, &mut out, &mut next);
+            list_children(
+                tree,
+                k,
+                node,
+                parent,
+                current_depth,
+                share,
+                expand,
+                &mut out,
+                &mut next,
+            );
         }
         level = next;
         if level.is_empty() {

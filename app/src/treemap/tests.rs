@@ -14,17 +14,27 @@ fn check_tiling(sizes: &[u64], area: Rect, rects: &[Rect]) {
             assert!(v.is_finite(), "{r:?}");
         }
         assert!(r.w >= 0.0 && r.h >= 0.0, "{r:?}");
-        assert!(r.x >= area.x - EPS && r.y >= area.y - EPS, "{r:?} inside {area:?}");
+        assert!(
+            r.x >= area.x - EPS && r.y >= area.y - EPS,
+            "{r:?} inside {area:?}"
+        );
         assert!(r.x + r.w <= area.x + area.w + EPS, "{r:?} inside {area:?}");
         assert!(r.y + r.h <= area.y + area.h + EPS, "{r:?} inside {area:?}");
         if total > 0.0 {
             let want = *s as f64 / total * area.area();
-            assert!((r.area() - want).abs() <= 1e-6 * area.area().max(1.0), "size {s}: {r:?} area {} want {want}", r.area());
+            assert!(
+                (r.area() - want).abs() <= 1e-6 * area.area().max(1.0),
+                "size {s}: {r:?} area {} want {want}",
+                r.area()
+            );
         }
         covered += r.area();
     }
     if total > 0.0 {
-        assert!((covered - area.area()).abs() <= 1e-6 * area.area(), "covered {covered}");
+        assert!(
+            (covered - area.area()).abs() <= 1e-6 * area.area(),
+            "covered {covered}"
+        );
     }
     for (i, a) in rects.iter().enumerate() {
         for b in &rects[i + 1..] {
@@ -43,8 +53,16 @@ fn squarify_tiles_the_classic_example() {
     let rects = squarify(&sizes, area);
     check_tiling(&sizes, area, &rects);
     // the first row is the two 6s stacked in a 3-wide column
-    assert!((rects[0].w - 3.0).abs() < EPS && (rects[0].h - 2.0).abs() < EPS, "{:?}", rects[0]);
-    assert!((rects[1].x).abs() < EPS && (rects[1].y - 2.0).abs() < EPS, "{:?}", rects[1]);
+    assert!(
+        (rects[0].w - 3.0).abs() < EPS && (rects[0].h - 2.0).abs() < EPS,
+        "{:?}",
+        rects[0]
+    );
+    assert!(
+        (rects[1].x).abs() < EPS && (rects[1].y - 2.0).abs() < EPS,
+        "{:?}",
+        rects[1]
+    );
 }
 
 #[test]
@@ -90,14 +108,22 @@ fn nested_layout_puts_children_inside_their_parent() {
     let parents = [None, None, Some(0), Some(0), Some(9)];
     let sizes = [60, 40, 45, 15, 5];
     let area = Rect::new(0.0, 0.0, 400.0, 200.0);
-    let inset = Inset { pad: 2.0, header: 16.0 };
+    let inset = Inset {
+        pad: 2.0,
+        header: 16.0,
+    };
     let r = layout_nested(&parents, &sizes, area, inset);
     check_tiling(&sizes[..2], area, &r[..2]);
     let inner = Rect::new(r[0].x + 2.0, r[0].y + 16.0, r[0].w - 4.0, r[0].h - 18.0);
     check_tiling(&sizes[2..4], inner, &r[2..4]);
     assert_eq!(r[4].area(), 0.0);
     // a parent too small for the inset gives its children nothing, without NaN
-    let tiny = layout_nested(&[None, Some(0)], &[1, 1], Rect::new(0.0, 0.0, 3.0, 3.0), inset);
+    let tiny = layout_nested(
+        &[None, Some(0)],
+        &[1, 1],
+        Rect::new(0.0, 0.0, 3.0, 3.0),
+        inset,
+    );
     assert_eq!(tiny[1].area(), 0.0);
     assert!(tiny[1].x.is_finite());
     assert!(layout_nested(&[None], &[], area, inset).is_empty());
@@ -128,7 +154,9 @@ fn plan_lists_largest_first_nested_to_depth() {
             .file_n("usr/bin/small", 10, b'b')
             .file_n("usr/lib/x/deep", 300, b'c')
             .file_n("etc/conf", 50, b'd'),
-        LayerBuilder::new().file_n("etc/new", 5, b'e').whiteout("etc/conf"),
+        LayerBuilder::new()
+            .file_n("etc/new", 5, b'e')
+            .whiteout("etc/conf"),
     ]);
     let p = plan(&t, 0, crate::filetree::NodeId::ROOT, 2, 100);
     assert_eq!(
@@ -166,8 +194,15 @@ fn plan_folds_what_exceeds_the_limit() {
     let sizes: Vec<u64> = p.items[..299].iter().map(|i| i.size).collect();
     assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "largest first");
     // 97 distinct sizes, ~31 files each: the 299 shown are the 10 biggest sizes
-    assert!(sizes[298] >= 88, "only the biggest are shown: {}", sizes[298]);
-    assert!(last.size <= 2701 * sizes[298], "the folded are the smallest");
+    assert!(
+        sizes[298] >= 88,
+        "only the biggest are shown: {}",
+        sizes[298]
+    );
+    assert!(
+        last.size <= 2701 * sizes[298],
+        "the folded are the smallest"
+    );
     assert!(plan(&t, 0, data, 3, 0).items.is_empty());
     let one = plan(&t, 0, data, 1, 1);
     assert_eq!(one.items.len(), 1);

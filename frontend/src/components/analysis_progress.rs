@@ -53,6 +53,16 @@ fn running_text(p: &Progress) -> String {
     }
 }
 
+/// The sentence shown for a cancelled (or not cancelled) job: the server's message with
+/// a capital first letter ("Cancelled by local", "Cancelled: nobody was waiting").
+fn cancel_text(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => "Cancelled".to_owned(),
+    }
+}
+
 /// A name for this page's event streams, so a cancel detaches exactly them.
 fn new_viewer_name() -> String {
     format!("v{}", (js_sys::Math::random() * 1e15) as u64)
@@ -96,7 +106,7 @@ pub fn AnalysisProgress(image_id: String, on_done: Callback<()>) -> impl IntoVie
             ));
             return;
         };
-        let weak = Rc::downgrade(&live);
+        let weak = Rc::downgrade(live);
         let handler =
             Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
                 let Some(text) = ev.data().as_string() else {
@@ -196,7 +206,8 @@ pub fn AnalysisProgress(image_id: String, on_done: Callback<()>) -> impl IntoVie
         });
     };
 
-    move || match phase.get() {
+    move || {
+        match phase.get() {
         Phase::Starting => view! {
             <div class="progress" data-testid="analysis-progress" data-state="starting">
                 <span>"Starting analysis…"</span>
@@ -232,14 +243,23 @@ pub fn AnalysisProgress(image_id: String, on_done: Callback<()>) -> impl IntoVie
             </div>
         }
         .into_any(),
-        Phase::Cancelled(message) => view! {
-            <div class="progress" role="status" data-testid="analysis-progress" data-state="cancelled">
-                <span data-testid="analysis-cancelled">{format!("Cancelled ({message})")}</span>
-                <button class="btn" data-testid="analysis-retry" aria-label="Retry the analysis" on:click=move |_| attempt.update(|n| *n += 1)>
-                    "Retry"
-                </button>
-            </div>
+        Phase::Cancelled(message) => {
+            // 409: the job goes on for other viewers; this page only stopped watching.
+            let (label, aria) = if message.starts_with("not cancelled") {
+                ("Watch again", "Watch the analysis again")
+            } else {
+                ("Retry", "Retry the analysis")
+            };
+            view! {
+                <div class="progress" role="status" data-testid="analysis-progress" data-state="cancelled">
+                    <span data-testid="analysis-cancelled">{cancel_text(&message)}</span>
+                    <button class="btn" data-testid="analysis-retry" aria-label=aria on:click=move |_| attempt.update(|n| *n += 1)>
+                        {label}
+                    </button>
+                </div>
+            }
+            .into_any()
         }
-        .into_any(),
+    }
     }
 }

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 
 /// SVG user units of the drawing (scaled to the container's width).
 const WIDTH: f64 = 1000.0;
-const HEIGHT: f64 = 560.0;
+const HEIGHT: f64 = 520.0;
 /// Levels and nodes asked of the server.
 const DEPTH: u32 = 3;
 const LIMIT: u64 = 400;
@@ -94,6 +94,7 @@ fn Crumbs(path_raw: Signal<String>, on_zoom: Callback<String>) -> impl IntoView 
             .collect_view();
         view! {
             <nav class="tm-crumbs" aria-label="Treemap directory">
+                <span class="muted">"Treemap of "</span>
                 <ol data-testid="treemap-crumbs">{crumbs}</ol>
             </nav>
         }
@@ -180,6 +181,7 @@ fn Drawing(map: TreemapData, on_zoom: Callback<String>) -> impl IntoView {
             } else {
                 format!("{} · {size} · {}", node.path, label(node.mark))
             };
+            let aria = tip.clone();
             let text = fit_label(&node.name, &size, r, nested);
             let (tx, ty) = (r.x + 4.0, r.y + 13.0);
             let target = node.path_raw.clone();
@@ -194,7 +196,7 @@ fn Drawing(map: TreemapData, on_zoom: Callback<String>) -> impl IntoView {
                     data-mark=node.mark.as_str()
                     tabindex=if dir { "0" } else { "-1" }
                     role=if dir { "button" } else { "img" }
-                    aria-label=tip.clone()
+                    aria-label=aria
                     on:click=move |_| if dir { zoom() }
                     on:keydown=move |ev| {
                         if dir && (ev.key() == "Enter" || ev.key() == " ") {

@@ -138,7 +138,9 @@ pub(super) async fn load_shared(
                         .and_then(|r| r);
                     if let Ok(mut f) = owner.flights.lock() {
                         // Only this load's entry: a cancelled one may have been replaced.
-                        if f.get(&map_key).is_some_and(|f| Arc::ptr_eq(&f.waiters, &mine)) {
+                        if f.get(&map_key)
+                            .is_some_and(|f| Arc::ptr_eq(&f.waiters, &mine))
+                        {
                             f.remove(&map_key);
                         }
                     }
@@ -227,8 +229,7 @@ async fn load_uncached(
                 stage: Stage::ReadingStorage,
             });
             let (cfg, got) =
-                read_from_store(&inner, store, &id, &diff_ids, &layers, &progress, &cancel)
-                    .await;
+                read_from_store(&inner, store, &id, &diff_ids, &layers, &progress, &cancel).await;
             if config_raw.is_none() {
                 config_raw = cfg;
             }

@@ -25,6 +25,10 @@ use tokio_util::sync::CancellationToken;
 /// Inspect+history calls in flight at once while filling the facts cache.
 const FACT_CONCURRENCY: usize = 8;
 
+/// How long the health view waits for the daemon: the UI polls it to show the "no
+/// daemon" banner, so a hung daemon must not hold it for the full API timeout.
+const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Layer facts of one image, from inspect + history.
 #[derive(Debug, Clone)]
 struct ImageFacts {
@@ -324,7 +328,13 @@ impl Backend for DaemonBackend {
     fn health(&self) -> BoxFuture<'_, DockerHealth> {
         async move {
             let result = match self.docker() {
-                Ok(d) => d.info().await.map_err(from_docker),
+                Ok(d) => match tokio::time::timeout(HEALTH_TIMEOUT, d.info()).await {
+                    Ok(r) => r.map_err(from_docker),
+                    Err(_) => Err(BackendError::Unavailable {
+                        address: self.address.clone(),
+                        reason: format!("no answer within {} s", HEALTH_TIMEOUT.as_secs()),
+                    }),
+                },
                 Err(e) => Err(e),
             };
             match result {

@@ -9,20 +9,20 @@
 
 use super::auth::{peer_addr, Cidr, Denied};
 use super::security::Policy;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
 use axum::body::Body;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use tower::{ServiceBuilder, ServiceExt as _};
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+use tower::{ServiceBuilder, ServiceExt as _};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
 /// Largest request body accepted (the API takes small JSON bodies only).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

@@ -218,7 +218,10 @@ mod tests {
         assert!(!m(b"usr/lib/env", b"env"));
         let g = matcher("*.txt", SearchMode::Glob);
         assert!(g(b"data/sub/deep.txt", b"deep.txt"));
-        assert!(g(b"data/sub/deep.txt", b"deep.txt"), "rows are reused between calls");
+        assert!(
+            g(b"data/sub/deep.txt", b"deep.txt"),
+            "rows are reused between calls"
+        );
         assert!(!g(b"data/sub/deep.md", b"deep.md"));
         let p = matcher("/data/*.txt", SearchMode::Glob);
         assert!(p(b"data/keep.txt", b"keep.txt"));

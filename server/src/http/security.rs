@@ -239,15 +239,15 @@ pub fn secure(app: Router, state: &AppState) -> Router {
     let guard = state.host_guard.clone();
     app.layer(middleware::from_fn(limits::bound_request))
         .layer(middleware::from_fn_with_state(
-        policy.clone(),
-        auth::authenticate,
-    ))
-    .layer(middleware::from_fn(audit::record))
-    .layer(middleware::from_fn_with_state(policy, limits::rate_limit))
-    .layer(middleware::from_fn(move |req: Request, next: Next| {
-        let guard = guard.clone();
-        async move { check_and_decorate(&guard, req, next).await }
-    }))
+            policy.clone(),
+            auth::authenticate,
+        ))
+        .layer(middleware::from_fn(audit::record))
+        .layer(middleware::from_fn_with_state(policy, limits::rate_limit))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            let guard = guard.clone();
+            async move { check_and_decorate(&guard, req, next).await }
+        }))
 }
 
 async fn check_and_decorate(guard: &HostGuard, req: Request, next: Next) -> Response {

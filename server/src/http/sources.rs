@@ -146,16 +146,19 @@ impl SourcesBackend {
     }
 
     async fn list(&self, filters: ImageFilters) -> Result<Vec<ImageSummary>, BackendError> {
+        let uploads = self.uploads();
         let daemon = match self.inner.list_images(filters.clone()).await {
             Ok(list) => list,
-            // The opened images are still worth showing without a daemon.
-            Err(BackendError::Unavailable { address, reason }) => {
+            // The opened images are still worth showing without a daemon; with none,
+            // the caller gets the 503 (and Retry-After) that says why the list is empty.
+            Err(BackendError::Unavailable { address, reason })
+                if !self.opened.is_empty() || !uploads.is_empty() =>
+            {
                 tracing::debug!("listing only opened sources: daemon at {address}: {reason}");
                 Vec::new()
             }
             Err(e) => return Err(e),
         };
-        let uploads = self.uploads();
         let mut out: Vec<ImageSummary> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         for o in self.opened.iter().chain(uploads.iter()) {

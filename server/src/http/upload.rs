@@ -84,7 +84,9 @@ impl Default for UploadConfig {
 /// `--max-upload-size`: a size like `500MB` or `4GiB`, more than zero.
 fn parse_upload_size(s: &str) -> Result<u64, String> {
     match app::analysis::dive::parse_size(s) {
-        Ok(0) => Err(format!("{s:?} is not a positive size; use e.g. 500MB or 4GiB")),
+        Ok(0) => Err(format!(
+            "{s:?} is not a positive size; use e.g. 500MB or 4GiB"
+        )),
         Ok(n) => Ok(n),
         Err(e) => Err(format!("{s:?} is not a size ({e}); use e.g. 500MB or 4GiB")),
     }

@@ -6,9 +6,10 @@
 //! Invariants: only full image IDs (`sha256:<64 hex>`) are put into request paths — user
 //! references are first resolved against `GET /images/json` by [`DockerClient::resolve`];
 //! a daemon 404 is [`DockerError::NotFound`], a transport failure is
-//! [`DockerError::Unavailable`] naming the address tried. Short requests use a client with
-//! a 30 s timeout; exports use a separate client whose long timeout covers the daemon's
-//! slow start, plus an idle watchdog per chunk.
+//! [`DockerError::Unavailable`] naming the address tried (or
+//! [`DockerError::ExportInterrupted`] once an export has started streaming). Short
+//! requests use a client with a 10 s timeout; exports use a separate client whose long
+//! timeout covers the daemon's slow start, plus an idle watchdog per chunk.
 
 mod resolve;
 
@@ -28,8 +29,10 @@ use tokio::sync::OnceCell;
 
 /// Where the docker CLI looks when `DOCKER_HOST` is unset.
 pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
-/// Timeout of short requests (ping, list, inspect, history, info).
-pub const API_TIMEOUT: Duration = Duration::from_secs(30);
+/// Timeout of short requests (ping, list, inspect, history, info). Well below the HTTP
+/// server's 30 s request timeout, so a hung (e.g. SIGSTOPped) daemon is reported as a
+/// 503 naming it, not as the server's bare 408.
+pub const API_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time the daemon may take before the first byte of an export (it writes every layer
 /// to a temporary directory first).
 pub const EXPORT_START_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -58,6 +61,14 @@ pub enum DockerError {
         address: String,
         what: &'static str,
         message: String,
+    },
+    /// The connection broke after the export had started streaming (daemon crashed or
+    /// restarted): the data received is incomplete and must not be used.
+    #[error("export of image {id} was cut off: the connection to the Docker daemon at {address} was lost ({reason}); retry once the daemon is running again")]
+    ExportInterrupted {
+        address: String,
+        id: String,
+        reason: String,
     },
     /// The export stream went silent.
     #[error("export of image {id} stalled: the Docker daemon stopped sending data (nothing for {secs} s)")]
@@ -266,7 +277,27 @@ impl DockerClient {
                     }),
                     Ok(None) => return None,
                     Ok(Some(Ok(b))) => Ok(b),
-                    Ok(Some(Err(e))) => Err(this.map_err(e, "export the image", id.as_str())),
+                    // The export client's own (long) header timeout, not API_TIMEOUT.
+                    Ok(Some(Err(bollard::errors::Error::RequestTimeoutError))) => {
+                        Err(DockerError::Stalled {
+                            id: id.to_string(),
+                            secs: EXPORT_START_TIMEOUT.as_secs(),
+                        })
+                    }
+                    Ok(Some(Err(e))) => {
+                        Err(match this.map_err(e, "export the image", id.as_str()) {
+                            // Headers arrived, so the daemon was reachable: a transport error
+                            // now means the stream was cut, which "cannot reach" would hide.
+                            DockerError::Unavailable { address, reason } if !first => {
+                                DockerError::ExportInterrupted {
+                                    address,
+                                    id: id.to_string(),
+                                    reason,
+                                }
+                            }
+                            other => other,
+                        })
+                    }
                 };
                 let stop = item.is_err();
                 Some((item, (inner, this, id, false, stop)))

@@ -1,5 +1,7 @@
 //! A private `dockerd` for fault tests: its own data root, exec root, pid file and Unix
-//! socket under a fresh directory in /tmp, no networking (`--bridge=none`, no iptables),
+//! socket under a fresh directory in /tmp, its own bridge (`sfb<pid>x<n>`, never
+//! `--bridge=none`: with that, dockerd deletes the host's `docker0`, breaking the system
+//! daemon's `RUN` steps for every later test), no iptables,
 //! debug logging (`-D`, every API call is logged as `Calling GET /v1.xx/...`) into a log
 //! file that survives restarts. The tests stop, kill, pause and resume it at will; the
 //! system daemon is never touched.
@@ -26,6 +28,8 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// One private daemon (stopped until [`PrivateDaemon::start`]).
 pub struct PrivateDaemon {
     dir: PathBuf,
+    /// The daemon's own bridge interface (created at start, deleted on drop).
+    bridge: Option<String>,
     child: Option<Child>,
     paused: bool,
 }
@@ -34,17 +38,16 @@ impl PrivateDaemon {
     /// Prepares the directories; nothing runs yet. The directory is short (/tmp/sfd-…)
     /// because a Unix socket path must fit in 108 bytes.
     pub fn new() -> PrivateDaemon {
-        let dir = PathBuf::from(format!(
-            "/tmp/sfd-{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
+        sweep_stale();
+        let (pid, seq) = (std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
+        let dir = PathBuf::from(format!("/tmp/sfd-{pid}-{seq}"));
         let _ = std::fs::remove_dir_all(&dir);
         for sub in ["data", "exec"] {
             std::fs::create_dir_all(dir.join(sub)).expect("create private daemon dirs");
         }
         PrivateDaemon {
             dir,
+            bridge: Some(make_bridge(pid, seq)),
             child: None,
             paused: false,
         }
@@ -95,7 +98,8 @@ impl PrivateDaemon {
             .arg(self.dir.join("dockerd.pid"))
             .arg("-H")
             .arg(self.host())
-            .args(["--bridge=none", "--iptables=false", "--ip-masq=false", "-D"])
+            .arg(format!("--bridge={}", self.bridge.as_deref().unwrap_or("none")))
+            .args(["--iptables=false", "--ip-masq=false", "-D"])
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err)
@@ -222,6 +226,19 @@ impl PrivateDaemon {
             .count()
     }
 
+    /// Kills a leftover daemon of a test process that died without running Drop.
+    fn kill_leftover(&self) {
+        if let Ok(pid) = std::fs::read_to_string(self.dir.join("dockerd.pid")) {
+            if let Ok(pid) = pid.trim().parse::<u32>() {
+                if is_ours(pid, &self.dir) {
+                    signal(pid, "CONT");
+                    signal(pid, "KILL");
+                }
+            }
+        }
+        self.kill_containerd();
+    }
+
     fn kill_containerd(&self) {
         let pidfile = self.dir.join("exec/containerd/containerd.pid");
         if let Ok(pid) = std::fs::read_to_string(&pidfile) {
@@ -274,6 +291,73 @@ impl Drop for PrivateDaemon {
         self.kill();
         self.unmount_all();
         let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(bridge) = self.bridge.take() {
+            let _ = ip(&["link", "del", &bridge]);
+        }
+    }
+}
+
+/// `ip ARGS...`; whether it succeeded.
+fn ip(args: &[&str]) -> bool {
+    Command::new("ip")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Creates the bridge `sfb<pid>x<seq>` with a private /24 and brings it up.
+fn make_bridge(pid: u32, seq: u32) -> String {
+    let name = format!("sfb{}x{}", pid % 10_000_000, seq % 100);
+    let _ = ip(&["link", "del", &name]);
+    let net = (pid.wrapping_mul(7).wrapping_add(seq) % 250) + 1;
+    assert!(
+        ip(&["link", "add", &name, "type", "bridge"])
+            && ip(&["addr", "add", &format!("10.213.{net}.1/24"), "dev", &name])
+            && ip(&["link", "set", &name, "up"]),
+        "cannot create bridge {name} for the private dockerd (needs root and iproute2)"
+    );
+    name
+}
+
+/// Cleans up /tmp/sfd-<pid>-<n> directories of test processes that no longer run (a
+/// test binary killed by a CI timeout never runs Drop).
+fn sweep_stale() {
+    let Ok(rd) = std::fs::read_dir("/tmp") else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("sfd-")
+            .and_then(|r| r.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() || is_alive(pid) {
+            continue;
+        }
+        let stale = PrivateDaemon {
+            dir: e.path(),
+            bridge: None,
+            child: None,
+            paused: false,
+        };
+        stale.kill_leftover();
+        // Drop unmounts and removes the directory.
+    }
+    // Bridges `sfb<pid>x<n>` of processes that no longer run.
+    for e in std::fs::read_dir("/sys/class/net").into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix("sfb")
+            .and_then(|r| r.split('x').next())
+            .and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|p| p != std::process::id() % 10_000_000 && !is_alive(p)) {
+            let _ = ip(&["link", "del", &name]);
+        }
     }
 }
 

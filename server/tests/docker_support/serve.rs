@@ -43,8 +43,9 @@ impl Resp {
 }
 
 impl Strata {
-    /// Starts `strata --docker-host HOST --cache-dir <private> GLOBAL... serve SERVE...`
-    /// with TMPDIR pointing at a private empty directory, and waits until it listens.
+    /// Starts `strata --docker-host HOST --cache-dir <private> GLOBAL... serve
+    /// --rate-limit 0 SERVE...` with TMPDIR pointing at a private empty directory, and
+    /// waits until it listens.
     pub fn start(host: &str, global: &[&str], serve: &[&str]) -> Strata {
         let dir = tempfile::Builder::new()
             .prefix("strata-fault-")
@@ -56,7 +57,8 @@ impl Strata {
             .args(["--docker-host", host, "--cache-dir"])
             .arg(dir.path().join("cache"))
             .args(global)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            // 20 polling clients on one address would trip the per-client rate limit.
+            .args(["serve", "--listen", "127.0.0.1:0", "--rate-limit", "0"])
             .args(serve)
             .env("TMPDIR", dir.path().join("tmp"))
             .env("RUST_LOG", "info")
@@ -104,9 +106,10 @@ impl Strata {
             .unwrap_or(0)
     }
 
-    /// Whatever the server left in its TMPDIR.
-    pub fn tmp_entries(&self) -> Vec<String> {
-        list(&self.dir.path().join("tmp"))
+    /// Files (not directories: the upload spool directory lives there from the start)
+    /// anywhere under the server's TMPDIR.
+    pub fn tmp_files(&self) -> Vec<String> {
+        files_under(&self.dir.path().join("tmp"))
     }
 
     pub fn cache_dir(&self) -> PathBuf {
@@ -115,21 +118,7 @@ impl Strata {
 
     /// Files anywhere under the cache's `layers/` directory.
     pub fn cached_layer_files(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut stack = vec![self.cache_dir().join("layers")];
-        while let Some(d) = stack.pop() {
-            let Ok(rd) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for e in rd.flatten() {
-                if e.file_type().is_ok_and(|t| t.is_dir()) {
-                    stack.push(e.path());
-                } else {
-                    out.push(e.path().display().to_string());
-                }
-            }
-        }
-        out
+        files_under(&self.cache_dir().join("layers"))
     }
 
     /// The server's stderr so far.
@@ -244,14 +233,23 @@ impl Drop for Strata {
     }
 }
 
-fn list(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+/// Every non-directory entry below `dir` (iteratively).
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(e.path());
+            } else {
+                out.push(e.path().display().to_string());
+            }
+        }
+    }
+    out
 }
 
 fn parse_response(raw: &[u8]) -> Resp {

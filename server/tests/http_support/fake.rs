@@ -15,10 +15,10 @@ use futures_util::FutureExt as _;
 use http_body_util::BodyExt as _;
 use server::engine::ExportQueue;
 use server::http::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
-use tokio_util::sync::CancellationToken;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 
 /// A backend with canned answers that counts loads.

@@ -6,9 +6,9 @@
 //! (ENV, CMD, LABEL, ...) with size 0 did not. When the count still disagrees with the
 //! layer count, steps are aligned from the bottom and the mismatch is flagged.
 
+use crate::source::sharing::is_metadata_only;
 use app::api::{HistoryStep, ImageDetail, ImageSummary, LayerInfo, RunConfig};
 use app::model::Digest;
-use crate::source::sharing::is_metadata_only;
 use bollard::models::{ImageHistoryResponseItem, ImageInspect};
 
 /// History steps oldest first, each tied to its layer where one can be found.

@@ -150,9 +150,7 @@ impl Job {
 
     /// Time since the last sign of interest (a request, or a viewer leaving).
     pub(super) fn idle_for(&self) -> Duration {
-        self.interest
-            .lock()
-            .map_or(Duration::ZERO, |t| t.elapsed())
+        self.interest.lock().map_or(Duration::ZERO, |t| t.elapsed())
     }
 
     /// Open event streams.

@@ -117,11 +117,13 @@ async fn start_analysis(
     match state.jobs.start_as(id, Some(owner)) {
         Ok(job) => Ok((StatusCode::ACCEPTED, Json(job.info())).into_response()),
         Err(e @ StartError::TooMany { .. }) => {
-            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "too_many_jobs", e.to_string());
-            r.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(CAP_RETRY_AFTER_SECS),
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_jobs",
+                e.to_string(),
             );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(CAP_RETRY_AFTER_SECS));
             Ok(r)
         }
         Err(StartError::Api(e)) => Err(e),
@@ -162,7 +164,11 @@ async fn cancel_job(
     }
     let others = job.viewers();
     if others > 0 {
-        let who = if others == 1 { "viewer is" } else { "viewers are" };
+        let who = if others == 1 {
+            "viewer is"
+        } else {
+            "viewers are"
+        };
         return Ok(error(
             StatusCode::CONFLICT,
             "viewers_waiting",

@@ -14,10 +14,14 @@ pub enum UploadError {
     #[error("archive uploads are turned off on this server (it was started with --no-upload); open archives with `strata serve PATH` instead")]
     Disabled,
     /// 415 `unsupported_media_type`: the body is not declared as an archive.
-    #[error("upload body must be the raw archive sent as application/octet-stream or application/x-tar")]
+    #[error(
+        "upload body must be the raw archive sent as application/octet-stream or application/x-tar"
+    )]
     MediaType,
     /// 415 `unsupported_media_type`: a `Content-Encoding` other than identity.
-    #[error("Content-Encoding {0:?} is not accepted on uploads; send the archive bytes as they are")]
+    #[error(
+        "Content-Encoding {0:?} is not accepted on uploads; send the archive bytes as they are"
+    )]
     Encoded(String),
     /// 413 `upload_too_large`.
     #[error("archive is larger than this server's upload limit of {} ({limit} bytes); start it with a larger --max-upload-size", app::fmt::size(*limit))]

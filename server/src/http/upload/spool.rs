@@ -107,7 +107,11 @@ pub async fn receive(
     let mut bytes: u64 = 0;
     loop {
         let chunk = match tokio::time::timeout(idle, stream.next()).await {
-            Err(_) => return Err(UploadError::Idle { secs: idle.as_secs() }),
+            Err(_) => {
+                return Err(UploadError::Idle {
+                    secs: idle.as_secs(),
+                })
+            }
             Ok(None) => break,
             Ok(Some(Err(e))) => return Err(UploadError::Interrupted(e.to_string())),
             Ok(Some(Ok(chunk))) => chunk,
