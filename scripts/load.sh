@@ -35,7 +35,7 @@ trap stop_server EXIT
 # start_server [GLOBAL-FLAGS...]: a fresh `strata serve` on $PORT with the load cache.
 start_server() {
   stop_server
-  "$STRATA" "$@" --cache-dir "$WORK/load-cache" serve --listen "127.0.0.1:$PORT" >"$OUT/load-server.log" 2>&1 &
+  "$STRATA" "$@" --cache-dir "$WORK/load-cache" serve --listen "127.0.0.1:$PORT" --job-grace-secs 3600 >"$OUT/load-server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do curl -fsS "$BASE/api/v1/health" >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "strata serve did not start; see $OUT/load-server.log" >&2; exit 1

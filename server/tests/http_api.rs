@@ -196,7 +196,10 @@ async fn openapi_document_lists_every_route() {
         "/images/{id}/analysis",
         "/jobs/{job}",
         "/jobs/{job}/events",
+        "/jobs/{job}/cancel",
+        "/uploads",
         "/images/{id}/layers/{n}/tree",
+        "/images/{id}/layers/{n}/treemap",
         "/images/{id}/layers/{n}/search",
         "/images/{id}/files/largest",
         "/images/{id}/wasted",
@@ -205,6 +208,21 @@ async fn openapi_document_lists_every_route() {
         "/openapi.json",
     ] {
         assert!(paths.contains_key(p), "openapi lacks {p}");
+    }
+    // The security edge answers on every route: documented everywhere.
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            for status in ["401", "403", "429"] {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path} does not document {status}"
+                );
+            }
+            if method != "get" {
+                assert!(responses.contains_key("415"), "{method} {path} lacks 415");
+            }
+        }
     }
 }
 

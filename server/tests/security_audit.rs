@@ -1,5 +1,5 @@
 //! The audit log (BAD-INPUTS §3.14): every state-changing request, refused ones
-//! included, is one `audit` event with user, method, path and status, and no token ever
+//! included (by Host check, rate limit or authentication), is one `audit` event with user, method, path and status, and no token ever
 //! appears in it. Alone in its binary because it installs the global subscriber.
 
 #[path = "http_support/fake.rs"]
@@ -70,9 +70,38 @@ async fn state_changing_requests_are_audited_without_secrets() {
     )
     .await;
 
+    // Refused before authentication: a foreign Host (DNS rebinding) and a rate limit.
+    let rebound = axum::http::Request::builder()
+        .method("POST")
+        .uri(&uri)
+        .header("host", "evil.example")
+        .body(axum::body::Body::empty())
+        .expect("request builds");
+    let (status, _, _) = send(&app, rebound).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let strict = SecurityConfig {
+        rate_limit: 1,
+        rate_burst: 1,
+        ..SecurityConfig::default()
+    };
+    let limited = router(
+        AppState::new(Arc::new(FakeBackend::up()), None, &[])
+            .with_security(Policy::from_config(&strict).expect("policy")),
+    );
+    let (first, _, _) = send(&limited, req("POST", &uri, &[])).await;
+    assert!(first.is_success(), "{first}");
+    // A flood of refused requests is one line a second, not one line each.
+    for _ in 0..50 {
+        let (status, _, _) = send(&limited, req("POST", &uri, &[])).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    }
+
     let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<&str> = log.lines().collect();
-    assert_eq!(lines.len(), 2, "{log}");
+    // Two 429 lines at most if the flood straddled a second boundary.
+    assert!(lines.len() == 5 || lines.len() == 6, "{log}");
+    assert!(lines[2].contains("status=403"), "host refusal audited: {log}");
+    assert!(lines[4].contains("status=429"), "rate limit audited: {log}");
     assert!(lines[0].contains("user=\"ada\""), "{log}");
     assert!(lines[0].contains("method=POST"), "{log}");
     assert!(lines[0].contains(&format!("path=\"{uri}\"")), "{log}");

@@ -36,7 +36,8 @@ pub struct TreemapPlan {
 /// Selects at most `limit` descendants of `dir` as of layer `k`, down to `depth`
 /// levels, breadth-first. Each level's budget is shared among its directories in
 /// proportion to their sizes (what one does not use passes to the next); a directory
-/// lists its children largest first, and those beyond its share become one folded item.
+/// lists its children largest first, and those beyond its share (and, when they do not
+/// all fit, those of zero bytes) become one folded item.
 pub fn plan(tree: &StackedTree, k: u32, dir: NodeId, depth: u32, limit: usize) -> TreemapPlan {
     let mut out = TreemapPlan::default();
     if limit == 0 || depth == 0 {
@@ -112,10 +113,12 @@ fn list_children(
         }
     }
     kids.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    // entries without bytes have no area: when not all fit, they are folded first
+    let with_bytes = kids.iter().take_while(|k| k.1 > 0).count();
     let shown = if kids.len() <= share {
         kids.len()
     } else {
-        share.saturating_sub(1)
+        share.saturating_sub(1).min(with_bytes)
     };
     for &(id, size, is_dir) in &kids[..shown] {
         let index = u32::try_from(out.items.len()).unwrap_or(u32::MAX);

@@ -204,6 +204,19 @@ fn plan_folds_what_exceeds_the_limit() {
         "the folded are the smallest"
     );
     assert!(plan(&t, 0, data, 3, 0).items.is_empty());
+    // zero-byte entries are folded before any budget goes to them
+    let zeros = tree(vec![LayerBuilder::new()
+        .file_n("d/big", 10, b'x')
+        .symlink("d/l1", "big")
+        .symlink("d/l2", "big")
+        .symlink("d/l3", "big")]);
+    let d = match zeros.lookup(b"d", 0) {
+        Some(n) => n,
+        None => panic!("d missing"),
+    };
+    let z = plan(&zeros, 0, d, 1, 3);
+    assert_eq!(entry_names(&zeros, &z), ["d/big", "(3 folded)"]);
+    assert_eq!(plan(&zeros, 0, d, 1, 4).items.len(), 4, "all fit: all shown");
     let one = plan(&t, 0, data, 1, 1);
     assert_eq!(one.items.len(), 1);
     assert_eq!(one.items[0].kind, PlanKind::Folded { count: 3000 });

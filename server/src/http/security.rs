@@ -2,7 +2,7 @@
 //! auth mode is configured), the Host-header allow list (loopback names plus configured
 //! ones) against DNS rebinding, fixed response headers (CSP, nosniff, no referrer, no
 //! framing, `no-store` on the API), and [`secure`], which stacks every security layer in
-//! order: headers and Host check → rate limit → audit → authentication and CSRF → body
+//! order: audit → headers and Host check → rate limit → authentication and CSRF → body
 //! limit and timeout (except for archive uploads, which bound themselves) → the app. No CORS headers are ever sent, so other origins cannot
 //! read the API.
 
@@ -242,12 +242,13 @@ pub fn secure(app: Router, state: &AppState) -> Router {
             policy.clone(),
             auth::authenticate,
         ))
-        .layer(middleware::from_fn(audit::record))
         .layer(middleware::from_fn_with_state(policy, limits::rate_limit))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             let guard = guard.clone();
             async move { check_and_decorate(&guard, req, next).await }
         }))
+        // Outermost, so requests refused for their Host or their rate are audited too.
+        .layer(middleware::from_fn(audit::record))
 }
 
 async fn check_and_decorate(guard: &HostGuard, req: Request, next: Next) -> Response {
