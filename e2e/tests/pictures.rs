@@ -1,7 +1,8 @@
 //! Pictures of an image: the history timeline shows a `RUN a && b; c` step as its
 //! instruction and one line per command (the original one click away), and the layer
 //! explorer's treemap draws the filesystem as of a layer, zooms into a directory on
-//! click (kept in the URL) and back out through its breadcrumb.
+//! click (kept in the URL) and back out through its breadcrumb. The daemon-down
+//! banner's reason ends its sentence before the hint.
 
 use anyhow::{ensure, Context, Result};
 use e2e::{eventually, Harness, ServerOptions, TestImage};
@@ -157,10 +158,7 @@ async fn history_commands_and_layer_treemap() -> Result<()> {
     // Zoom into /data from the keyboard (its children cover its middle, so a mouse
     // would aim at its label); the breadcrumb and the URL follow.
     h.client
-        .execute(
-            "arguments[0].focus();",
-            vec![serde_json::to_value(&data)?],
-        )
+        .execute("arguments[0].focus();", vec![serde_json::to_value(&data)?])
         .await?;
     data.send_keys(&Key::Enter.to_string()).await?;
     let crumbs = eventually("the breadcrumb of /data", || async {
@@ -211,5 +209,20 @@ async fn history_commands_and_layer_treemap() -> Result<()> {
         Ok(paths.contains(&"/bin".to_owned()).then_some(()))
     })
     .await?;
+    h.finish().await
+}
+
+#[tokio::test]
+async fn daemon_banner_reason_ends_its_sentence() -> Result<()> {
+    let h = Harness::start(ServerOptions {
+        docker_host: Some("unix:///nonexistent.sock".into()),
+    })
+    .await?;
+    h.goto("/").await?;
+    let text = h.wait_testid("daemon-banner").await?.text().await?;
+    ensure!(
+        text.contains("No such file or directory. Start Docker"),
+        "the reason ends with a period before the hint: {text}"
+    );
     h.finish().await
 }

@@ -208,9 +208,9 @@ pub(crate) async fn load(
     let engine = engine(global);
     let bar = std::io::stderr()
         .is_terminal()
-        .then(|| Arc::new(TerminalBar::default()));
+        .then(|| TerminalBar::new(vec![String::new()]));
     let sink: Arc<dyn ProgressSink> = match &bar {
-        Some(b) => b.clone(),
+        Some(b) => Arc::new(b.slot(0)),
         None => Arc::new(NoProgress),
     };
     let cancel = CancellationToken::new();

@@ -5,10 +5,13 @@
 //! Invariant: sinks never block the engine for long and never fail it; a sink that
 //! cannot show an event drops it.
 
+mod terminal;
+
+pub use terminal::{BarSlot, TerminalBar};
+
 use serde::Serialize;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// What the engine is doing.
@@ -112,117 +115,6 @@ impl<F: Fn(app::api::Progress) + Send + Sync> ProgressSink for ApiProgress<F> {
     }
 }
 
-/// A one-line progress bar on stderr (only meant for terminals), redrawn at most every
-/// 100 ms: stage, bytes (of total) and layers ready.
-#[derive(Debug)]
-pub struct TerminalBar {
-    state: Mutex<BarState>,
-}
-
-#[derive(Debug)]
-struct BarState {
-    stage: Stage,
-    done: u64,
-    total: Option<u64>,
-    layers: usize,
-    count: usize,
-    last_draw: Option<Instant>,
-    drawn: bool,
-}
-
-impl Default for TerminalBar {
-    fn default() -> Self {
-        TerminalBar {
-            state: Mutex::new(BarState {
-                stage: Stage::Resolving,
-                done: 0,
-                total: None,
-                layers: 0,
-                count: 0,
-                last_draw: None,
-                drawn: false,
-            }),
-        }
-    }
-}
-
-impl TerminalBar {
-    /// Erases the bar (call before printing results or errors).
-    pub fn clear(&self) {
-        if let Ok(mut s) = self.state.lock() {
-            if s.drawn {
-                let _ = write!(std::io::stderr(), "\r\x1b[2K");
-                s.drawn = false;
-            }
-        }
-    }
-}
-
-impl ProgressSink for TerminalBar {
-    fn report(&self, event: Progress) {
-        let Ok(mut s) = self.state.lock() else { return };
-        let force = match event {
-            Progress::Stage { stage } => {
-                s.stage = stage;
-                s.done = 0;
-                s.total = None;
-                true
-            }
-            Progress::Bytes { done, total } => {
-                s.done = done;
-                s.total = total;
-                false
-            }
-            Progress::Layer { count, .. } => {
-                s.layers = (s.layers + 1).min(count);
-                s.count = count;
-                false
-            }
-        };
-        let due = s
-            .last_draw
-            .is_none_or(|t| t.elapsed() >= Duration::from_millis(100));
-        if !(force || due) {
-            return;
-        }
-        s.last_draw = Some(Instant::now());
-        let line = render(&s);
-        let _ = write!(std::io::stderr(), "\r\x1b[2K{line}");
-        s.drawn = true;
-    }
-}
-
-fn render(s: &BarState) -> String {
-    let stage = match s.stage {
-        Stage::Resolving => "resolving",
-        Stage::ReadingStorage => "reading layer store",
-        Stage::Exporting => "exporting from daemon",
-        Stage::ReadingArchive => "reading archive",
-        Stage::Done => "done",
-    };
-    let bytes = match s.total {
-        Some(t) if t > 0 => {
-            let pct = (s.done.min(t) * 100) / t;
-            let filled = usize::try_from(pct / 5).unwrap_or(20);
-            format!(
-                " [{}{}] {} / {}",
-                "#".repeat(filled),
-                "-".repeat(20 - filled.min(20)),
-                app::fmt::size(s.done),
-                app::fmt::size(t)
-            )
-        }
-        _ if s.done > 0 => format!(" {}", app::fmt::size(s.done)),
-        _ => String::new(),
-    };
-    let layers = if s.count > 0 {
-        format!(" layer {}/{}", s.layers, s.count)
-    } else {
-        String::new()
-    };
-    format!("strata: {stage}{bytes}{layers}")
-}
-
 /// Counts bytes read through [`ChunkProgress::wrap`]ped readers, reports them as
 /// [`Progress::Bytes`] (at most every 1 MiB) and turns a cancellation into a read error,
 /// so blocking parsers stop promptly.
@@ -295,25 +187,6 @@ impl<R: Read> Read for Counted<'_, '_, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn renders_bytes_and_layers() {
-        let s = BarState {
-            stage: Stage::Exporting,
-            done: 50,
-            total: Some(100),
-            layers: 1,
-            count: 3,
-            last_draw: None,
-            drawn: false,
-        };
-        let line = render(&s);
-        assert!(
-            line.starts_with("strata: exporting from daemon [##########----------]"),
-            "{line}"
-        );
-        assert!(line.ends_with(" layer 1/3"), "{line}");
-    }
 
     #[test]
     fn api_progress_accumulates() {

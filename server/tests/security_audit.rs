@@ -100,7 +100,10 @@ async fn state_changing_requests_are_audited_without_secrets() {
     let lines: Vec<&str> = log.lines().collect();
     // Two 429 lines at most if the flood straddled a second boundary.
     assert!(lines.len() == 5 || lines.len() == 6, "{log}");
-    assert!(lines[2].contains("status=403"), "host refusal audited: {log}");
+    assert!(
+        lines[2].contains("status=403"),
+        "host refusal audited: {log}"
+    );
     assert!(lines[4].contains("status=429"), "rate limit audited: {log}");
     assert!(lines[0].contains("user=\"ada\""), "{log}");
     assert!(lines[0].contains("method=POST"), "{log}");

@@ -216,7 +216,11 @@ fn plan_folds_what_exceeds_the_limit() {
     };
     let z = plan(&zeros, 0, d, 1, 3);
     assert_eq!(entry_names(&zeros, &z), ["d/big", "(3 folded)"]);
-    assert_eq!(plan(&zeros, 0, d, 1, 4).items.len(), 4, "all fit: all shown");
+    assert_eq!(
+        plan(&zeros, 0, d, 1, 4).items.len(),
+        4,
+        "all fit: all shown"
+    );
     let one = plan(&t, 0, data, 1, 1);
     assert_eq!(one.items.len(), 1);
     assert_eq!(one.items[0].kind, PlanKind::Folded { count: 3000 });

@@ -6,19 +6,17 @@
 //! Every argument is validated before any image is read; `--layers` indices are checked
 //! against the loaded images before any stacking.
 
-mod progress;
 mod render;
 
 use super::args::{CompareArgs, GlobalArgs, LayerRef};
 use super::{engine, load_error, source_hint, write_output, CliError};
 use crate::engine::{EngineError, LoadOptions, Loaded};
-use crate::progress::{NoProgress, ProgressSink};
+use crate::progress::{NoProgress, ProgressSink, TerminalBar};
 use crate::source::Source;
 use app::archive::Platform;
 use app::compare::{CompareOptions, Comparison, FileDiff, SizeCheck};
 use app::model::Image;
 use futures_util::future::try_join_all;
-use progress::LoadsBar;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -192,7 +190,7 @@ async fn load_all(
     let engine = engine(global);
     let bar = std::io::stderr()
         .is_terminal()
-        .then(|| Arc::new(LoadsBar::new(sources.len())));
+        .then(|| TerminalBar::new((0..sources.len()).map(label).collect()));
     let cancel = CancellationToken::new();
     let options = LoadOptions { platform };
     let loads = sources.iter().enumerate().map(|(i, source)| {

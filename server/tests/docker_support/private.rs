@@ -98,7 +98,10 @@ impl PrivateDaemon {
             .arg(self.dir.join("dockerd.pid"))
             .arg("-H")
             .arg(self.host())
-            .arg(format!("--bridge={}", self.bridge.as_deref().unwrap_or("none")))
+            .arg(format!(
+                "--bridge={}",
+                self.bridge.as_deref().unwrap_or("none")
+            ))
             .args(["--iptables=false", "--ip-masq=false", "-D"])
             .stdin(Stdio::null())
             .stdout(log)
@@ -349,7 +352,11 @@ fn sweep_stale() {
         // Drop unmounts and removes the directory.
     }
     // Bridges `sfb<pid>x<n>` of processes that no longer run.
-    for e in std::fs::read_dir("/sys/class/net").into_iter().flatten().flatten() {
+    for e in std::fs::read_dir("/sys/class/net")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         let name = e.file_name().to_string_lossy().into_owned();
         let pid = name
             .strip_prefix("sfb")

@@ -1,0 +1,245 @@
+//! The progress line on stderr for the CLI (only drawn on a terminal), redrawn at most
+//! every 100 ms, for one load (`strata: exporting from daemon [####----] 12 MB / 40 MB
+//! layer 3/5`) or several at once (`strata: A layer store 3/5 · B exporting 12 MB`).
+//! Each load reports through its own [`BarSlot`]; a slot never blocks or fails its load.
+
+use super::{Progress, ProgressSink, Stage};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The shared line.
+#[derive(Debug)]
+pub struct TerminalBar {
+    state: Mutex<Line>,
+}
+
+#[derive(Debug)]
+struct Line {
+    /// One label per load (unused when there is only one).
+    labels: Vec<String>,
+    slots: Vec<SlotState>,
+    last_draw: Option<Instant>,
+    drawn: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SlotState {
+    stage: Stage,
+    done: u64,
+    total: Option<u64>,
+    layers: usize,
+    count: usize,
+}
+
+impl SlotState {
+    /// Applies one event; true when the line should be redrawn at once.
+    fn apply(&mut self, event: Progress) -> bool {
+        match event {
+            Progress::Stage { stage } => {
+                self.stage = stage;
+                self.done = 0;
+                self.total = None;
+                true
+            }
+            Progress::Bytes { done, total } => {
+                self.done = done;
+                self.total = total;
+                false
+            }
+            Progress::Layer { count, .. } => {
+                self.layers = (self.layers + 1).min(count);
+                self.count = count;
+                false
+            }
+        }
+    }
+}
+
+/// The sink of one load on a [`TerminalBar`].
+#[derive(Debug, Clone)]
+pub struct BarSlot {
+    bar: Arc<TerminalBar>,
+    index: usize,
+}
+
+impl TerminalBar {
+    /// A line for one load per label (one label: the long single-load form).
+    pub fn new(labels: Vec<String>) -> Arc<Self> {
+        let slot = SlotState {
+            stage: Stage::Resolving,
+            done: 0,
+            total: None,
+            layers: 0,
+            count: 0,
+        };
+        Arc::new(TerminalBar {
+            state: Mutex::new(Line {
+                slots: vec![slot; labels.len()],
+                labels,
+                last_draw: None,
+                drawn: false,
+            }),
+        })
+    }
+
+    /// The sink for load `index`.
+    pub fn slot(self: &Arc<Self>, index: usize) -> BarSlot {
+        BarSlot {
+            bar: self.clone(),
+            index,
+        }
+    }
+
+    /// Erases the line (call before printing results or errors).
+    pub fn clear(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            if s.drawn {
+                let _ = write!(std::io::stderr(), "\r\x1b[2K");
+                s.drawn = false;
+            }
+        }
+    }
+}
+
+impl ProgressSink for BarSlot {
+    fn report(&self, event: Progress) {
+        let Ok(mut s) = self.bar.state.lock() else {
+            return;
+        };
+        let Some(slot) = s.slots.get_mut(self.index) else {
+            return;
+        };
+        let force = slot.apply(event);
+        let due = s
+            .last_draw
+            .is_none_or(|t| t.elapsed() >= Duration::from_millis(100));
+        if !(force || due) {
+            return;
+        }
+        s.last_draw = Some(Instant::now());
+        let line = render(&s);
+        let _ = write!(std::io::stderr(), "\r\x1b[2K{line}");
+        s.drawn = true;
+    }
+}
+
+fn render(line: &Line) -> String {
+    match line.slots.as_slice() {
+        [one] => format!("strata: {}", render_one(one)),
+        many => {
+            let parts: Vec<String> = many
+                .iter()
+                .zip(&line.labels)
+                .map(|(s, label)| render_compact(label, s))
+                .collect();
+            format!("strata: {}", parts.join(" · "))
+        }
+    }
+}
+
+/// `exporting from daemon [####----------------] 12 MB / 40 MB layer 3/5`.
+fn render_one(s: &SlotState) -> String {
+    let stage = match s.stage {
+        Stage::Resolving => "resolving",
+        Stage::ReadingStorage => "reading layer store",
+        Stage::Exporting => "exporting from daemon",
+        Stage::ReadingArchive => "reading archive",
+        Stage::Done => "done",
+    };
+    let bytes = match s.total {
+        Some(t) if t > 0 => {
+            let pct = (s.done.min(t) * 100) / t;
+            let filled = usize::try_from(pct / 5).unwrap_or(20).min(20);
+            format!(
+                " [{}{}] {} / {}",
+                "#".repeat(filled),
+                "-".repeat(20 - filled),
+                app::fmt::size(s.done),
+                app::fmt::size(t)
+            )
+        }
+        _ if s.done > 0 => format!(" {}", app::fmt::size(s.done)),
+        _ => String::new(),
+    };
+    let layers = if s.count > 0 {
+        format!(" layer {}/{}", s.layers, s.count)
+    } else {
+        String::new()
+    };
+    format!("{stage}{bytes}{layers}")
+}
+
+/// `A exporting 12 MB 3/5`.
+fn render_compact(label: &str, s: &SlotState) -> String {
+    let stage = match s.stage {
+        Stage::Resolving => "resolving",
+        Stage::ReadingStorage => "layer store",
+        Stage::Exporting => "exporting",
+        Stage::ReadingArchive => "archive",
+        Stage::Done => "done",
+    };
+    let mut part = format!("{label} {stage}");
+    if s.done > 0 && s.stage != Stage::Done {
+        part.push(' ');
+        part.push_str(&app::fmt::size(s.done));
+    }
+    if s.count > 0 && s.stage != Stage::Done {
+        part.push_str(&format!(" {}/{}", s.layers, s.count));
+    }
+    part
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(labels: &[&str]) -> Line {
+        let bar = TerminalBar::new(labels.iter().map(|l| (*l).to_owned()).collect());
+        let state = bar.state.lock().unwrap();
+        Line {
+            labels: state.labels.clone(),
+            slots: state.slots.clone(),
+            last_draw: None,
+            drawn: false,
+        }
+    }
+
+    #[test]
+    fn one_load_gets_the_long_form_with_a_bar() {
+        let mut l = line(&[""]);
+        l.slots[0].apply(Progress::Stage {
+            stage: Stage::Exporting,
+        });
+        l.slots[0].apply(Progress::Bytes {
+            done: 50,
+            total: Some(100),
+        });
+        assert_eq!(
+            render(&l),
+            "strata: exporting from daemon [##########----------] 50 B / 100 B"
+        );
+        for index in 0..2 {
+            l.slots[0].apply(Progress::Layer {
+                index,
+                count: 3,
+                diff_id: String::new(),
+                from_cache: false,
+            });
+        }
+        assert!(render(&l).ends_with(" layer 2/3"), "{}", render(&l));
+    }
+
+    #[test]
+    fn several_loads_share_one_labelled_line() {
+        let mut l = line(&["A", "B"]);
+        l.slots[0].apply(Progress::Stage {
+            stage: Stage::ReadingStorage,
+        });
+        l.slots[1].apply(Progress::Bytes {
+            done: 2048,
+            total: None,
+        });
+        assert_eq!(render(&l), "strata: A layer store · B resolving 2.0 kB");
+    }
+}
