@@ -1,7 +1,7 @@
 //! G4 (BAD-INPUTS): entry-count caps. A layer with more entries than
 //! `max_entries_per_layer` fails cleanly with "limit exceeded" (also when the entries are
 //! header-only and gzip'd, the amplification case), exactly at the cap; and layers whose
-//! entries add up past `max_entries_per_image` fail the archive read.
+//! entries (or bytes: `max_job_bytes`) add up past the image cap fail the archive read.
 
 #[path = "limits_support/gen.rs"]
 mod gen;
@@ -105,4 +105,17 @@ fn image_entry_cap_fails_the_archive() {
     };
     assert!(matches!(err, ArchiveError::LimitExceeded(_)), "{err:?}");
     assert!(err.to_string().contains("limit exceeded"), "{err}");
+
+    // The per-job byte cap: the three layers add up past it, each alone stays under.
+    let biggest = layers.iter().map(|l| l.len() as u64).max().unwrap_or(0);
+    let limits = Limits {
+        max_job_bytes: biggest * 2,
+        ..Limits::default()
+    };
+    let err = match read_archive(&archive[..], &limits, &mut |_| {}) {
+        Ok(a) => a.select(None, None).expect_err("over the job byte cap"),
+        Err(e) => e,
+    };
+    assert!(matches!(err, ArchiveError::LimitExceeded(_)), "{err:?}");
+    assert!(err.to_string().contains("decompressed bytes"), "{err}");
 }

@@ -95,6 +95,19 @@ async fn list_filter_open_image_and_history() -> Result<()> {
         empty == 3,
         "ENV, LABEL and CMD are metadata-only steps, got {empty}"
     );
+    // The time since the previous step: blank for the first, `+N s`-style after it.
+    let mut gaps = Vec::new();
+    for g in h.all("[data-testid=step-gap]").await? {
+        gaps.push(g.text().await?);
+    }
+    ensure!(gaps.len() == 7, "a gap cell per step: {gaps:?}");
+    ensure!(gaps[0].is_empty(), "no gap before the first step: {gaps:?}");
+    ensure!(
+        gaps[1..]
+            .iter()
+            .all(|g| g.starts_with('+') && (g.ends_with(" s") || g.ends_with(" min"))),
+        "gaps read like +3 s: {gaps:?}"
+    );
     let layers = h.all("[data-testid=layer-row]").await?;
     ensure!(layers.len() == 4, "4 layers, got {}", layers.len());
     let config = h.wait_testid("config-view").await?.text().await?;

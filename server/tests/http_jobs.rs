@@ -28,6 +28,7 @@ fn setup(grace: f64, max: u32, queue: Option<usize>) -> (axum::Router, AppState,
     let state = AppState::new(backend.clone(), None, &[]).with_jobs(JobsConfig {
         grace_secs: grace,
         max_per_user: max,
+        ..JobsConfig::default()
     });
     (router(state.clone()), state, backend)
 }
@@ -317,4 +318,31 @@ async fn queued_jobs_report_their_place_as_the_queue_moves() {
     third.until("\"layers\":2}").await;
     let (_, info) = get_json(&app, &format!("/api/v1/jobs/{}", jobs[3])).await;
     assert_eq!(info["progress"]["queue_position"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_past_its_time_limit_is_stopped_even_while_watched() {
+    let backend = Arc::new(FakeBackend {
+        hold: true,
+        ..FakeBackend::up()
+    });
+    let state = AppState::new(backend.clone(), None, &[]).with_jobs(JobsConfig {
+        max_secs: 0.5,
+        ..JobsConfig::default()
+    });
+    let app = router(state.clone());
+    let job = start(&app, 1).await["id"].as_str().unwrap().to_owned();
+    let mut stream = Stream::open(&app, &job, None).await;
+    let frame = stream.until("failed").await;
+    assert!(frame.contains("--max-job-secs"), "{frame}");
+    let info = peek(&state, &job);
+    assert!(info.error.unwrap_or_default().contains("nothing of it was cached"));
+    eventually("the load saw its token", || {
+        backend.cancelled_loads.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    // A new start is a new job with a fresh clock.
+    let again = start(&app, 1).await;
+    assert_ne!(again["id"], job.as_str());
+    assert_eq!(again["state"], "running");
 }

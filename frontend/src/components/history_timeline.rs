@@ -1,4 +1,5 @@
-//! Every build step in order, empty ones included, each with its layer and a size bar.
+//! Every build step in order, empty ones included, each with its layer, the time since
+//! the step before it and a size bar.
 //! A step's `created_by` is shown readable ([`app::history_cmd`]): the Dockerfile
 //! instruction, then one line per top-level command; the original text stays one
 //! click away (and in the tooltip).
@@ -14,9 +15,11 @@ use leptos_router::components::A;
 #[component]
 pub fn HistoryTimeline(image_id: String, steps: Vec<HistoryStep>) -> impl IntoView {
     let max = steps.iter().map(|s| s.size).max().unwrap_or(0);
+    let gaps = step_gaps(&steps);
     let items = steps
         .into_iter()
-        .map(|s| {
+        .zip(gaps)
+        .map(|(s, gap)| {
             let class = if s.empty_layer {
                 "step step-empty"
             } else {
@@ -43,6 +46,8 @@ pub fn HistoryTimeline(image_id: String, steps: Vec<HistoryStep>) -> impl IntoVi
                         {layer_link}
                     </span>
                     <StepCommand created_by=s.created_by.clone() title=title/>
+                    <span class="step-gap muted" data-testid="step-gap"
+                        title="time since the previous step was created">{gap}</span>
                     <span class="step-size">{app::fmt::size(s.size)}</span>
                     <SizeBar size=s.size max=max/>
                 </li>
@@ -50,6 +55,22 @@ pub fn HistoryTimeline(image_id: String, steps: Vec<HistoryStep>) -> impl IntoVi
         })
         .collect_view();
     view! { <ol class="history-timeline" data-testid="history-timeline">{items}</ol> }
+}
+
+/// For each step, the time since the previous step was created (`+42 s`), or nothing
+/// for the first step and where a timestamp is missing or unreadable.
+fn step_gaps(steps: &[HistoryStep]) -> Vec<String> {
+    let times: Vec<Option<i64>> = steps
+        .iter()
+        .map(|s| s.created.as_deref().and_then(app::fmt::parse_rfc3339))
+        .collect();
+    let mut out = vec![String::new(); steps.len()];
+    for (i, pair) in times.windows(2).enumerate() {
+        if let [Some(a), Some(b)] = pair {
+            out[i + 1] = app::fmt::gap(b - a);
+        }
+    }
+    out
 }
 
 /// The readable form of one `created_by`, with the original behind a disclosure.

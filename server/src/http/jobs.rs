@@ -37,20 +37,27 @@ const CANCEL_WIND_DOWN: Duration = Duration::from_secs(5);
 pub const DEFAULT_GRACE_SECS: f64 = 15.0;
 /// Default cap on running jobs one user has started.
 pub const DEFAULT_MAX_JOBS_PER_USER: u32 = 3;
+/// Default time limit of one job, queueing included (a 50 GB export at 100 MB/s takes
+/// under 10 minutes).
+pub const DEFAULT_MAX_JOB_SECS: f64 = 3600.0;
 
 /// Job settings of `strata serve`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct JobsConfig {
     /// Cancel a running analysis nobody has watched or polled for SECS seconds
-    #[arg(long = "job-grace-secs", hide = true, value_name = "SECS", default_value_t = DEFAULT_GRACE_SECS, value_parser = parse_grace)]
+    #[arg(long = "job-grace-secs", hide = true, value_name = "SECS", default_value_t = DEFAULT_GRACE_SECS, value_parser = parse_secs)]
     pub grace_secs: f64,
     /// Analyses one user (or client address without auth) may have running at once;
     /// joining an analysis someone else started does not count (0 = no cap)
     #[arg(long = "max-jobs-per-user", value_name = "N", default_value_t = DEFAULT_MAX_JOBS_PER_USER)]
     pub max_per_user: u32,
+    /// Stop an analysis (export, parsing and all) that runs longer than SECS seconds,
+    /// time in the export queue included; nothing of it is cached
+    #[arg(long = "max-job-secs", value_name = "SECS", default_value_t = DEFAULT_MAX_JOB_SECS, value_parser = parse_secs)]
+    pub max_secs: f64,
 }
 
-fn parse_grace(s: &str) -> Result<f64, String> {
+fn parse_secs(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(v),
         _ => Err(format!(
@@ -64,6 +71,7 @@ impl Default for JobsConfig {
         JobsConfig {
             grace_secs: DEFAULT_GRACE_SECS,
             max_per_user: DEFAULT_MAX_JOBS_PER_USER,
+            max_secs: DEFAULT_MAX_JOB_SECS,
         }
     }
 }
@@ -73,6 +81,12 @@ impl JobsConfig {
     pub fn grace(&self) -> Duration {
         Duration::try_from_secs_f64(self.grace_secs)
             .unwrap_or(Duration::from_secs_f64(DEFAULT_GRACE_SECS))
+    }
+
+    /// The time limit of one job.
+    pub fn max_time(&self) -> Duration {
+        Duration::try_from_secs_f64(self.max_secs)
+            .unwrap_or(Duration::from_secs_f64(DEFAULT_MAX_JOB_SECS))
     }
 }
 
@@ -241,7 +255,9 @@ impl JobRegistry {
             }
         });
         let grace = self.config.grace();
-        let tick = (grace / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let max_time = self.config.max_time();
+        let started = std::time::Instant::now();
+        let tick = (grace.min(max_time) / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
         tokio::spawn(async move {
             loop {
                 tokio::select! {
@@ -253,6 +269,13 @@ impl JobRegistry {
                 }
                 if job.viewers() == 0 && job.idle_for() >= grace {
                     job.cancel_with(NOBODY_WAITING);
+                    return;
+                }
+                if started.elapsed() >= max_time {
+                    job.cancel_with(&format!(
+                        "stopped: the analysis ran longer than the limit of {} s (--max-job-secs); nothing of it was cached",
+                        max_time.as_secs_f64()
+                    ));
                     return;
                 }
             }
