@@ -64,8 +64,8 @@ pub fn markdown_cell(s: &str) -> String {
 }
 
 /// Seconds since the Unix epoch of an RFC 3339 timestamp as Docker writes them
-/// (`2024-05-01T12:00:00Z`, `2024-05-01T12:00:00.123456789+02:00`); `None` when it is
-/// not one. Fractions are dropped.
+/// (`2024-05-01T12:00:00Z`, `2024-05-01T12:00:00.123456789+02:00`; no zone = UTC);
+/// `None` when it is not one. Fractions are dropped.
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
     let b = text.trim().as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -95,7 +95,10 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
             return None;
         }
     }
-    let offset = match b.get(i)? {
+    let Some(zone) = b.get(i) else {
+        return Some(civil_seconds(year, month, day) + hour * 3600 + min * 60 + sec);
+    };
+    let offset = match zone {
         b'Z' | b'z' if i + 1 == b.len() => 0,
         sign @ (b'+' | b'-') if i + 6 == b.len() && sep(i + 3, b":") => {
             let m = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
@@ -107,15 +110,18 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    // Days from civil (Howard Hinnant's algorithm).
+    Some(civil_seconds(year, month, day) + hour * 3600 + min * 60 + sec - offset)
+}
+
+/// Seconds from the epoch to midnight UTC of a civil date (Howard Hinnant's algorithm).
+fn civil_seconds(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
     let mp = (month + 9) % 12;
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hour * 3600 + min * 60 + sec - offset)
+    (era * 146_097 + doe - 719_468) * 86_400
 }
 
 /// A short duration between two build steps: `+0 s`, `+42 s`, `+3 min`, `+2 h 5 min`,
@@ -166,11 +172,15 @@ mod tests {
             Some(1_714_564_800)
         );
         assert_eq!(parse_rfc3339("2000-02-29T00:00:00Z"), Some(951_782_400));
+        assert_eq!(parse_rfc3339("2024-05-01T12:00:00"), Some(1_714_564_800));
+        assert_eq!(
+            parse_rfc3339("2024-02-29T14:30:00+02:00"),
+            Some(1_709_209_800)
+        );
         for bad in [
             "",
             "2024-05-01",
             "2024-13-01T00:00:00Z",
-            "2024-05-01T00:00:00",
             "2024-05-01T00:00:00.Z",
             "2024-05-01T00:00:00+0200",
             "yyyy-05-01T00:00:00Z",

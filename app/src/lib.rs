@@ -22,6 +22,6 @@ pub mod limits;
 pub mod model;
 pub mod tar;
 pub mod tarsplit;
-pub mod treemap;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
+pub mod treemap;

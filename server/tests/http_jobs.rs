@@ -336,7 +336,10 @@ async fn a_job_past_its_time_limit_is_stopped_even_while_watched() {
     let frame = stream.until("failed").await;
     assert!(frame.contains("--max-job-secs"), "{frame}");
     let info = peek(&state, &job);
-    assert!(info.error.unwrap_or_default().contains("nothing of it was cached"));
+    assert!(info
+        .error
+        .unwrap_or_default()
+        .contains("nothing of it was cached"));
     eventually("the load saw its token", || {
         backend.cancelled_loads.load(Ordering::SeqCst) == 1
     })

@@ -257,7 +257,8 @@ impl JobRegistry {
         let grace = self.config.grace();
         let max_time = self.config.max_time();
         let started = std::time::Instant::now();
-        let tick = (grace.min(max_time) / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let tick =
+            (grace.min(max_time) / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
         tokio::spawn(async move {
             loop {
                 tokio::select! {

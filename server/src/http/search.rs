@@ -5,7 +5,7 @@
 
 use super::error::ApiError;
 use super::state::AppState;
-use super::tree::{analysis_of, kind, mark, page_bounds, query};
+use super::tree::{analysis_of, kind, layer_index, mark, page_bounds, query};
 use app::api::{encode_raw, Page, SearchHit, SearchMode, TreeView};
 use app::filetree::DiffMark as Mark;
 use app::fmt::display_path;
@@ -132,15 +132,7 @@ async fn search(
         )));
     }
     let analysis = analysis_of(&state, &id)?;
-    let k: u32 = n
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("layer index {n:?} is not a number")))?;
-    if k >= analysis.tree.layer_count() {
-        return Err(ApiError::NotFound(format!(
-            "layer {k} does not exist (the image has {} layers)",
-            analysis.tree.layer_count()
-        )));
-    }
+    let k = layer_index(&analysis.tree, &n)?;
     let mode = q.mode.unwrap_or_default();
     let view = q.view.unwrap_or_default();
     let (offset, limit) = page_bounds(q.offset, q.limit, SEARCH_LIMIT, SEARCH_MAX);

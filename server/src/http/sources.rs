@@ -183,7 +183,7 @@ pub fn source_summary(opened: &OpenedSource) -> ImageSummary {
             .config
             .created
             .as_deref()
-            .and_then(parse_rfc3339)
+            .and_then(app::fmt::parse_rfc3339)
             .unwrap_or(0),
         size: image.layers.iter().map(|l| l.content_size()).sum(),
         shared_size: None,
@@ -253,54 +253,6 @@ pub fn glob(pattern: &str, text: &str) -> bool {
         }
     }
     p[pi..].iter().all(|&c| c == b'*')
-}
-
-/// Seconds since the epoch of an RFC 3339 timestamp (`2024-01-02T03:04:05.123Z`,
-/// offsets honoured); `None` when malformed.
-pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        rest = &frac[digits..];
-    }
-    let offset = match rest {
-        "Z" | "z" | "" => 0,
-        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) => {
-            let h: i64 = o.get(1..3)?.parse().ok()?;
-            let mi: i64 = o.get(4..6)?.parse().ok()?;
-            let v = h * 3600 + mi * 60;
-            if o.starts_with('-') {
-                -v
-            } else {
-                v
-            }
-        }
-        _ => return None,
-    };
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss - offset)
 }
 
 /// The detail page of an opened image, from its config (history exact, as after a load).
@@ -398,21 +350,6 @@ impl Backend for SourcesBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_timestamps_become_epoch_seconds() {
-        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            parse_rfc3339("2024-02-29T12:30:00.123456789Z"),
-            Some(1_709_209_800)
-        );
-        assert_eq!(
-            parse_rfc3339("2024-02-29T14:30:00+02:00"),
-            Some(1_709_209_800)
-        );
-        assert_eq!(parse_rfc3339("yesterday"), None);
-        assert_eq!(parse_rfc3339("2024-13-01T00:00:00Z"), None);
-    }
 
     #[test]
     fn reference_globs() {

@@ -10,7 +10,7 @@ use app::api::{
     decode_raw, encode_raw, DiffMark, NodeKind, Page, RankedFile, TreeNode, TreePage, TreeView,
     WastedCopy, WastedPath,
 };
-use app::filetree::{DiffMark as Mark, HideCause, NodeInfo, TreeFlag};
+use app::filetree::{DiffMark as Mark, HideCause, NodeId, NodeInfo, StackedTree, TreeFlag};
 use app::fmt::display_path;
 use app::model::EntryKind;
 use axum::extract::{Path, Query, State};
@@ -165,14 +165,8 @@ pub(super) fn to_node(info: &NodeInfo<'_>, changed_below: bool) -> TreeNode {
     }
 }
 
-async fn layer_tree(
-    State(state): State<AppState>,
-    Path((id, n)): Path<(String, String)>,
-    raw_query: axum::extract::RawQuery,
-) -> Result<Json<TreePage>, ApiError> {
-    let q: TreeQuery = query(raw_query.0.as_deref())?;
-    let analysis = analysis_of(&state, &id)?;
-    let tree = &analysis.tree;
+/// Layer `n` (as written in the URL) of a tree, checked against its layer count.
+pub(super) fn layer_index(tree: &StackedTree, n: &str) -> Result<u32, ApiError> {
     let k: u32 = n
         .parse()
         .map_err(|_| ApiError::BadRequest(format!("layer index {n:?} is not a number")))?;
@@ -182,7 +176,18 @@ async fn layer_tree(
             tree.layer_count()
         )));
     }
-    let path: Vec<u8> = match (&q.path_raw, &q.path) {
+    Ok(k)
+}
+
+/// The directory shown at layer `k` named by `path_raw` (standard base64, wins) or
+/// `path` (UTF-8, leading `/` optional; neither = the root), with its raw path.
+pub(super) fn dir_at(
+    tree: &StackedTree,
+    k: u32,
+    path_raw: Option<&str>,
+    path: Option<&str>,
+) -> Result<(NodeId, Vec<u8>), ApiError> {
+    let path: Vec<u8> = match (path_raw, path) {
         (Some(raw), _) => decode_raw(raw)
             .map_err(|e| ApiError::BadRequest(format!("path_raw is not base64: {e}")))?,
         (None, Some(p)) => p.trim_matches('/').as_bytes().to_vec(),
@@ -195,6 +200,19 @@ async fn layer_tree(
     if tree.info(dir, k).is_some_and(|i| i.kind != EntryKind::Dir) {
         return Err(ApiError::BadRequest(format!("/{shown} is not a directory")));
     }
+    Ok((dir, path))
+}
+
+async fn layer_tree(
+    State(state): State<AppState>,
+    Path((id, n)): Path<(String, String)>,
+    raw_query: axum::extract::RawQuery,
+) -> Result<Json<TreePage>, ApiError> {
+    let q: TreeQuery = query(raw_query.0.as_deref())?;
+    let analysis = analysis_of(&state, &id)?;
+    let tree = &analysis.tree;
+    let k = layer_index(tree, &n)?;
+    let (dir, path) = dir_at(tree, k, q.path_raw.as_deref(), q.path.as_deref())?;
     let view = q.view.unwrap_or_default();
     let mut children = tree.children(dir, k);
     let changed = analysis.changed_dirs(k);
@@ -231,7 +249,7 @@ async fn layer_tree(
     Ok(Json(TreePage {
         layer: k,
         view,
-        path: shown,
+        path: display_path(&path),
         path_raw: encode_raw(&path),
         nodes,
         total,

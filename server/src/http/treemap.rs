@@ -5,8 +5,8 @@
 
 use super::error::ApiError;
 use super::state::AppState;
-use super::tree::{analysis_of, query, to_node};
-use app::api::{decode_raw, encode_raw, DiffMark, NodeKind, Treemap, TreemapNode};
+use super::tree::{analysis_of, dir_at, layer_index, query, to_node};
+use app::api::{encode_raw, DiffMark, NodeKind, Treemap, TreemapNode};
 use app::fmt::display_path;
 use app::model::EntryKind;
 use app::treemap::{plan, PlanKind};
@@ -54,31 +54,9 @@ async fn layer_treemap(
     let q: TreemapQuery = query(raw_query.0.as_deref())?;
     let analysis = analysis_of(&state, &id)?;
     let tree = &analysis.tree;
-    let k: u32 = n
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("layer index {n:?} is not a number")))?;
-    if k >= tree.layer_count() {
-        return Err(ApiError::NotFound(format!(
-            "layer {k} does not exist (the image has {} layers)",
-            tree.layer_count()
-        )));
-    }
-    let path: Vec<u8> = match (&q.path_raw, &q.path) {
-        (Some(raw), _) => decode_raw(raw)
-            .map_err(|e| ApiError::BadRequest(format!("path_raw is not base64: {e}")))?,
-        (None, Some(p)) => p.trim_matches('/').as_bytes().to_vec(),
-        (None, None) => Vec::new(),
-    };
-    let shown = display_path(&path);
-    let dir = tree
-        .lookup(&path, k)
-        .ok_or_else(|| ApiError::NotFound(format!("no path /{shown} in layer {k}")))?;
-    let info = tree
-        .info(dir, k)
-        .ok_or_else(|| ApiError::NotFound(format!("no path /{shown} in layer {k}")))?;
-    if info.kind != EntryKind::Dir {
-        return Err(ApiError::BadRequest(format!("/{shown} is not a directory")));
-    }
+    let k = layer_index(tree, &n)?;
+    let (dir, path) = dir_at(tree, k, q.path_raw.as_deref(), q.path.as_deref())?;
+    let size = tree.info(dir, k).map_or(0, |i| i.size);
     let depth = q.depth.unwrap_or(DEPTH).clamp(1, DEPTH_MAX);
     let limit = q.limit.unwrap_or(LIMIT).clamp(1, LIMIT_MAX);
     let chosen = plan(
@@ -146,9 +124,9 @@ async fn layer_treemap(
     }
     Ok(Json(Treemap {
         layer: k,
-        path: shown,
+        path: display_path(&path),
         path_raw: encode_raw(&path),
-        size: info.size,
+        size,
         depth,
         limit,
         nodes,
