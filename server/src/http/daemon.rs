@@ -8,6 +8,7 @@
 //! image uses it. Full loads go to the engine, which caches layers by diff ID.
 
 mod history;
+mod memo;
 
 use super::backend::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
 use crate::engine::{Engine, EngineConfig, EngineError};
@@ -15,8 +16,10 @@ use crate::progress::{Progress as EngineProgress, ProgressSink, Stage};
 use crate::source::docker::{DockerClient, DockerError};
 use app::api::{DockerHealth, ImageDetail, ImageSummary, Progress};
 use app::model::{chain_ids, Digest, Image};
+use bollard::models::{ImageHistoryResponseItem, ImageInspect};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
+use memo::Memo;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -36,11 +39,18 @@ struct ImageFacts {
     layer_sizes: Vec<u64>,
 }
 
+/// Inspect and history of one image, as the daemon answered them.
+type Described = Arc<(ImageInspect, Vec<ImageHistoryResponseItem>)>;
+
 /// The Docker daemon as a [`Backend`].
 pub struct DaemonBackend {
     engine: Engine,
     address: String,
     facts: Mutex<HashMap<Digest, Arc<ImageFacts>>>,
+    /// `GET /images/json` answers by filter set (single-flight, see [`memo`]).
+    lists: Memo<String, Arc<Vec<bollard::models::ImageSummary>>>,
+    /// Inspect + history answers by image ID.
+    described: Memo<Digest, Described>,
 }
 
 impl DaemonBackend {
@@ -73,6 +83,8 @@ impl DaemonBackend {
             engine,
             address,
             facts: Mutex::new(HashMap::new()),
+            lists: Memo::new(memo::FRESH_FOR),
+            described: Memo::new(memo::FRESH_FOR),
         }
     }
 
@@ -90,15 +102,46 @@ impl DaemonBackend {
         self.engine.docker().map_err(from_engine)
     }
 
+    /// The daemon's image list for `filters` (shared with concurrent callers).
+    async fn daemon_list(
+        &self,
+        filters: &HashMap<String, Vec<String>>,
+    ) -> Result<Arc<Vec<bollard::models::ImageSummary>>, BackendError> {
+        let docker = self.docker()?;
+        let mut key: Vec<_> = filters.iter().collect();
+        key.sort();
+        let key = format!("{key:?}");
+        self.lists
+            .get(&key, || async {
+                docker
+                    .list_images(filters)
+                    .await
+                    .map(Arc::new)
+                    .map_err(from_docker)
+            })
+            .await
+    }
+
+    /// Inspect and history of one image (shared with concurrent callers).
+    async fn describe(&self, id: &Digest) -> Result<Described, BackendError> {
+        let docker = self.docker()?;
+        self.described
+            .get(id, || async {
+                let inspect = docker.inspect(id).await.map_err(from_docker)?;
+                let hist = docker.history(id).await.map_err(from_docker)?;
+                Ok(Arc::new((inspect, hist)))
+            })
+            .await
+    }
+
     async fn facts(&self, id: &Digest) -> Result<Arc<ImageFacts>, BackendError> {
         if let Some(f) = self.cached_facts(id) {
             return Ok(f);
         }
-        let docker = self.docker()?;
-        let inspect = docker.inspect(id).await.map_err(from_docker)?;
-        let hist = docker.history(id).await.map_err(from_docker)?;
-        let diff_ids = parse_diff_ids(&inspect)?;
-        let steps = history::align(&hist, diff_ids.len());
+        let described = self.describe(id).await?;
+        let (inspect, hist) = &*described;
+        let diff_ids = parse_diff_ids(inspect)?;
+        let steps = history::align(hist, diff_ids.len());
         let mut layer_sizes = vec![0u64; diff_ids.len()];
         for s in &steps {
             if let Some(slot) = s.layer.and_then(|l| layer_sizes.get_mut(l as usize)) {
@@ -120,18 +163,11 @@ impl DaemonBackend {
     }
 
     async fn list(&self, filters: ImageFilters) -> Result<Vec<ImageSummary>, BackendError> {
-        let docker = self.docker()?;
-        let all = docker
-            .list_images(&HashMap::new())
-            .await
-            .map_err(from_docker)?;
+        let all = self.daemon_list(&HashMap::new()).await?;
         let wanted = if filters == ImageFilters::default() {
             all.clone()
         } else {
-            docker
-                .list_images(&filters_map(&filters))
-                .await
-                .map_err(from_docker)?
+            self.daemon_list(&filters_map(&filters)).await?
         };
         // Facts for every local image: sharing is decided across all of them.
         let ids: Vec<Digest> = all
@@ -146,7 +182,7 @@ impl DaemonBackend {
             }
         }
         let mut out = Vec::with_capacity(wanted.len());
-        for img in wanted {
+        for img in wanted.iter() {
             let Ok(id) = Digest::parse(&img.id) else {
                 tracing::warn!("skipping image with unexpected id {:?}", img.id);
                 continue;
@@ -163,8 +199,9 @@ impl DaemonBackend {
             let size = u64::try_from(img.size).unwrap_or(0);
             let tags: Vec<String> = img
                 .repo_tags
-                .into_iter()
-                .filter(|t| t != "<none>:<none>")
+                .iter()
+                .filter(|t| *t != "<none>:<none>")
+                .cloned()
                 .collect();
             out.push(ImageSummary {
                 short_id: id.short().to_owned(),
@@ -173,15 +210,20 @@ impl DaemonBackend {
                 tags,
                 repo_digests: img
                     .repo_digests
-                    .into_iter()
-                    .filter(|d| d != "<none>@<none>")
+                    .iter()
+                    .filter(|d| *d != "<none>@<none>")
+                    .cloned()
                     .collect(),
                 created: img.created,
                 size,
                 shared_size: shared,
                 unique_size: shared.map(|s| size.saturating_sub(s)),
                 layer_count: f.map_or(0, |f| u32::try_from(f.chain_ids.len()).unwrap_or(u32::MAX)),
-                labels: img.labels.into_iter().collect::<BTreeMap<_, _>>(),
+                labels: img
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<BTreeMap<_, _>>(),
                 source: None,
             });
         }
@@ -213,17 +255,16 @@ impl DaemonBackend {
     }
 
     async fn detail(&self, id: Digest) -> Result<ImageDetail, BackendError> {
-        let docker = self.docker()?;
-        let inspect = docker.inspect(&id).await.map_err(from_docker)?;
-        let hist = docker.history(&id).await.map_err(from_docker)?;
+        let described = self.describe(&id).await?;
+        let (inspect, hist) = &*described;
         let summary = self
             .list(ImageFilters::default())
             .await?
             .into_iter()
             .find(|s| s.id == id.as_str())
             .ok_or_else(|| BackendError::NotFound(format!("no such image: {id}")))?;
-        let diff_ids = parse_diff_ids(&inspect)?;
-        Ok(history::detail(summary, &inspect, &hist, &diff_ids))
+        let diff_ids = parse_diff_ids(inspect)?;
+        Ok(history::detail(summary, inspect, hist, &diff_ids))
     }
 }
 
