@@ -48,6 +48,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// The message of jobs cancelled because the server stops.
+pub const SHUTTING_DOWN: &str = "cancelled: the server is shutting down";
+
 /// Default listen address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
 
@@ -200,7 +203,14 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     if let Some(url) = state.security.startup_url(local) {
         println!("open {url}");
     }
-    limits::serve(listener, router(state))
+    let jobs = state.jobs.clone();
+    let on_signal = move || {
+        let n = jobs.cancel_all(SHUTTING_DOWN);
+        if n > 0 {
+            tracing::info!("cancelled {n} running analyses; nothing of them is cached");
+        }
+    };
+    limits::serve(listener, router(state), on_signal)
         .await
         .map_err(|source| ServeError::Serve { addr, source })
 }

@@ -11,7 +11,7 @@ use axum::http::{Request, StatusCode};
 use fake::{digest, get_json, request, send, FakeBackend};
 use http_body_util::BodyExt as _;
 use server::engine::ExportQueue;
-use server::http::{router, AppState, JobsConfig, NOBODY_WAITING};
+use server::http::{router, AppState, JobsConfig, NOBODY_WAITING, SHUTTING_DOWN};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -348,4 +348,27 @@ async fn a_job_past_its_time_limit_is_stopped_even_while_watched() {
     let again = start(&app, 1).await;
     assert_ne!(again["id"], job.as_str());
     assert_eq!(again["state"], "running");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_cancels_running_jobs_and_ends_their_streams() {
+    let (app, state, backend) = setup(60.0, 3, None);
+    let job = start(&app, 1).await["id"].as_str().unwrap().to_owned();
+    let mut stream = Stream::open(&app, &job, None).await;
+    assert_eq!(state.jobs.cancel_all(SHUTTING_DOWN), 1);
+    let frame = stream.until("failed").await;
+    assert!(frame.contains("shutting down"), "{frame}");
+    assert!(
+        stream.ends().await,
+        "the event stream ends, so shutdown need not wait"
+    );
+    eventually("the load saw its token", || {
+        backend.cancelled_loads.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    assert_eq!(
+        state.jobs.cancel_all(SHUTTING_DOWN),
+        0,
+        "nothing left running"
+    );
 }

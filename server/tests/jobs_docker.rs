@@ -9,7 +9,9 @@
 //! - its open file descriptors return to the baseline (the daemon connection is gone);
 //! - its private TMPDIR holds no file and nothing was cached;
 //! - an explicit `POST /jobs/{id}/cancel` of a restarted job works the same way and is
-//!   audit-logged, and a third start runs to completion.
+//!   audit-logged, and a third start runs to completion;
+//! - SIGTERM mid-export with a watcher cancels the job, ends its stream with the reason
+//!   and exits at once (not after the 30 s grace), leaving nothing behind.
 
 #[path = "docker_support/big_image.rs"]
 mod big_image;
@@ -233,6 +235,44 @@ fn a_client_that_disconnects_mid_export_leaves_nothing_behind() {
     assert_eq!(end["state"], "done", "{end}\n{}", s.log());
     assert!(!s.cached_layer_files().is_empty());
     assert!(s.tmp_files().is_empty());
+    drop(s);
+
+    // 4. SIGTERM while the export streams to a watching browser: the job is cancelled
+    // (its event stream ends with the reason, so graceful shutdown need not wait for
+    // it), the process exits well inside the 30 s grace, nothing is cached or left.
+    let mut s = Strata::start(DOCKER_HOST, &["--no-layer-store"], &[]);
+    let job4 = s.analyse(&big.id);
+    let mut conn = watch_until_exporting(&s, &job4);
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let term = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &s.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut conn, &mut rest);
+    assert!(
+        rest.contains(server::http::SHUTTING_DOWN),
+        "the stream did not say why it ended: {rest:?}\n{}",
+        s.log()
+    );
+    let status = s.wait_exit(Duration::from_secs(10));
+    let took = term.elapsed();
+    println!(
+        "SIGTERM mid-export with a watcher: exited in {:.2} s",
+        took.as_secs_f64()
+    );
+    assert!(
+        status.is_some_and(|st| st.success()),
+        "{status:?}\n{}",
+        s.log()
+    );
+    let left = s.tmp_files();
+    assert!(left.is_empty(), "temp files left: {left:?}");
+    let cached = s.cached_layer_files();
+    assert!(cached.is_empty(), "a cancelled export cached {cached:?}");
 }
 
 fn serve_nobody_waiting() -> &'static str {

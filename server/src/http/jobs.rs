@@ -283,6 +283,16 @@ impl JobRegistry {
         });
     }
 
+    /// Cancels every running job with `message` (shutdown): their loads stop on their
+    /// tokens and their event streams end. Returns how many were running.
+    pub fn cancel_all(&self, message: &str) -> usize {
+        let jobs: Vec<Arc<Job>> = match self.jobs.lock() {
+            Ok(jobs) => jobs.by_id.values().cloned().collect(),
+            Err(_) => return 0,
+        };
+        jobs.iter().filter(|j| j.cancel_with(message)).count()
+    }
+
     /// A job by its ID.
     pub fn get(&self, id: &str) -> Option<Arc<Job>> {
         self.jobs.lock().ok()?.by_id.get(id).cloned()

@@ -150,14 +150,20 @@ pub(crate) async fn bound_request(req: Request, next: Next) -> Response {
 }
 
 /// Serves `app` on `listener` (with peer addresses for the rate limiter and proxy
-/// check) until SIGTERM or SIGINT, then waits at most [`SHUTDOWN_GRACE`] for open
-/// requests.
-pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+/// check) until SIGTERM or SIGINT, then calls `on_signal` (the caller cancels its jobs
+/// there, which also ends their event streams) and waits at most [`SHUTDOWN_GRACE`] for
+/// open requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    on_signal: impl FnOnce() + Send + 'static,
+) -> std::io::Result<()> {
     let stop = CancellationToken::new();
     let trigger = stop.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: no new connections, {SHUTDOWN_GRACE:?} for open requests");
+        on_signal();
         trigger.cancel();
     });
     let server = axum::serve(
