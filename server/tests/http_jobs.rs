@@ -372,3 +372,32 @@ async fn shutdown_cancels_running_jobs_and_ends_their_streams() {
         "nothing left running"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_starts_count_against_the_cap_too() {
+    let (app, _, backend) = setup(60.0, 2, None);
+    let me = [10, 0, 0, 9];
+    let compare = |a: u8, b: u8| {
+        request(
+            "GET",
+            &format!("/api/v1/compare?ids={},{}", digest(a), digest(b)),
+        )
+    };
+    // Two new analyses: within the cap, pending.
+    let (status, _, body) = send(&app, from(me, compare(1, 2))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    // Two more through another pair: refused like POST .../analysis would be.
+    let (status, headers, body) = send(&app, from(me, compare(3, 4))).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(headers["retry-after"], "5");
+    assert!(body.contains("too_many_jobs"), "{body}");
+    assert_eq!(
+        backend.loads.load(Ordering::SeqCst),
+        2,
+        "no third load started"
+    );
+    // Asking again about the running pair only joins.
+    let (status, _, _) = send(&app, from(me, compare(2, 1))).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(backend.loads.load(Ordering::SeqCst), 2);
+}

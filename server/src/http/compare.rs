@@ -1,22 +1,26 @@
 //! Comparison and sharing routes. `GET /compare?ids=a,b[,c,d]` starts (or joins) the
-//! analysis job of every image through the single-flight [`super::JobRegistry`]; while
+//! analysis job of every image through the single-flight [`super::JobRegistry`] (new
+//! jobs count against the caller's per-user cap, 429 beyond it); while
 //! any is running it answers 202 with the jobs to follow, once all are done it computes
 //! [`app::compare::compare`] off the async runtime — once per ordered ID list, shared by
 //! concurrent requests and kept for the last few lists. `GET /sharing` builds the
 //! sharing map of every daemon image from metadata only.
 
+use super::auth::Principal;
 use super::error::ApiError;
 use super::images::parse_image_id;
+use super::jobs::{owner_key, start_refused};
 use super::state::AppState;
 use app::api::{ComparePending, JobState, SharingReport};
 use app::compare::{CompareOptions, Comparison, MAX_IMAGES, MIN_IMAGES};
 use app::model::{Digest, Image};
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
@@ -109,16 +113,27 @@ pub fn parse_query(query: &str) -> Result<CompareQuery, ApiError> {
 async fn compare(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
+    principal: Option<Extension<Principal>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
 ) -> Result<Response, ApiError> {
     let CompareQuery { ids, retry } = parse_query(query.as_deref().unwrap_or(""))?;
-    // A failed load is reported as such (not silently restarted) unless asked to retry.
-    let jobs = ids
-        .iter()
-        .map(|id| match state.jobs.for_image(id) {
-            Some(job) if !retry && job.info().state == JobState::Failed => Ok(job),
-            _ => state.jobs.start(id.clone()),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    // Jobs started here count against the caller's cap, as through POST .../analysis.
+    let owner = owner_key(
+        principal.as_deref(),
+        peer.map(|Extension(ConnectInfo(a))| a),
+    );
+    let mut jobs = Vec::with_capacity(ids.len());
+    for id in &ids {
+        // A failed load is reported as such (not silently restarted) unless asked to retry.
+        let job = match state.jobs.for_image(id) {
+            Some(job) if !retry && job.info().state == JobState::Failed => job,
+            _ => match state.jobs.start_as(id.clone(), Some(owner.clone())) {
+                Ok(job) => job,
+                Err(e) => return Ok(start_refused(e)),
+            },
+        };
+        jobs.push(job);
+    }
     let infos: Vec<_> = jobs.iter().map(|j| j.info()).collect();
     if let Some(failed) = infos.iter().find(|i| i.state == JobState::Failed) {
         return Err(ApiError::SourceFailed(format!(

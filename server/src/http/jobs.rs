@@ -29,14 +29,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use routes::routes;
+pub(super) use routes::{owner_key, start_refused};
 
 /// How long a cancelled job's load may take to stop on its token before it is dropped.
 const CANCEL_WIND_DOWN: Duration = Duration::from_secs(5);
 
 /// Default grace period: how long a running job survives with nobody waiting.
 pub const DEFAULT_GRACE_SECS: f64 = 15.0;
-/// Default cap on running jobs one user has started.
-pub const DEFAULT_MAX_JOBS_PER_USER: u32 = 3;
+/// Default cap on running jobs one user has started (a comparison of the most images,
+/// [`app::compare::MAX_IMAGES`], fits).
+pub const DEFAULT_MAX_JOBS_PER_USER: u32 = 4;
 /// Default time limit of one job, queueing included (a 50 GB export at 100 MB/s takes
 /// under 10 minutes).
 pub const DEFAULT_MAX_JOB_SECS: f64 = 3600.0;

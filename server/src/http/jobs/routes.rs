@@ -74,7 +74,10 @@ impl ViewerQuery {
 
 /// Who a job is counted against: the authenticated user, or the client address when
 /// auth is off (everyone is the same local user then).
-fn owner_key(principal: Option<&Principal>, peer: Option<SocketAddr>) -> String {
+pub(in crate::http) fn owner_key(
+    principal: Option<&Principal>,
+    peer: Option<SocketAddr>,
+) -> String {
     match principal {
         Some(p) if p.via != Via::Loopback => format!("user {}", p.user),
         _ => match peer {
@@ -116,7 +119,15 @@ async fn start_analysis(
     );
     match state.jobs.start_as(id, Some(owner)) {
         Ok(job) => Ok((StatusCode::ACCEPTED, Json(job.info())).into_response()),
-        Err(e @ StartError::TooMany { .. }) => {
+        Err(e) => Ok(start_refused(e)),
+    }
+}
+
+/// The answer to a start the registry refused: 429 + Retry-After for the per-user cap,
+/// the API error otherwise.
+pub(in crate::http) fn start_refused(e: StartError) -> Response {
+    match e {
+        e @ StartError::TooMany { .. } => {
             let mut r = error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_jobs",
@@ -124,9 +135,9 @@ async fn start_analysis(
             );
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(CAP_RETRY_AFTER_SECS));
-            Ok(r)
+            r
         }
-        Err(StartError::Api(e)) => Err(e),
+        StartError::Api(e) => e.into_response(),
     }
 }
 
