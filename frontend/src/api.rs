@@ -246,7 +246,7 @@ pub async fn wasted(id: &str, offset: u64, limit: u64) -> Result<Page<WastedPath
     .await
 }
 
-/// What `GET /compare` answered.
+/// What `/compare` answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CompareAnswer {
     /// Every image was read: the comparison.
@@ -255,14 +255,15 @@ pub enum CompareAnswer {
     Pending(ComparePending),
 }
 
-/// `GET /compare?ids=...` (`retry`: start failed loads again).
+/// `POST /compare?ids=...`: starts (or joins) every image's analysis and answers the
+/// comparison or the jobs to follow (`retry`: start failed loads again).
 pub async fn compare(ids: &[String], retry: bool) -> Result<CompareAnswer, ApiError> {
     let list: Vec<String> = ids.iter().map(|i| enc(i)).collect();
     let mut url = format!("{BASE}/compare?ids={}", list.join(","));
     if retry {
         url.push_str("&retry=true");
     }
-    let (status, text) = fetch_text(Request::get(&url)).await?;
+    let (status, text) = fetch_text(Request::post(&url)).await?;
     if status == 202 {
         Ok(CompareAnswer::Pending(decode(&text)?))
     } else {

@@ -1,16 +1,23 @@
-//! `GET /api/v1/compare` and `GET /api/v1/sharing` over the fake backend: the first
-//! request starts the load jobs and answers 202 with them, later ones return the
-//! comparison (computed once), bad ID lists are 400, and the sharing map comes from the
-//! backend's metadata with the notes of images left out.
+//! `/api/v1/compare` and `GET /api/v1/sharing` over the fake backend: `POST` starts the
+//! load jobs and answers 202 with them, later requests return the comparison (computed
+//! once), a `GET` never starts anything (409 before a POST), bad ID lists are 400, and the
+//! sharing map comes from the backend's metadata with the notes of images left out.
 
 #[path = "http_support/fake.rs"]
 mod fake;
 
 use axum::http::StatusCode;
-use fake::{digest, get_json, wait_job, FakeBackend};
+use fake::{digest, get_json, request, send, wait_job, FakeBackend};
 use server::http::{router, AppState};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+
+/// `POST uri` (no body, as the dashboard sends it); status and JSON.
+async fn post_json(app: &axum::Router, uri: &str) -> (StatusCode, serde_json::Value) {
+    let (status, _, body) = send(app, request("POST", uri)).await;
+    let json = serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body));
+    (status, json)
+}
 
 fn app() -> (axum::Router, Arc<FakeBackend>) {
     let backend = Arc::new(FakeBackend {
@@ -25,8 +32,24 @@ async fn compare_waits_for_the_load_jobs_then_answers_the_comparison() {
     let (app, backend) = app();
     let (a, b) = (digest(1).to_string(), digest(2).to_string());
     let uri = format!("/api/v1/compare?ids={a},{b}");
-    let (status, pending) = get_json(&app, &uri).await;
+    // A GET never starts work.
+    let (status, body) = get_json(&app, &uri).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("POST /api/v1/compare"),
+        "{body}"
+    );
+    assert_eq!(backend.loads.load(Ordering::SeqCst), 0);
+    let (status, pending) = post_json(&app, &uri).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{pending}");
+    let (status, joined) = get_json(&app, &uri).await;
+    assert!(
+        status.is_success(),
+        "a GET joins the started jobs: {joined}"
+    );
     let jobs = pending["jobs"].as_array().unwrap();
     assert_eq!(jobs.len(), 2);
     assert_eq!(jobs[0]["image_id"], a.as_str());
@@ -68,9 +91,16 @@ async fn bad_id_lists_are_400() {
         format!("ids={a},../etc"),
         format!("ids={a},{}&x=1", digest(2)),
     ] {
-        let (status, body) = get_json(&app, &format!("/api/v1/compare?{q}")).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{q}: {body}");
-        assert_eq!(body["code"], "bad_request");
+        for (method, (status, body)) in [
+            ("GET", get_json(&app, &format!("/api/v1/compare?{q}")).await),
+            (
+                "POST",
+                post_json(&app, &format!("/api/v1/compare?{q}")).await,
+            ),
+        ] {
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {q}: {body}");
+            assert_eq!(body["code"], "bad_request");
+        }
     }
 }
 
@@ -83,7 +113,7 @@ async fn a_failed_load_fails_the_comparison_with_its_reason() {
     });
     let app = router(AppState::new(backend, None, &[]));
     let uri = format!("/api/v1/compare?ids={},{}", digest(1), digest(2));
-    let (_, pending) = get_json(&app, &uri).await;
+    let (_, pending) = post_json(&app, &uri).await;
     for j in pending["jobs"].as_array().unwrap() {
         wait_job(&app, j["id"].as_str().unwrap()).await;
     }
@@ -96,7 +126,7 @@ async fn a_failed_load_fails_the_comparison_with_its_reason() {
     // Asking again reports the same failure; `retry=true` starts the loads again.
     let (status, _) = get_json(&app, &uri).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
-    let (status, pending) = get_json(&app, &format!("{uri}&retry=true")).await;
+    let (status, pending) = post_json(&app, &format!("{uri}&retry=true")).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{pending}");
     for j in pending["jobs"].as_array().unwrap() {
         let info = wait_job(&app, j["id"].as_str().unwrap()).await;

@@ -379,7 +379,7 @@ async fn compare_starts_count_against_the_cap_too() {
     let me = [10, 0, 0, 9];
     let compare = |a: u8, b: u8| {
         request(
-            "GET",
+            "POST",
             &format!("/api/v1/compare?ids={},{}", digest(a), digest(b)),
         )
     };

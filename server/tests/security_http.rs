@@ -49,18 +49,26 @@ async fn cross_origin_post_is_refused_and_starts_nothing() {
     )
     .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
-    // GET /compare starts analyses: another site must not trigger it either.
+    // POST /compare starts analyses: another site must not trigger it, and a GET (which
+    // fetch-metadata would also refuse cross-site) never starts anything.
     let compare = format!(
         "/api/v1/compare?ids={},{}",
         digest(1).hex(),
         digest(2).hex()
     );
+    for site in ["cross-site", "same-site"] {
+        let (status, _, body) =
+            send(&app, req("POST", &compare, &[("sec-fetch-site", site)])).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{site}: {body}");
+    }
     let (status, _, body) = send(
         &app,
         req("GET", &compare, &[("sec-fetch-site", "cross-site")]),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _, body) = send(&app, req("GET", &compare, &[])).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a GET only joins: {body}");
     assert_eq!(backend.loads.load(Ordering::SeqCst), 0, "no job started");
 
     // What the dashboard's own fetch sends.

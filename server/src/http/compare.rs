@@ -1,6 +1,7 @@
-//! Comparison and sharing routes. `GET /compare?ids=a,b[,c,d]` starts (or joins) the
+//! Comparison and sharing routes. `POST /compare?ids=a,b[,c,d]` starts (or joins) the
 //! analysis job of every image through the single-flight [`super::JobRegistry`] (new
-//! jobs count against the caller's per-user cap, 429 beyond it); while
+//! jobs count against the caller's per-user cap, 429 beyond it); `GET` with the same
+//! query only joins (a GET never starts work: 409 for an image nobody analysed); while
 //! any is running it answers 202 with the jobs to follow, once all are done it computes
 //! [`app::compare::compare`] off the async runtime — once per ordered ID list, shared by
 //! concurrent requests and kept for the last few lists. `GET /sharing` builds the
@@ -29,7 +30,7 @@ const KEPT_COMPARISONS: usize = 8;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/compare", get(compare))
+        .route("/compare", get(join_compare).post(start_compare))
         .route("/sharing", get(sharing))
 }
 
@@ -65,7 +66,7 @@ impl CompareCache {
     }
 }
 
-/// What `GET /compare` was asked.
+/// What `/compare` was asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompareQuery {
     /// 2–4 distinct image IDs, the baseline first.
@@ -110,7 +111,27 @@ pub fn parse_query(query: &str) -> Result<CompareQuery, ApiError> {
     Ok(CompareQuery { ids, retry })
 }
 
-async fn compare(
+/// `GET /compare`: the comparison, or the jobs still running; starts nothing.
+async fn join_compare(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let query = query.unwrap_or_default();
+    let CompareQuery { ids, .. } = parse_query(&query)?;
+    let mut jobs = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let job = state.jobs.for_image(id).ok_or_else(|| {
+            ApiError::NotReady(format!(
+                "image {id} has not been analysed; POST /api/v1/compare?{query} starts the analyses"
+            ))
+        })?;
+        jobs.push(job);
+    }
+    compare(&state, ids, jobs).await
+}
+
+/// `POST /compare`: starts (or joins) every image's analysis, then as `GET`.
+async fn start_compare(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     principal: Option<Extension<Principal>>,
@@ -134,6 +155,16 @@ async fn compare(
         };
         jobs.push(job);
     }
+    compare(&state, ids, jobs).await
+}
+
+/// 202 with the jobs while any runs, the failure once one failed, else the comparison
+/// (computed once per ordered ID list).
+async fn compare(
+    state: &AppState,
+    ids: Vec<Digest>,
+    jobs: Vec<Arc<super::jobs::Job>>,
+) -> Result<Response, ApiError> {
     let infos: Vec<_> = jobs.iter().map(|j| j.info()).collect();
     if let Some(failed) = infos.iter().find(|i| i.state == JobState::Failed) {
         return Err(ApiError::SourceFailed(format!(
