@@ -75,6 +75,8 @@ BIG=$(image_id strata-bench/big:latest)
 rm -rf "$WORK/load-cache"
 
 {
+  # This block runs in a subshell (it is piped to tee): stop its server on the way out.
+  trap stop_server EXIT
   echo "### First tree page after the analysis is cached (300k files)"
   echo
   start_server
