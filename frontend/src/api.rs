@@ -86,18 +86,7 @@ async fn fetch_text(builder: RequestBuilder) -> Result<(u16, String), ApiError> 
     if !response.ok() {
         let body = response.json::<ErrorBody>().await.ok();
         guard.disarm();
-        return Err(match body {
-            Some(b) => ApiError::Server {
-                status,
-                code: b.code,
-                message: b.message,
-            },
-            None => ApiError::Server {
-                status,
-                code: "http_error".into(),
-                message: format!("the server answered HTTP {status}"),
-            },
-        });
+        return Err(server_error(status, body));
     }
     let text = response
         .text()
@@ -105,6 +94,22 @@ async fn fetch_text(builder: RequestBuilder) -> Result<(u16, String), ApiError> 
         .map_err(|e| ApiError::Network(e.to_string()));
     guard.disarm();
     Ok((status, text?))
+}
+
+/// A non-2xx answer: the server's `{code, message}`, or the bare status.
+fn server_error(status: u16, body: Option<ErrorBody>) -> ApiError {
+    match body {
+        Some(b) => ApiError::Server {
+            status,
+            code: b.code,
+            message: b.message,
+        },
+        None => ApiError::Server {
+            status,
+            code: "http_error".into(),
+            message: format!("the server answered HTTP {status}"),
+        },
+    }
 }
 
 fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
@@ -402,16 +407,8 @@ pub async fn upload_archive(
     if (200..300).contains(&status) {
         return decode(&text);
     }
-    Err(match serde_json::from_str::<ErrorBody>(&text) {
-        Ok(b) => ApiError::Server {
-            status,
-            code: b.code,
-            message: b.message,
-        },
-        Err(_) => ApiError::Server {
-            status,
-            code: "http_error".into(),
-            message: format!("the server answered HTTP {status}"),
-        },
-    })
+    Err(server_error(
+        status,
+        serde_json::from_str::<ErrorBody>(&text).ok(),
+    ))
 }

@@ -18,6 +18,14 @@ pub enum AppRoute {
         layer: u32,
         view: TreeView,
     },
+    /// The layer explorer showing the treemap, zoomed into `path_raw` (standard base64
+    /// of the directory; empty = the root).
+    LayerTreemap {
+        id: String,
+        layer: u32,
+        view: TreeView,
+        path_raw: String,
+    },
     /// 2–4 images side by side (the first is the baseline).
     Compare { ids: Vec<String> },
     /// Which layers the local images share.
@@ -36,6 +44,22 @@ impl AppRoute {
             AppRoute::Image { id } => format!("/images/{id}"),
             AppRoute::Layer { id, layer, view } => {
                 format!("/images/{id}/layers/{layer}?view={}", view.as_str())
+            }
+            AppRoute::LayerTreemap {
+                id,
+                layer,
+                view,
+                path_raw,
+            } => {
+                let mut path = format!(
+                    "/images/{id}/layers/{layer}?view={}&show=treemap",
+                    view.as_str()
+                );
+                if !path_raw.is_empty() {
+                    path.push_str("&path_raw=");
+                    path.push_str(&encode_query(path_raw));
+                }
+                path
             }
             AppRoute::Compare { ids } => {
                 let list: Vec<String> = ids.iter().map(|i| encode_query(i)).collect();
@@ -99,6 +123,20 @@ mod tests {
         assert_eq!(f.path(), "/?filter=reference%3Dapp%2F%2A%20dangling%3Dtrue");
         let empty = AppRoute::ImagesFiltered { filter: " ".into() };
         assert_eq!(empty.path(), "/");
+        let map = |path_raw: &str| AppRoute::LayerTreemap {
+            id: "sha256:ab".into(),
+            layer: 1,
+            view: TreeView::Stacked,
+            path_raw: path_raw.into(),
+        };
+        assert_eq!(
+            map("").path(),
+            "/images/sha256:ab/layers/1?view=stacked&show=treemap"
+        );
+        assert_eq!(
+            map("dXNy+/=").path(),
+            "/images/sha256:ab/layers/1?view=stacked&show=treemap&path_raw=dXNy%2B%2F%3D"
+        );
     }
 
     #[test]

@@ -13,7 +13,6 @@ mod big_image;
 use app::model::Digest;
 use server::engine::{Engine, EngineConfig, EngineError, Loaded};
 use server::progress::{Progress, ProgressSink};
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,40 +22,20 @@ const DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 /// Size of each image's incompressible layer.
 const LAYER: u64 = 96 << 20;
 
-/// Test images in the daemon, removed on drop.
-struct Images(Vec<String>);
-
-impl Drop for Images {
-    fn drop(&mut self) {
-        for tag in &self.0 {
-            let _ = Command::new("docker").args(["rmi", "-f", tag]).output();
-        }
-    }
-}
-
-fn load_images(n: usize) -> (Images, Vec<Digest>) {
+/// `n` test images in the system daemon (removed when the first value drops).
+fn load_images(n: usize) -> (Vec<big_image::Loaded>, Vec<Digest>) {
     let work = tempfile::tempdir().expect("tempdir");
-    let mut tags = Images(Vec::new());
-    let mut ids = Vec::new();
-    for i in 0..n {
-        let tag = format!("strata-test/engine-cancel-{}-{i}:1", std::process::id());
-        let big = big_image::write_archive(work.path(), &format!("img{i}"), &tag, LAYER, &tag);
-        let archive = work.path().join(format!("img{i}.tar"));
-        let out = Command::new("docker")
-            .args(["load", "-q", "-i"])
-            .arg(&archive)
-            .output()
-            .expect("run docker load");
-        assert!(
-            out.status.success(),
-            "docker load failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        tags.0.push(tag);
-        let _ = std::fs::remove_file(&archive);
-        ids.push(Digest::parse(&big.id).expect("image id"));
-    }
-    (tags, ids)
+    let loaded: Vec<big_image::Loaded> = (0..n)
+        .map(|i| {
+            let tag = format!("strata-test/engine-cancel-{}-{i}:1", std::process::id());
+            big_image::load_into_system_daemon(work.path(), &format!("img{i}"), &tag, LAYER, &tag)
+        })
+        .collect();
+    let ids = loaded
+        .iter()
+        .map(|l| Digest::parse(&l.image.id).expect("image id"))
+        .collect();
+    (loaded, ids)
 }
 
 /// Records bytes read and queue positions heard.

@@ -6,7 +6,7 @@
 #[path = "http_support/fake.rs"]
 mod fake;
 
-use app::testkit::{ImageBuilder, LayerBuilder};
+use app::testkit::ImageBuilder;
 use axum::http::StatusCode;
 use fake::{get_json, request, send, wait_job, FakeBackend};
 use server::engine::{Engine, EngineConfig};
@@ -15,22 +15,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 fn archive(dir: &std::path::Path) -> (String, ImageBuilder) {
-    let img = ImageBuilder::new()
-        .layer(
-            "COPY app /app",
-            &LayerBuilder::new()
-                .dir("app")
-                .file("app/run.sh", b"echo hi\n"),
-        )
-        .empty_step("ENV MODE=prod")
-        .layer(
-            "RUN rm /app/run.sh",
-            &LayerBuilder::new()
-                .whiteout("app/run.sh")
-                .file("app/new", b"x"),
-        )
-        .tag("archived:1")
-        .env("MODE=prod");
+    let img = fake::app_image("archived:1", b"x").env("MODE=prod");
     let path = dir.join("img.tar");
     std::fs::write(&path, img.docker_save()).unwrap();
     (format!("docker-archive:{}", path.display()), img)

@@ -7,7 +7,7 @@
 #[path = "http_support/fake.rs"]
 mod fake;
 
-use app::testkit::{ImageBuilder, LayerBuilder};
+use app::testkit::ImageBuilder;
 use axum::body::{Body, Bytes};
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
@@ -26,21 +26,7 @@ use tower::ServiceExt as _;
 const VIEWER_TOKEN: &str = "viewer-token-0123456789abcdef";
 
 fn image(marker: &str) -> ImageBuilder {
-    ImageBuilder::new()
-        .layer(
-            "COPY app /app",
-            &LayerBuilder::new()
-                .dir("app")
-                .file("app/run.sh", b"echo hi\n"),
-        )
-        .empty_step("ENV MODE=prod")
-        .layer(
-            "RUN rm /app/run.sh",
-            &LayerBuilder::new()
-                .whiteout("app/run.sh")
-                .file("app/new", marker.as_bytes()),
-        )
-        .tag(&format!("uploaded:{marker}"))
+    fake::app_image(&format!("uploaded:{marker}"), marker.as_bytes())
 }
 
 struct Kit {

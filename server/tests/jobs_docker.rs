@@ -30,15 +30,6 @@ const DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 /// Bytes an export must have delivered before the client goes away.
 const MID_EXPORT: u64 = 16 << 20;
 
-/// The test image, removed from the daemon on drop.
-struct Loaded(String);
-
-impl Drop for Loaded {
-    fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rmi", "-f", &self.0]).output();
-    }
-}
-
 /// User + system CPU time of a process, in clock ticks.
 fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read stat");
@@ -133,20 +124,8 @@ fn a_client_that_disconnects_mid_export_leaves_nothing_behind() {
     let work = tempfile::tempdir().expect("tempdir");
     let tag = format!("strata-test/jobs-cancel-{}:1", std::process::id());
     let t = Instant::now();
-    let big = big_image::write_archive(work.path(), "big", &tag, BIG, "jobs");
-    let archive = work.path().join("big.tar");
-    let out = Command::new("docker")
-        .args(["load", "-q", "-i"])
-        .arg(&archive)
-        .output()
-        .expect("run docker load");
-    assert!(
-        out.status.success(),
-        "docker load failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let _image = Loaded(tag.clone());
-    let _ = std::fs::remove_file(&archive);
+    let loaded = big_image::load_into_system_daemon(work.path(), "big", &tag, BIG, "jobs");
+    let big = &loaded.image;
     println!(
         "{} MiB image written and loaded in {:.1} s",
         BIG >> 20,

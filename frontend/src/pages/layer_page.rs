@@ -5,24 +5,25 @@
 
 use crate::api;
 use crate::components::{AnalysisProgress, ErrorNotice, FileTree, Treemap};
-use crate::routes::{encode_query, parse_view, AppRoute};
+use crate::routes::{parse_view, AppRoute};
 use app::api::TreeView;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
-/// The layer explorer's URL: the route's path plus the treemap state (`Some(path_raw)`
-/// when the treemap is shown; empty = the root).
+/// The layer explorer's URL, with the treemap state (`Some(path_raw)` when the treemap
+/// is shown; empty = the root).
 fn page_path(id: String, layer: u32, view: TreeView, treemap: Option<&str>) -> String {
-    let mut path = AppRoute::Layer { id, layer, view }.path();
-    if let Some(raw) = treemap {
-        path.push_str("&show=treemap");
-        if !raw.is_empty() {
-            path.push_str("&path_raw=");
-            path.push_str(&encode_query(raw));
-        }
+    match treemap {
+        None => AppRoute::Layer { id, layer, view },
+        Some(raw) => AppRoute::LayerTreemap {
+            id,
+            layer,
+            view,
+            path_raw: raw.to_owned(),
+        },
     }
-    path
+    .path()
 }
 
 /// `/images/{id}/layers/{n}?view=layer|stacked[&show=treemap[&path_raw=…]]`.

@@ -131,3 +131,41 @@ fn sha256_bytes(data: &[u8]) -> String {
         .trim_start_matches("sha256:")
         .to_owned()
 }
+
+/// An image loaded into the system daemon, removed (`docker rmi -f`) on drop.
+pub struct Loaded {
+    pub image: BigImage,
+}
+
+impl Drop for Loaded {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rmi", "-f", &self.image.tag])
+            .output();
+    }
+}
+
+/// [`write_archive`], then `docker load` into the system daemon; the archive is
+/// deleted once loaded.
+pub fn load_into_system_daemon(
+    dir: &Path,
+    name: &str,
+    tag: &str,
+    big_bytes: u64,
+    marker: &str,
+) -> Loaded {
+    let image = write_archive(dir, name, tag, big_bytes, marker);
+    let archive = dir.join(format!("{name}.tar"));
+    let out = Command::new("docker")
+        .args(["load", "-q", "-i"])
+        .arg(&archive)
+        .output()
+        .expect("run docker load");
+    assert!(
+        out.status.success(),
+        "docker load failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_file(&archive);
+    Loaded { image }
+}

@@ -453,3 +453,24 @@ pub async fn wait_job(app: &Router, job: &str) -> serde_json::Value {
     }
     panic!("job {job} did not finish");
 }
+
+/// A small two-layer app image (COPY, an empty ENV step, a RUN that deletes one file and
+/// adds `app/new` holding `marker`), tagged `tag`: what the archive-source tests open.
+pub fn app_image(tag: &str, marker: &[u8]) -> app::testkit::ImageBuilder {
+    use app::testkit::{ImageBuilder, LayerBuilder};
+    ImageBuilder::new()
+        .layer(
+            "COPY app /app",
+            &LayerBuilder::new()
+                .dir("app")
+                .file("app/run.sh", b"echo hi\n"),
+        )
+        .empty_step("ENV MODE=prod")
+        .layer(
+            "RUN rm /app/run.sh",
+            &LayerBuilder::new()
+                .whiteout("app/run.sh")
+                .file("app/new", marker),
+        )
+        .tag(tag)
+}
