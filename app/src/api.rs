@@ -3,29 +3,27 @@
 //! Serde only: these types carry no behaviour beyond small constructors and are kept
 //! apart from the domain model so the engine can change without breaking clients.
 //! Invariants: sizes are `u64` bytes (never preformatted strings); digests travel as
-//! `sha256:<hex>` strings; raw file names travel twice, as lossless standard base64
-//! (`name_raw`) and as an escaped display string (`name`, see [`crate::fmt::display_path`]).
+//! `sha256:<hex>` strings and are typed [`Digest`]s on both sides; every closed set of
+//! words (error codes, stages, flags, causes, sort orders) is an enum with its serde
+//! spelling, so neither side matches string literals; raw file names travel twice, as
+//! lossless standard base64 (`name_raw`) and as an escaped display string (`name`, see
+//! [`crate::fmt::display_path`]).
 
 mod analysis;
 mod compare;
+mod error;
 mod tree;
 mod treemap;
 
+pub use crate::model::Digest;
 pub use analysis::*;
 pub use compare::*;
+pub use error::*;
 pub use tree::*;
 pub use treemap::*;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// Every error body: a stable machine code and a human message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorBody {
-    /// Stable, snake_case (`not_found`, `docker_unavailable`, `bad_request`, ...).
-    pub code: String,
-    pub message: String,
-}
 
 /// `GET /api/v1/health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,8 +50,7 @@ pub struct DockerHealth {
 /// One local image, as `docker image ls` plus `docker system df -v` describe it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageSummary {
-    /// `sha256:<64 hex>`.
-    pub id: String,
+    pub id: Digest,
     /// First 12 hex digits of the ID.
     pub short_id: String,
     /// `name:tag` references; empty for a dangling image.
@@ -154,7 +151,7 @@ pub struct HistoryStep {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub diff_id: Option<String>,
+    pub diff_id: Option<Digest>,
     /// Size of that layer in bytes (0 for empty steps).
     pub size: u64,
 }
@@ -163,7 +160,7 @@ pub struct HistoryStep {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerInfo {
     pub index: u32,
-    pub diff_id: String,
+    pub diff_id: Digest,
     /// Content bytes as `docker history` reports them.
     pub size: u64,
     /// The history step that made it.

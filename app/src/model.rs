@@ -80,6 +80,13 @@ impl TryFrom<String> for Digest {
     }
 }
 
+impl std::str::FromStr for Digest {
+    type Err = BadDigest;
+    fn from_str(s: &str) -> Result<Self, BadDigest> {
+        Digest::parse(s)
+    }
+}
+
 impl From<Digest> for String {
     fn from(d: Digest) -> String {
         d.0

@@ -1,14 +1,19 @@
-//! The one HTTP client of the UI: every call to `/api/v1` goes through here and returns
-//! typed DTOs from `app::api` or one [`ApiError`]. In-flight requests are aborted when
-//! their future is dropped (a view went away or a resource refetched).
+//! The one HTTP client of the UI: every call to `/api/v1` goes through here (fetch, the
+//! upload XHR and the job event streams) and returns typed DTOs from `app::api` or one
+//! [`ApiError`]. In-flight requests are aborted when their future is dropped (a view
+//! went away or a resource refetched); event streams close when their [`JobEvents`] is
+//! dropped.
 
 use app::api::{
-    AnalysisSummary, ComparePending, ErrorBody, Health, ImageDetail, ImageList, JobInfo, Page,
-    RankedFile, SearchHit, SearchMode, SharingReport, TreePage, TreeView, WastedPath,
+    AnalysisSummary, ComparePending, Digest, ErrorBody, ErrorCode, Health, ImageDetail, ImageList,
+    JobEvent, JobId, JobInfo, Page, RankedFile, SearchHit, SearchMode, SharingReport, TreePage,
+    TreeView, WastedPath,
 };
 use app::compare::Comparison;
 use gloo_net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast as _;
 
 const BASE: &str = "/api/v1";
 
@@ -22,9 +27,12 @@ pub enum ApiError {
     #[error("{message}")]
     Server {
         status: u16,
-        code: String,
+        code: ErrorCode,
         message: String,
     },
+    /// The page's own address names something that cannot exist (an edited link).
+    #[error("this page's address is not valid: {0}")]
+    BadLink(String),
     /// The answer was not what this UI expects (version skew).
     #[error("unexpected answer from the server: {0}")]
     Decode(String),
@@ -33,7 +41,7 @@ pub enum ApiError {
 impl ApiError {
     /// True for 503 `docker_unavailable`.
     pub fn is_docker_down(&self) -> bool {
-        matches!(self, ApiError::Server { code, .. } if code == "docker_unavailable")
+        self.code() == Some(ErrorCode::DockerUnavailable)
     }
 
     /// True for 404.
@@ -43,7 +51,15 @@ impl ApiError {
 
     /// True for 409 `not_ready`.
     pub fn is_not_ready(&self) -> bool {
-        matches!(self, ApiError::Server { code, .. } if code == "not_ready")
+        self.code() == Some(ErrorCode::NotReady)
+    }
+
+    /// The server's error code, when the server answered.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ApiError::Server { code, .. } => Some(*code),
+            _ => None,
+        }
     }
 }
 
@@ -106,7 +122,7 @@ fn server_error(status: u16, body: Option<ErrorBody>) -> ApiError {
         },
         None => ApiError::Server {
             status,
-            code: "http_error".into(),
+            code: ErrorCode::Unknown,
             message: format!("the server answered HTTP {status}"),
         },
     }
@@ -121,10 +137,7 @@ async fn fetch_json<T: DeserializeOwned>(builder: RequestBuilder) -> Result<T, A
     decode(&text)
 }
 
-/// Percent-encodes one query value.
-fn enc(value: &str) -> String {
-    js_sys::encode_uri_component(value).into()
-}
+use crate::routes::encode_query as enc;
 
 /// `GET /health`.
 pub async fn health() -> Result<Health, ApiError> {
@@ -171,41 +184,31 @@ pub async fn list_images(filters: &ListFilters) -> Result<ImageList, ApiError> {
 }
 
 /// `GET /images/{id}`.
-pub async fn image_detail(id: &str) -> Result<ImageDetail, ApiError> {
-    fetch_json(Request::get(&format!("{BASE}/images/{}", enc(id)))).await
+pub async fn image_detail(id: &Digest) -> Result<ImageDetail, ApiError> {
+    fetch_json(Request::get(&format!("{BASE}/images/{id}"))).await
 }
 
 /// `POST /images/{id}/analysis`: starts (or joins) the analysis job.
-pub async fn start_analysis(id: &str) -> Result<JobInfo, ApiError> {
-    fetch_json(Request::post(&format!(
-        "{BASE}/images/{}/analysis",
-        enc(id)
-    )))
-    .await
+pub async fn start_analysis(id: &Digest) -> Result<JobInfo, ApiError> {
+    fetch_json(Request::post(&format!("{BASE}/images/{id}/analysis"))).await
 }
 
 /// `GET /images/{id}/analysis`.
-pub async fn analysis(id: &str) -> Result<AnalysisSummary, ApiError> {
-    fetch_json(Request::get(&format!("{BASE}/images/{}/analysis", enc(id)))).await
-}
-
-/// The SSE URL of a job's progress.
-pub fn job_events_url(job_id: &str) -> String {
-    format!("{BASE}/jobs/{}/events", enc(job_id))
+pub async fn analysis(id: &Digest) -> Result<AnalysisSummary, ApiError> {
+    fetch_json(Request::get(&format!("{BASE}/images/{id}/analysis"))).await
 }
 
 /// `GET /images/{id}/layers/{n}/treemap`: one directory of the filesystem as of the
 /// layer (`path_raw` base64, empty = root), `depth` levels deep, at most `limit` nodes.
 pub async fn treemap(
-    id: &str,
+    id: &Digest,
     layer: u32,
     path_raw: &str,
     depth: u32,
     limit: u64,
 ) -> Result<app::api::Treemap, ApiError> {
     fetch_json(Request::get(&format!(
-        "{BASE}/images/{}/layers/{layer}/treemap?path_raw={}&depth={depth}&limit={limit}",
-        enc(id),
+        "{BASE}/images/{id}/layers/{layer}/treemap?path_raw={}&depth={depth}&limit={limit}",
         enc(path_raw)
     )))
     .await
@@ -213,7 +216,7 @@ pub async fn treemap(
 
 /// `GET /images/{id}/layers/{n}/tree`: children of one directory (`path_raw` base64).
 pub async fn tree(
-    id: &str,
+    id: &Digest,
     layer: u32,
     view: TreeView,
     path_raw: &str,
@@ -221,8 +224,7 @@ pub async fn tree(
     limit: u64,
 ) -> Result<TreePage, ApiError> {
     fetch_json(Request::get(&format!(
-        "{BASE}/images/{}/layers/{layer}/tree?view={}&path_raw={}&offset={offset}&limit={limit}",
-        enc(id),
+        "{BASE}/images/{id}/layers/{layer}/tree?view={}&path_raw={}&offset={offset}&limit={limit}",
         view.as_str(),
         enc(path_raw)
     )))
@@ -231,22 +233,20 @@ pub async fn tree(
 
 /// `GET /images/{id}/files/largest`.
 pub async fn largest_files(
-    id: &str,
+    id: &Digest,
     offset: u64,
     limit: u64,
 ) -> Result<Page<RankedFile>, ApiError> {
     fetch_json(Request::get(&format!(
-        "{BASE}/images/{}/files/largest?offset={offset}&limit={limit}",
-        enc(id)
+        "{BASE}/images/{id}/files/largest?offset={offset}&limit={limit}"
     )))
     .await
 }
 
 /// `GET /images/{id}/wasted`.
-pub async fn wasted(id: &str, offset: u64, limit: u64) -> Result<Page<WastedPath>, ApiError> {
+pub async fn wasted(id: &Digest, offset: u64, limit: u64) -> Result<Page<WastedPath>, ApiError> {
     fetch_json(Request::get(&format!(
-        "{BASE}/images/{}/wasted?offset={offset}&limit={limit}",
-        enc(id)
+        "{BASE}/images/{id}/wasted?offset={offset}&limit={limit}"
     )))
     .await
 }
@@ -262,8 +262,8 @@ pub enum CompareAnswer {
 
 /// `POST /compare?ids=...`: starts (or joins) every image's analysis and answers the
 /// comparison or the jobs to follow (`retry`: start failed loads again).
-pub async fn compare(ids: &[String], retry: bool) -> Result<CompareAnswer, ApiError> {
-    let list: Vec<String> = ids.iter().map(|i| enc(i)).collect();
+pub async fn compare(ids: &[Digest], retry: bool) -> Result<CompareAnswer, ApiError> {
+    let list: Vec<String> = ids.iter().map(|i| enc(i.as_str())).collect();
     let mut url = format!("{BASE}/compare?ids={}", list.join(","));
     if retry {
         url.push_str("&retry=true");
@@ -283,7 +283,7 @@ pub async fn sharing() -> Result<SharingReport, ApiError> {
 
 /// `GET /images/{id}/layers/{n}/search`: paths matching `q` in the layer's view.
 pub async fn search(
-    id: &str,
+    id: &Digest,
     layer: u32,
     view: TreeView,
     q: &str,
@@ -291,31 +291,75 @@ pub async fn search(
     offset: u64,
     limit: u64,
 ) -> Result<Page<SearchHit>, ApiError> {
-    let mode = match mode {
-        SearchMode::Substring => "substring",
-        SearchMode::Glob => "glob",
-    };
+    let mode = mode.as_str();
     fetch_json(Request::get(&format!(
-        "{BASE}/images/{}/layers/{layer}/search?view={}&q={}&mode={mode}&offset={offset}&limit={limit}",
-        enc(id),
+        "{BASE}/images/{id}/layers/{layer}/search?view={}&q={}&mode={mode}&offset={offset}&limit={limit}",
         view.as_str(),
         enc(q)
     )))
     .await
 }
 
-/// `GET /jobs/{id}/events?viewer=V`: the job's SSE stream, counted as viewer `viewer`
-/// (a name this page picked, so [`cancel_job`] can detach exactly this stream).
-pub fn job_events_url_as(job_id: &str, viewer: &str) -> String {
-    format!("{BASE}/jobs/{}/events?viewer={}", enc(job_id), enc(viewer))
+/// `GET /jobs/{id}/events?viewer=V` as a live stream: every event is decoded and handed
+/// to `on_event`; after the last one (done, failed, cancelled) the stream is closed so
+/// the browser does not reconnect it. Dropping the value closes it too.
+pub struct JobEvents {
+    source: web_sys::EventSource,
+    _handler: Closure<dyn FnMut(web_sys::MessageEvent)>,
+}
+
+impl JobEvents {
+    /// Opens the stream of `job`, counted as viewer `viewer` (a name the page picked,
+    /// so [`cancel_job`] can detach exactly this stream).
+    pub fn open(
+        job: &JobId,
+        viewer: &str,
+        on_event: impl Fn(Result<JobEvent, ApiError>) + 'static,
+    ) -> Result<JobEvents, ApiError> {
+        let url = format!(
+            "{BASE}/jobs/{}/events?viewer={}",
+            enc(job.as_str()),
+            enc(viewer)
+        );
+        let source = web_sys::EventSource::new(&url)
+            .map_err(|_| ApiError::Network("the browser refused the progress stream".into()))?;
+        let closer = source.clone();
+        let handler =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+                let Some(text) = ev.data().as_string() else {
+                    return;
+                };
+                let event = serde_json::from_str::<JobEvent>(&text)
+                    .map_err(|e| ApiError::Decode(format!("progress event: {e}")));
+                if !matches!(event, Ok(JobEvent::Progress(_))) {
+                    closer.close();
+                }
+                on_event(event);
+            });
+        for name in ["progress", "done", "failed", "cancelled"] {
+            source
+                .add_event_listener_with_callback(name, handler.as_ref().unchecked_ref())
+                .map_err(|_| ApiError::Network("cannot listen to the progress stream".into()))?;
+        }
+        Ok(JobEvents {
+            source,
+            _handler: handler,
+        })
+    }
+}
+
+impl Drop for JobEvents {
+    fn drop(&mut self) {
+        self.source.close();
+    }
 }
 
 /// `POST /jobs/{id}/cancel?viewer=V`: detaches this page's stream and cancels the job
 /// when nobody else watches it; 409 `viewers_waiting` when others still do.
-pub async fn cancel_job(job_id: &str, viewer: &str) -> Result<JobInfo, ApiError> {
+pub async fn cancel_job(job: &JobId, viewer: &str) -> Result<JobInfo, ApiError> {
     fetch_json(Request::post(&format!(
         "{BASE}/jobs/{}/cancel?viewer={}",
-        enc(job_id),
+        enc(job.as_str()),
         enc(viewer)
     )))
     .await
@@ -351,9 +395,6 @@ pub async fn upload_archive(
     file: &web_sys::File,
     on_progress: impl Fn(UploadProgress) + 'static,
 ) -> Result<app::api::ImageSummary, ApiError> {
-    use wasm_bindgen::closure::Closure;
-    use wasm_bindgen::JsCast as _;
-
     let js = |what: &str| {
         let what = what.to_owned();
         move |e: wasm_bindgen::JsValue| ApiError::Network(format!("{what}: {e:?}"))

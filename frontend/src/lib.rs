@@ -15,6 +15,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
 use pages::{ComparePage, ImageListPage, ImagePage, LayerPage, NotFound, SharingPage};
+use routes::AppRoute;
 
 /// The root component: top bar, daemon banner and the routed page.
 #[component]
@@ -22,14 +23,14 @@ pub fn App() -> impl IntoView {
     view! {
         <Router>
             <header class="top-bar">
-                <A href="/" attr:class="brand" attr:data-testid="home-link">
+                <A href=AppRoute::Images.path() attr:class="brand" attr:data-testid="home-link">
                     <span class="brand-mark" aria-hidden="true"></span>
                     "Strata"
                 </A>
                 <span class="tagline">"Docker image explorer"</span>
                 <nav class="top-nav">
-                    <A href="/" attr:data-testid="nav-images">"Images"</A>
-                    <A href="/sharing" attr:data-testid="nav-sharing">"Sharing"</A>
+                    <A href=AppRoute::Images.path() attr:data-testid="nav-images">"Images"</A>
+                    <A href=AppRoute::Sharing.path() attr:data-testid="nav-sharing">"Sharing"</A>
                 </nav>
             </header>
             <DaemonBanner/>

@@ -1,7 +1,9 @@
 //! Every page of the UI as a value: views build links with [`AppRoute::path`], never
 //! with string literals, so reload and share always work.
 
-use app::api::TreeView;
+use app::api::{Digest, TreeView};
+use leptos::Params;
+use leptos_router::params::{Params, ParamsError};
 
 /// A page and its parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,23 +13,23 @@ pub enum AppRoute {
     /// The image list with docker-style filter text applied (`?filter=`).
     ImagesFiltered { filter: String },
     /// One image: summary, config, history, layers.
-    Image { id: String },
+    Image { id: Digest },
     /// The layer explorer of one image.
     Layer {
-        id: String,
+        id: Digest,
         layer: u32,
         view: TreeView,
     },
     /// The layer explorer showing the treemap, zoomed into `path_raw` (standard base64
     /// of the directory; empty = the root).
     LayerTreemap {
-        id: String,
+        id: Digest,
         layer: u32,
         view: TreeView,
         path_raw: String,
     },
     /// 2–4 images side by side (the first is the baseline).
-    Compare { ids: Vec<String> },
+    Compare { ids: Vec<Digest> },
     /// Which layers the local images share.
     Sharing,
 }
@@ -62,10 +64,28 @@ impl AppRoute {
                 path
             }
             AppRoute::Compare { ids } => {
-                let list: Vec<String> = ids.iter().map(|i| encode_query(i)).collect();
+                let list: Vec<String> = ids.iter().map(|i| encode_query(i.as_str())).collect();
                 format!("/compare?ids={}", list.join(","))
             }
             AppRoute::Sharing => "/sharing".to_owned(),
+        }
+    }
+}
+
+/// The path parameters of `/images/:id` and `/images/:id/layers/:layer`.
+#[derive(Debug, Clone, PartialEq, Params)]
+pub struct ImageParams {
+    pub id: Option<Digest>,
+    pub layer: Option<u32>,
+}
+
+impl ImageParams {
+    /// The image ID of the URL, or why it is not one.
+    pub fn image_id(params: &Result<ImageParams, ParamsError>) -> Result<Digest, String> {
+        match params {
+            Ok(ImageParams { id: Some(id), .. }) => Ok(id.clone()),
+            Ok(_) => Err("no image ID in the address".into()),
+            Err(e) => Err(e.to_string()),
         }
     }
 }
@@ -83,15 +103,17 @@ pub fn encode_query(value: &str) -> String {
     out
 }
 
-/// The image IDs of a `/compare?ids=a,b` value (empty parts dropped, repeats removed).
-pub fn parse_compare_ids(value: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+/// The image IDs of a `/compare?ids=a,b` value (empty parts dropped, repeats removed),
+/// or the first part that is not an image ID.
+pub fn parse_compare_ids(value: &str) -> Result<Vec<Digest>, String> {
+    let mut out: Vec<Digest> = Vec::new();
     for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        if !out.iter().any(|o| o == part) {
-            out.push(part.to_owned());
+        let id = Digest::parse(part).map_err(|e| e.to_string())?;
+        if !out.contains(&id) {
+            out.push(id);
         }
     }
-    out
+    Ok(out)
 }
 
 /// Parses the `view` query value (default: this layer's changes).
@@ -106,14 +128,20 @@ pub fn parse_view(value: Option<&str>) -> TreeView {
 mod tests {
     use super::*;
 
+    /// `sha256:` and 64 copies of `c`.
+    fn id(c: char) -> Digest {
+        Digest::parse(&format!("sha256:{}", String::from(c).repeat(64))).unwrap()
+    }
+
     #[test]
     fn paths_round_trip_the_view() {
+        let ab = id('a');
         let r = AppRoute::Layer {
-            id: "sha256:ab".into(),
+            id: ab.clone(),
             layer: 2,
             view: TreeView::Stacked,
         };
-        assert_eq!(r.path(), "/images/sha256:ab/layers/2?view=stacked");
+        assert_eq!(r.path(), format!("/images/{ab}/layers/2?view=stacked"));
         assert_eq!(parse_view(Some("stacked")), TreeView::Stacked);
         assert_eq!(parse_view(None), TreeView::Layer);
         assert_eq!(AppRoute::Images.path(), "/");
@@ -124,32 +152,39 @@ mod tests {
         let empty = AppRoute::ImagesFiltered { filter: " ".into() };
         assert_eq!(empty.path(), "/");
         let map = |path_raw: &str| AppRoute::LayerTreemap {
-            id: "sha256:ab".into(),
+            id: ab.clone(),
             layer: 1,
             view: TreeView::Stacked,
             path_raw: path_raw.into(),
         };
         assert_eq!(
             map("").path(),
-            "/images/sha256:ab/layers/1?view=stacked&show=treemap"
+            format!("/images/{ab}/layers/1?view=stacked&show=treemap")
         );
         assert_eq!(
             map("dXNy+/=").path(),
-            "/images/sha256:ab/layers/1?view=stacked&show=treemap&path_raw=dXNy%2B%2F%3D"
+            format!("/images/{ab}/layers/1?view=stacked&show=treemap&path_raw=dXNy%2B%2F%3D")
         );
     }
 
     #[test]
     fn compare_ids_round_trip() {
+        let (a, b) = (id('a'), id('b'));
         let r = AppRoute::Compare {
-            ids: vec!["sha256:aa".into(), "sha256:bb".into()],
+            ids: vec![a.clone(), b.clone()],
         };
-        assert_eq!(r.path(), "/compare?ids=sha256%3Aaa,sha256%3Abb");
         assert_eq!(
-            parse_compare_ids("sha256:aa, sha256:bb,,sha256:aa"),
-            vec!["sha256:aa".to_owned(), "sha256:bb".to_owned()]
+            r.path(),
+            format!("/compare?ids=sha256%3A{},sha256%3A{}", a.hex(), b.hex())
         );
-        assert!(parse_compare_ids("").is_empty());
+        assert_eq!(
+            parse_compare_ids(&format!("{a}, {b},,{a}")),
+            Ok(vec![a.clone(), b.clone()])
+        );
+        assert_eq!(parse_compare_ids(""), Ok(vec![]));
+        assert!(parse_compare_ids("sha256:aa")
+            .unwrap_err()
+            .contains("not a sha256 digest"));
         assert_eq!(AppRoute::Sharing.path(), "/sharing");
     }
 }

@@ -52,7 +52,7 @@ pub fn visible_images(
         .iter()
         .filter(|i| {
             needle.is_empty()
-                || i.id.contains(&needle)
+                || i.id.as_str().contains(&needle)
                 || i.tags.iter().any(|t| t.to_lowercase().contains(&needle))
                 || i.repo_digests
                     .iter()
@@ -292,10 +292,21 @@ mod tests {
     use super::*;
     use app::api::encode_raw;
 
+    /// An image ID whose hex digits are all `c`.
+    fn digest(c: char) -> app::api::Digest {
+        app::api::Digest::parse(&format!("sha256:{}", String::from(c).repeat(64))).unwrap()
+    }
+
     fn img(id: &str, tag: Option<&str>, size: u64, created: i64) -> ImageSummary {
+        let id = digest(match id {
+            "a" => 'a',
+            "b" => 'b',
+            "c" => 'c',
+            _ => 'f',
+        });
         ImageSummary {
-            id: id.into(),
-            short_id: id.into(),
+            short_id: id.short().to_owned(),
+            id,
             tags: tag.map(|t| vec![t.to_owned()]).unwrap_or_default(),
             repo_digests: vec![],
             created,
@@ -320,7 +331,7 @@ mod tests {
             .into_iter()
             .map(|i| i.id)
             .collect();
-        assert_eq!(by_size, vec!["b", "c", "a"]);
+        assert_eq!(by_size, vec![digest('b'), digest('c'), digest('a')]);
         let found = visible_images(&all, "WEB", ImageColumn::Name, false);
         assert_eq!(found.len(), 1);
         assert_eq!(display_name(&all[2]), "<none>:<none>");

@@ -22,7 +22,7 @@ mod export;
 mod queue;
 
 use crate::cache::LayerCache;
-use crate::progress::{Progress, ProgressSink, Stage};
+use crate::progress::{LoadStage, Progress, ProgressSink};
 use crate::source::docker::{DockerClient, DockerError};
 use crate::source::{Source, SourceError};
 use app::archive::{ArchiveError, Platform};
@@ -243,7 +243,7 @@ impl Engine {
         cancel: CancellationToken,
     ) -> Result<Loaded, EngineError> {
         progress.report(Progress::Stage {
-            stage: Stage::Resolving,
+            stage: LoadStage::Resolving,
         });
         match source {
             Source::Docker(r) => {

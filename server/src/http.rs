@@ -33,7 +33,7 @@ pub use auth::{
 pub use backend::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
 pub use daemon::DaemonBackend;
 pub use error::ApiError;
-pub use jobs::{JobRegistry, JobsConfig, StartError, MAX_KEPT_RESULTS, NOBODY_WAITING};
+pub use jobs::{JobRegistry, JobsConfig, MAX_KEPT_RESULTS, NOBODY_WAITING};
 pub use limits::{RateLimiter, MAX_BODY_BYTES, REQUEST_TIMEOUT, SHUTDOWN_GRACE};
 pub use security::{check_listen, secure, Policy, SecurityConfig, SecurityError};
 pub use sources::{open_sources, OpenError, OpenedSource, SourcesBackend};

@@ -14,28 +14,15 @@ use std::io::Read;
 use std::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-/// What the engine is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    /// Resolving the reference and inspecting the image in the daemon.
-    Resolving,
-    /// Reading layer indexes from the daemon's own storage (tar-split metadata).
-    ReadingStorage,
-    /// Streaming `GET /images/{id}/get` from the daemon.
-    Exporting,
-    /// Reading an archive file or an OCI layout directory.
-    ReadingArchive,
-    /// Done: the image is complete.
-    Done,
-}
+/// What the engine is doing (the wire enum: the engine reports the stages the API shows).
+pub use app::api::LoadStage;
 
 /// One progress event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Progress {
     /// A new stage began.
-    Stage { stage: Stage },
+    Stage { stage: LoadStage },
     /// Bytes consumed so far in the current stage, and the total when known.
     Bytes { done: u64, total: Option<u64> },
     /// Layer `index` (0-based) of `count` is ready.
@@ -93,7 +80,7 @@ impl<F: Fn(app::api::Progress) + Send + Sync> ProgressSink for ApiProgress<F> {
             let Ok(mut s) = self.state.lock() else { return };
             match event {
                 Progress::Stage { stage } => {
-                    if stage != Stage::Done {
+                    if stage != LoadStage::Done {
                         s.bytes = 0;
                         s.total_bytes = None;
                     }
@@ -223,7 +210,9 @@ mod tests {
     fn closures_are_sinks() {
         let seen = Mutex::new(Vec::new());
         let sink = |e: Progress| seen.lock().map(|mut v| v.push(e)).unwrap_or(());
-        sink.report(Progress::Stage { stage: Stage::Done });
+        sink.report(Progress::Stage {
+            stage: LoadStage::Done,
+        });
         assert_eq!(seen.lock().map(|v| v.len()).unwrap_or(0), 1);
     }
 }

@@ -1,7 +1,9 @@
 //! Analysis job DTOs: job state, SSE progress events, the analysis summary and the
 //! ranked, paged lists (largest files, wasted paths).
 
+use super::Digest;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -10,15 +12,81 @@ pub enum JobState {
     Running,
     Done,
     Failed,
+    /// Stopped on purpose (a user's cancel, nobody waiting, the time limit, shutdown);
+    /// a new `POST .../analysis` starts it again.
+    Cancelled,
+}
+
+impl JobState {
+    /// Failed or cancelled: the job will not produce a result.
+    pub fn is_ended_without_result(self) -> bool {
+        matches!(self, JobState::Failed | JobState::Cancelled)
+    }
+}
+
+/// A job's identifier, as the server issued it (opaque to clients).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(pub String);
+
+impl JobId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for JobId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a load is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LoadStage {
+    /// Resolving the reference and inspecting the image in the daemon.
+    Resolving,
+    /// Reading layer indexes from the daemon's own storage (tar-split metadata).
+    ReadingStorage,
+    /// Streaming `GET /images/{id}/get` from the daemon.
+    Exporting,
+    /// Reading an archive file or an OCI layout directory.
+    ReadingArchive,
+    /// Done: the image is complete.
+    Done,
+    /// A stage this build does not know (a newer server).
+    #[serde(other)]
+    Unknown,
+}
+
+impl LoadStage {
+    /// A few words for a progress line.
+    pub fn label(self) -> &'static str {
+        match self {
+            LoadStage::Resolving => "resolving",
+            LoadStage::ReadingStorage => "reading the daemon's layer store",
+            LoadStage::Exporting => "exporting from the daemon",
+            LoadStage::ReadingArchive => "reading the archive",
+            LoadStage::Done => "done",
+            LoadStage::Unknown => "working",
+        }
+    }
 }
 
 /// Bytes read and layers finished so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
-    /// What the engine is doing (`resolving`, `reading_storage`, `exporting`,
-    /// `reading_archive`, `done`), when known.
+    /// What the engine is doing, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage: Option<String>,
+    pub stage: Option<LoadStage>,
     /// Bytes read from the source.
     pub bytes: u64,
     /// Total bytes expected, when known.
@@ -37,20 +105,13 @@ pub struct Progress {
 /// `POST /api/v1/images/{id}/analysis` and `GET /api/v1/jobs/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobInfo {
-    pub id: String,
-    pub image_id: String,
+    pub id: JobId,
+    pub image_id: Digest,
     pub state: JobState,
     pub progress: Progress,
+    /// Why the job failed or was cancelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// The job was cancelled (state is `failed`; `error` says why). A new
-    /// `POST .../analysis` starts it again.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub cancelled: bool,
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
 }
 
 /// One server-sent event on `GET /api/v1/jobs/{id}/events` (the SSE `data:` field;
@@ -62,9 +123,10 @@ pub enum JobEvent {
     Done,
     Failed {
         message: String,
-        /// The job was cancelled rather than failing (see [`JobInfo::cancelled`]).
-        #[serde(default, skip_serializing_if = "is_false")]
-        cancelled: bool,
+    },
+    /// The job was stopped on purpose (see [`JobState::Cancelled`]).
+    Cancelled {
+        message: String,
     },
 }
 
@@ -72,7 +134,7 @@ pub enum JobEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerStats {
     pub index: u32,
-    pub diff_id: String,
+    pub diff_id: Digest,
     /// Regular-file payload bytes (dive's and `docker history`'s layer size).
     pub size: u64,
     /// Bytes of the uncompressed tar.
@@ -86,7 +148,7 @@ pub struct LayerStats {
 /// `GET /api/v1/images/{id}/analysis`: the finished analysis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnalysisSummary {
-    pub image_id: String,
+    pub image_id: Digest,
     pub layers: Vec<LayerStats>,
     /// Σ layer sizes.
     pub total_size: u64,
@@ -190,9 +252,47 @@ pub struct WastedCopy {
     pub added_layer: u32,
     /// Layer that hid it.
     pub hidden_layer: u32,
-    /// `overwritten`, `attrs_only`, `whiteout`, `dir_whiteout`, `opaque`,
-    /// `parent_replaced` or `duplicate_in_layer`.
-    pub cause: String,
+    pub cause: CopyCause,
+}
+
+/// How a stored copy came to be hidden.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CopyCause {
+    /// A later layer wrote the same path.
+    Overwritten,
+    /// A later layer rewrote the file only to change its attributes.
+    AttrsOnly,
+    /// A later layer deleted the file (`.wh.NAME`).
+    Whiteout,
+    /// A later layer deleted a directory above it.
+    DirWhiteout,
+    /// A later layer made a directory above it opaque.
+    Opaque,
+    /// A later layer replaced a directory above it with a file or link.
+    ParentReplaced,
+    /// The same layer stored the path twice.
+    DuplicateInLayer,
+    /// A cause this build does not know (a newer server).
+    #[serde(other)]
+    Unknown,
+}
+
+impl CopyCause {
+    /// A few words for the UI ("… by layer 3").
+    pub fn label(self) -> &'static str {
+        match self {
+            CopyCause::Overwritten => "overwritten",
+            CopyCause::AttrsOnly => "rewritten for attributes only",
+            CopyCause::Whiteout => "deleted",
+            CopyCause::DirWhiteout => "deleted with its directory",
+            CopyCause::Opaque => "hidden by an opaque directory",
+            CopyCause::ParentReplaced => "parent replaced",
+            CopyCause::DuplicateInLayer => "written twice in one layer",
+            CopyCause::Unknown => "hidden",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ pub enum TreeView {
 }
 
 impl TreeView {
-    /// The query-string spelling.
+    /// The query-string spelling (the same as serde's).
     pub fn as_str(self) -> &'static str {
         match self {
             TreeView::Layer => "layer",
@@ -100,9 +100,72 @@ pub struct TreeNode {
     pub link: Option<String>,
     /// Nodes anywhere below a directory (0 for non-directories).
     pub descendants: u64,
-    /// Entry warnings (`escapes_root`, `duplicate`, ...), display only.
+    /// Conditions worth showing beside the entry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub flags: Vec<String>,
+    pub flags: Vec<NodeFlag>,
+}
+
+/// Something notable about one tree entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum NodeFlag {
+    /// The same path appeared more than once in one layer; the last one wins.
+    Duplicate,
+    /// A whiteout named something that did not exist below.
+    WhiteoutOfNothing,
+    /// The path and its whiteout were in the same layer.
+    SameLayerWhiteout,
+    /// A whiteout that is not an empty regular file.
+    OddWhiteout,
+    /// Written through a symlinked directory.
+    ThroughSymlink,
+    /// The entry replaced a symlink.
+    ReplacedSymlink,
+    /// A hard link whose target does not exist.
+    UnresolvedHardlink,
+    /// A directory made opaque (`.wh..wh..opq`): everything below it in lower layers is gone.
+    Opaque,
+    /// A directory with no tar entry of its own (a deeper path needed it).
+    Implicit,
+    /// Only the attributes changed (chmod/chown/touch), yet the bytes are stored again.
+    AttrsOnly,
+    /// A directory this layer did not rewrite, with changes somewhere below it.
+    ChangedBelow,
+    /// A flag this build does not know (a newer server).
+    #[serde(other)]
+    Unknown,
+}
+
+impl NodeFlag {
+    /// A short label for the UI.
+    pub fn label(self) -> &'static str {
+        match self {
+            NodeFlag::Duplicate => "duplicate",
+            NodeFlag::WhiteoutOfNothing => "whiteout of nothing",
+            NodeFlag::SameLayerWhiteout => "same-layer whiteout",
+            NodeFlag::OddWhiteout => "odd whiteout",
+            NodeFlag::ThroughSymlink => "through symlink",
+            NodeFlag::ReplacedSymlink => "replaced symlink",
+            NodeFlag::UnresolvedHardlink => "unresolved hard link",
+            NodeFlag::Opaque => "opaque",
+            NodeFlag::Implicit => "implicit",
+            NodeFlag::AttrsOnly => "attributes only",
+            NodeFlag::ChangedBelow => "changed below",
+            NodeFlag::Unknown => "unknown flag",
+        }
+    }
+}
+
+/// The order of a tree page's children.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TreeSort {
+    /// By raw name bytes.
+    #[default]
+    Name,
+    /// Largest first (ties by name).
+    Size,
 }
 
 /// `GET /api/v1/images/{id}/layers/{n}/tree`.
@@ -131,6 +194,16 @@ pub enum SearchMode {
     /// Shell glob: `*` any run within one path segment, `**` any run across segments,
     /// `?` one character; without a `/` in `q` it matches the file name only.
     Glob,
+}
+
+impl SearchMode {
+    /// The query-string spelling (the same as serde's).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchMode::Substring => "substring",
+            SearchMode::Glob => "glob",
+        }
+    }
 }
 
 /// One path found by a search.

@@ -3,32 +3,12 @@
 //! is available. A Cancel button detaches this page's stream and cancels the job when
 //! nobody else watches it; a cancelled job can be retried.
 
-use crate::api;
-use app::api::{JobEvent, JobState, Progress};
+use crate::api::{self, JobEvents};
+use app::api::{Digest, ErrorCode, JobEvent, JobId, JobInfo, JobState, Progress};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use std::cell::RefCell;
 use std::rc::Rc;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
-
-type Listener = Closure<dyn FnMut(web_sys::MessageEvent)>;
-
-/// The live SSE connection and its listeners; closed when the view goes away.
-#[derive(Default)]
-struct Live {
-    source: Option<web_sys::EventSource>,
-    listeners: Vec<Listener>,
-}
-
-impl Live {
-    fn close(&mut self) {
-        if let Some(s) = self.source.take() {
-            s.close();
-        }
-        self.listeners.clear();
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
@@ -36,8 +16,10 @@ enum Phase {
     Running(Progress),
     Done,
     Failed(String),
-    /// Cancelled here or by the server (nobody waiting), or left running for others.
+    /// Cancelled here or by the server (nobody waiting, time limit, shutdown).
     Cancelled(String),
+    /// This page stopped watching, but the job goes on for other viewers.
+    LeftRunning(String),
 }
 
 /// The line under the bar while the job runs.
@@ -76,72 +58,60 @@ fn percent(p: &Progress) -> f64 {
     }
 }
 
+/// The phase a job's state puts the bar in.
+fn phase_of(info: JobInfo) -> Phase {
+    let message = info.error.unwrap_or_default();
+    match info.state {
+        JobState::Running => Phase::Running(info.progress),
+        JobState::Done => Phase::Done,
+        JobState::Failed => Phase::Failed(message),
+        JobState::Cancelled => Phase::Cancelled(message),
+    }
+}
+
 /// The progress bar of one image's analysis.
 #[component]
-pub fn AnalysisProgress(image_id: String, on_done: Callback<()>) -> impl IntoView {
+pub fn AnalysisProgress(image_id: Digest, on_done: Callback<()>) -> impl IntoView {
     let (phase, set_phase) = signal(Phase::Starting);
-    let job_id: RwSignal<Option<String>> = RwSignal::new(None);
+    let job_id: RwSignal<Option<JobId>> = RwSignal::new(None);
     let attempt = RwSignal::new(0u32);
     let viewer = new_viewer_name();
-    let live: Rc<RefCell<Live>> = Rc::default();
+    let live: Rc<RefCell<Option<JobEvents>>> = Rc::default();
     let guard = SendWrapper::new(live.clone());
-    on_cleanup(move || guard.borrow_mut().close());
+    on_cleanup(move || drop(guard.borrow_mut().take()));
     // Once the job is no longer followed (done, failed, cancelled), the stream is closed
     // so the browser does not reconnect it.
     let closer = live.clone();
     Effect::new(move |_| {
         if !matches!(phase.get(), Phase::Starting | Phase::Running(_)) {
-            closer.borrow_mut().close();
+            drop(closer.borrow_mut().take());
         }
     });
+    let set = move |p: Phase| {
+        if p == Phase::Done {
+            set_phase.set(Phase::Done);
+            on_done.run(());
+        } else {
+            set_phase.set(p);
+        }
+    };
 
     let live_for_listen = live.clone();
     let viewer_for_listen = viewer.clone();
-    let listen = move |job: String| {
-        let live = &live_for_listen;
-        let url = api::job_events_url_as(&job, &viewer_for_listen);
-        let Ok(source) = web_sys::EventSource::new(&url) else {
-            set_phase.set(Phase::Failed(
-                "the browser refused the progress stream".into(),
-            ));
-            return;
-        };
-        let weak = Rc::downgrade(live);
-        let handler =
-            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-                let Some(text) = ev.data().as_string() else {
-                    return;
-                };
-                match serde_json::from_str::<JobEvent>(&text) {
-                    Ok(JobEvent::Progress(p)) => set_phase.set(Phase::Running(p)),
-                    Ok(JobEvent::Done) => {
-                        if let Some(l) = weak.upgrade() {
-                            l.borrow_mut().close();
-                        }
-                        set_phase.set(Phase::Done);
-                        on_done.run(());
-                    }
-                    Ok(JobEvent::Failed { message, cancelled }) => {
-                        if let Some(l) = weak.upgrade() {
-                            l.borrow_mut().close();
-                        }
-                        set_phase.set(if cancelled {
-                            Phase::Cancelled(message)
-                        } else {
-                            Phase::Failed(message)
-                        });
-                    }
-                    Err(e) => {
-                        set_phase.set(Phase::Failed(format!("unreadable progress event: {e}")))
-                    }
-                }
-            });
-        for name in ["progress", "done", "failed"] {
-            let _ = source.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
+    let listen = move |job: JobId| {
+        let stream = JobEvents::open(&job, &viewer_for_listen, move |event| {
+            set(match event {
+                Ok(JobEvent::Progress(p)) => Phase::Running(p),
+                Ok(JobEvent::Done) => Phase::Done,
+                Ok(JobEvent::Failed { message }) => Phase::Failed(message),
+                Ok(JobEvent::Cancelled { message }) => Phase::Cancelled(message),
+                Err(e) => Phase::Failed(e.to_string()),
+            })
+        });
+        match stream {
+            Ok(s) => *live_for_listen.borrow_mut() = Some(s),
+            Err(e) => set_phase.set(Phase::Failed(e.to_string())),
         }
-        let mut l = live.borrow_mut();
-        l.source = Some(source);
-        l.listeners.push(handler);
     };
 
     // Starts (or, after Retry, restarts) the job; re-runs whenever `attempt` changes.
@@ -155,21 +125,11 @@ pub fn AnalysisProgress(image_id: String, on_done: Callback<()>) -> impl IntoVie
             match api::start_analysis(&id).await {
                 Ok(job) => {
                     job_id.set(Some(job.id.clone()));
-                    match job.state {
-                        JobState::Done => {
-                            set_phase.set(Phase::Done);
-                            on_done.run(());
-                        }
-                        JobState::Failed if job.cancelled => {
-                            set_phase.set(Phase::Cancelled(job.error.unwrap_or_default()))
-                        }
-                        JobState::Failed => {
-                            set_phase.set(Phase::Failed(job.error.unwrap_or_default()))
-                        }
-                        JobState::Running => {
-                            set_phase.set(Phase::Running(job.progress));
-                            listen(job.id);
-                        }
+                    let running = job.state == JobState::Running;
+                    let id = job.id.clone();
+                    set(phase_of(job));
+                    if running {
+                        listen(id);
                     }
                 }
                 Err(e) => set_phase.set(Phase::Failed(e.to_string())),
@@ -184,30 +144,20 @@ pub fn AnalysisProgress(image_id: String, on_done: Callback<()>) -> impl IntoVie
         let viewer = viewer.clone();
         leptos::task::spawn_local(async move {
             match api::cancel_job(&job, &viewer).await {
-                Ok(info) => match info.state {
-                    JobState::Done => {
-                        set_phase.set(Phase::Done);
-                        on_done.run(());
-                    }
-                    JobState::Failed if !info.cancelled => {
-                        set_phase.set(Phase::Failed(info.error.unwrap_or_default()))
-                    }
-                    _ => set_phase.set(Phase::Cancelled(
-                        info.error.unwrap_or_else(|| "cancelled".into()),
-                    )),
-                },
-                Err(api::ApiError::Server {
-                    status: 409,
-                    message,
-                    ..
-                }) => set_phase.set(Phase::Cancelled(format!("not cancelled: {message}"))),
+                Ok(info) => set(match phase_of(info) {
+                    // Ended between the click and the answer: show it as cancelled.
+                    Phase::Running(_) => Phase::Cancelled("cancelled".into()),
+                    other => other,
+                }),
+                Err(e) if e.code() == Some(ErrorCode::ViewersWaiting) => {
+                    set_phase.set(Phase::LeftRunning(e.to_string()))
+                }
                 Err(e) => set_phase.set(Phase::Failed(format!("cannot cancel: {e}"))),
             }
         });
     };
 
-    move || {
-        match phase.get() {
+    move || match phase.get() {
         Phase::Starting => view! {
             <div class="progress" data-testid="analysis-progress" data-state="starting">
                 <span>"Starting analysis…"</span>
@@ -243,23 +193,30 @@ pub fn AnalysisProgress(image_id: String, on_done: Callback<()>) -> impl IntoVie
             </div>
         }
         .into_any(),
-        Phase::Cancelled(message) => {
-            // 409: the job goes on for other viewers; this page only stopped watching.
-            let (label, aria) = if message.starts_with("not cancelled") {
-                ("Watch again", "Watch the analysis again")
-            } else {
-                ("Retry", "Retry the analysis")
-            };
-            view! {
-                <div class="progress" role="status" data-testid="analysis-progress" data-state="cancelled">
-                    <span data-testid="analysis-cancelled">{cancel_text(&message)}</span>
-                    <button class="btn" data-testid="analysis-retry" aria-label=aria on:click=move |_| attempt.update(|n| *n += 1)>
-                        {label}
-                    </button>
-                </div>
-            }
-            .into_any()
-        }
+        Phase::Cancelled(message) => stopped_view(&message, "Retry", "Retry the analysis", attempt),
+        Phase::LeftRunning(message) => stopped_view(
+            &format!("not cancelled: {message}"),
+            "Watch again",
+            "Watch the analysis again",
+            attempt,
+        ),
     }
+}
+
+/// The line of a job this page no longer follows, with the button that follows it again.
+fn stopped_view(
+    message: &str,
+    label: &'static str,
+    aria: &'static str,
+    attempt: RwSignal<u32>,
+) -> AnyView {
+    view! {
+        <div class="progress" role="status" data-testid="analysis-progress" data-state="cancelled">
+            <span data-testid="analysis-cancelled">{cancel_text(message)}</span>
+            <button class="btn" data-testid="analysis-retry" aria-label=aria on:click=move |_| attempt.update(|n| *n += 1)>
+                {label}
+            </button>
+        </div>
     }
+    .into_any()
 }

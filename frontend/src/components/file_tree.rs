@@ -12,7 +12,7 @@ use crate::tree_nav::{
     ancestors_raw, key_action, scroll_into_view, visible_range, NavAction, ROW_HEIGHT,
 };
 use crate::view_model::{flatten_tree, mode_string, Row, TreeRow, TreeSort};
-use app::api::{DiffMark, NodeKind, SearchHit, TreeNode, TreeView};
+use app::api::{DiffMark, Digest, NodeFlag, NodeKind, SearchHit, TreeNode, TreeView};
 use leptos::prelude::*;
 use std::collections::{HashMap, HashSet};
 use wasm_bindgen::JsCast;
@@ -32,7 +32,7 @@ struct TreeState {
 /// Fetches one page of `dir`'s children (from `offset`) and appends it.
 fn load_dir(
     state: TreeState,
-    image_id: String,
+    image_id: Digest,
     layer: u32,
     view: TreeView,
     dir: String,
@@ -73,8 +73,8 @@ fn node_row(row: TreeRow, focused: bool, on_click: impl Fn(&TreeRow) + 'static) 
         .node
         .flags
         .iter()
-        .map(String::as_str)
-        .filter(|f| *f != "changed_below")
+        .filter(|f| **f != NodeFlag::ChangedBelow)
+        .map(|f| f.label())
         .collect();
     let flags = (!shown_flags.is_empty()).then(|| format!(" [{}]", shown_flags.join(", ")));
     let indent = format!("{}rem", f64::from(row.depth) * 1.1);
@@ -133,7 +133,7 @@ fn row_depth(r: &Row) -> u32 {
 
 /// The explorer tree of `image_id` at `layer`.
 #[component]
-pub fn FileTree(image_id: String, layer: u32, view: TreeView) -> impl IntoView {
+pub fn FileTree(image_id: Digest, layer: u32, view: TreeView) -> impl IntoView {
     let state = TreeState {
         children: RwSignal::new(HashMap::new()),
         truncated: RwSignal::new(HashMap::new()),

@@ -6,14 +6,14 @@
 
 use super::SizeBar;
 use crate::routes::AppRoute;
-use app::api::{HistoryStep, TreeView};
+use app::api::{Digest, HistoryStep, TreeView};
 use app::history_cmd::{readable_command, Joiner, ReadableCommand};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 /// The `docker history` view, oldest step first.
 #[component]
-pub fn HistoryTimeline(image_id: String, steps: Vec<HistoryStep>) -> impl IntoView {
+pub fn HistoryTimeline(image_id: Digest, steps: Vec<HistoryStep>) -> impl IntoView {
     let max = steps.iter().map(|s| s.size).max().unwrap_or(0);
     let gaps = step_gaps(&steps);
     let items = steps

@@ -2,13 +2,14 @@
 
 use crate::api;
 use crate::components::{ErrorNotice, SizeBar};
+use app::api::Digest;
 use leptos::prelude::*;
 
 const PAGE: u64 = 15;
 
 /// Largest files first, with the layer that wrote each.
 #[component]
-pub fn LargestFiles(image_id: String) -> impl IntoView {
+pub fn LargestFiles(image_id: Digest) -> impl IntoView {
     let (limit, set_limit) = signal(PAGE);
     let page = LocalResource::new(move || {
         let id = image_id.clone();

@@ -2,13 +2,13 @@
 
 use super::SizeBar;
 use crate::routes::AppRoute;
-use app::api::{LayerInfo, TreeView};
+use app::api::{Digest, LayerInfo, TreeView};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 /// One row per layer, bottom first.
 #[component]
-pub fn LayerList(image_id: String, layers: Vec<LayerInfo>) -> impl IntoView {
+pub fn LayerList(image_id: Digest, layers: Vec<LayerInfo>) -> impl IntoView {
     let max = layers.iter().map(|l| l.size).max().unwrap_or(0);
     let rows = layers
         .into_iter()
@@ -19,11 +19,11 @@ pub fn LayerList(image_id: String, layers: Vec<LayerInfo>) -> impl IntoView {
                 view: TreeView::Layer,
             }
             .path();
-            let short = l.diff_id.get(7..19).unwrap_or(&l.diff_id).to_owned();
+            let short = l.diff_id.short().to_owned();
             view! {
                 <tr data-testid="layer-row">
                     <td class="num">{l.index}</td>
-                    <td><A href=href attr:data-testid="layer-link"><code title=l.diff_id.clone()>{short}</code></A></td>
+                    <td><A href=href attr:data-testid="layer-link"><code title=l.diff_id.to_string()>{short}</code></A></td>
                     <td class="num">{app::fmt::size(l.size)}</td>
                     <td class="bar-cell"><SizeBar size=l.size max=max/></td>
                     <td class="command"><code>{l.created_by.clone()}</code></td>

@@ -4,7 +4,7 @@
 
 use crate::api;
 use crate::tree_nav::search_mode;
-use app::api::{SearchHit, TreeView};
+use app::api::{Digest, SearchHit, TreeView};
 use leptos::prelude::*;
 
 /// Hits fetched per search, and added by each "show more".
@@ -15,7 +15,7 @@ const MAX_HITS: u64 = 2000;
 /// Results for `query` (nothing while it is empty); `on_pick` gets the chosen hit.
 #[component]
 pub fn TreeSearch(
-    image_id: String,
+    image_id: Digest,
     layer: u32,
     view: TreeView,
     query: Signal<String>,

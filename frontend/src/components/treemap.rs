@@ -5,7 +5,7 @@
 
 use crate::api;
 use crate::components::ErrorNotice;
-use app::api::{decode_raw, encode_raw, DiffMark, NodeKind, Treemap as TreemapData};
+use app::api::{decode_raw, encode_raw, DiffMark, Digest, NodeKind, Treemap as TreemapData};
 use app::fmt::display_path;
 use app::treemap::{layout_nested, Inset, Rect};
 use leptos::prelude::*;
@@ -26,7 +26,7 @@ const CHAR_W: f64 = 6.6;
 /// The treemap of `path_raw` (base64 raw path; empty = root) at `layer`.
 #[component]
 pub fn Treemap(
-    image_id: String,
+    image_id: Digest,
     layer: u32,
     /// The directory shown, as raw path bytes in base64 (from the URL).
     #[prop(into)]

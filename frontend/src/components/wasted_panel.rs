@@ -4,23 +4,10 @@
 
 use crate::api;
 use crate::components::ErrorNotice;
-use app::api::WastedCopy;
+use app::api::{Digest, WastedCopy};
 use leptos::prelude::*;
 
 const PAGE: u64 = 25;
-
-fn cause_text(cause: &str) -> &'static str {
-    match cause {
-        "overwritten" => "overwritten",
-        "attrs_only" => "rewritten for attributes only",
-        "whiteout" => "deleted",
-        "dir_whiteout" => "deleted with its directory",
-        "opaque" => "hidden by an opaque directory",
-        "parent_replaced" => "parent replaced",
-        "duplicate_in_layer" => "written twice in one layer",
-        _ => "hidden",
-    }
-}
 
 fn blame(c: &WastedCopy, commands: &[String]) -> String {
     let cmd = |l: u32| {
@@ -39,7 +26,7 @@ fn blame(c: &WastedCopy, commands: &[String]) -> String {
         app::fmt::size(c.bytes),
         c.added_layer,
         cmd(c.added_layer),
-        cause_text(&c.cause),
+        c.cause.label(),
         c.hidden_layer,
         cmd(c.hidden_layer)
     )
@@ -47,7 +34,7 @@ fn blame(c: &WastedCopy, commands: &[String]) -> String {
 
 /// Wasted paths of an analysed image, largest first. `commands[k]` is layer k's step.
 #[component]
-pub fn WastedPanel(image_id: String, commands: Signal<Vec<String>>) -> impl IntoView {
+pub fn WastedPanel(image_id: Digest, commands: Signal<Vec<String>>) -> impl IntoView {
     let (limit, set_limit) = signal(PAGE);
     let page = LocalResource::new(move || {
         let id = image_id.clone();

@@ -23,7 +23,7 @@ fn totals_view(c: &Comparison) -> impl IntoView {
         .enumerate()
         .map(|(i, s)| {
             let base = i == 0;
-            let href = AppRoute::Image { id: s.id.to_string() }.path();
+            let href = AppRoute::Image { id: s.id.clone() }.path();
             let shown = s.name.clone();
             view! {
                 <tr data-testid="compare-total-row">
@@ -122,7 +122,7 @@ fn pending_view(p: ComparePending, on_all_done: Callback<()>) -> impl IntoView {
         .jobs
         .into_iter()
         .map(|j| {
-            let short = crate::compare_model::short_digest(&j.image_id);
+            let short = j.image_id.short().to_owned();
             view! {
                 <div class="pending-image" data-testid="compare-pending-image">
                     <code>{short}</code>
@@ -157,24 +157,24 @@ pub fn ComparePage() -> impl IntoView {
         let _ = attempt.get();
         let r = retry.get_untracked();
         async move {
-            if ids.len() < 2 {
-                None
-            } else {
-                Some(api::compare(&ids, r).await)
+            match ids {
+                Err(e) => Some(Err(api::ApiError::BadLink(e))),
+                Ok(ids) if ids.len() < 2 => None,
+                Ok(ids) => Some(api::compare(&ids, r).await),
             }
         }
     });
     let again = Callback::new(move |_| attempt.update(|a| *a += 1));
     view! {
         <section class="compare-page" data-testid="compare-page">
-            <nav class="crumbs"><A href="/">"Images"</A>" / Compare"</nav>
+            <nav class="crumbs"><A href=AppRoute::Images.path()>"Images"</A>" / Compare"</nav>
             <h1>"Compare images"</h1>
             <Suspense fallback=|| view! { <p class="muted">"Loading comparison…"</p> }>
                 {move || Suspend::new(async move {
                     match result.await {
                         None => view! {
                             <div class="panel empty-state" data-testid="compare-empty">
-                                <p>"Choose 2 to 4 images to compare: tick them in the "<A href="/">"image list"</A>" and press Compare."</p>
+                                <p>"Choose 2 to 4 images to compare: tick them in the "<A href=AppRoute::Images.path()>"image list"</A>" and press Compare."</p>
                             </div>
                         }.into_any(),
                         Some(Err(e)) => view! {

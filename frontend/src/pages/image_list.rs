@@ -8,7 +8,7 @@ use crate::routes::AppRoute;
 use crate::view_model::{
     absolute_time, display_name, parse_filter_text, relative_time, visible_images, ImageColumn,
 };
-use app::api::ImageList;
+use app::api::{Digest, ImageList};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -29,7 +29,7 @@ pub fn ImageListPage() -> impl IntoView {
     let (search, set_search) = signal(String::new());
     let (column, set_column) = signal(ImageColumn::Created);
     // Images ticked for comparison, in the order ticked (the first is the baseline).
-    let selected = RwSignal::new(Vec::<String>::new());
+    let selected = RwSignal::new(Vec::<Digest>::new());
     let navigate_compare = use_navigate();
     let compare = move |_| {
         let ids = selected.get_untracked();
@@ -115,7 +115,7 @@ pub fn ImageListPage() -> impl IntoView {
                     let checked = move || selected.with(|s| s.contains(&id_check));
                     let label = format!("Select {name} for comparison");
                     view! {
-                        <tr data-testid="image-row" data-id=img.id.clone() data-name=data_name>
+                        <tr data-testid="image-row" data-id=img.id.to_string() data-name=data_name>
                             <td class="pick">
                                 <input
                                     type="checkbox"
@@ -137,7 +137,7 @@ pub fn ImageListPage() -> impl IntoView {
                                 {img.dangling.then(|| view! { <span class="badge badge-dangling" data-testid="dangling-badge">"dangling"</span> })}
                                 {img.source.clone().map(|src| view! { <div class="image-source" data-testid="image-source" title=src.clone()>{format!("opened from {src}")}</div> })}
                             </td>
-                            <td><code title=img.id.clone()>{img.short_id.clone()}</code></td>
+                            <td><code title=img.id.to_string()>{img.short_id.clone()}</code></td>
                             <td title=absolute_time(img.created)>{relative_time(img.created, now)}</td>
                             <td class="num" data-testid="image-size">{app::fmt::size(img.size)}</td>
                             <td class="num">{img.unique_size.map(app::fmt::size).unwrap_or_else(|| "—".into())}</td>

@@ -6,12 +6,12 @@ use crate::components::{
     AnalysisProgress, CompareWith, ConfigView, ErrorNotice, HistoryTimeline, LargestFiles,
     LayerList, WastedPanel,
 };
-use crate::routes::AppRoute;
+use crate::routes::{AppRoute, ImageParams};
 use crate::view_model::absolute_time;
-use app::api::{AnalysisSummary, ImageDetail, TreeView};
+use app::api::{AnalysisSummary, Digest, ImageDetail, TreeView};
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::use_params;
 
 fn summary_view(d: &ImageDetail) -> impl IntoView {
     let s = &d.summary;
@@ -28,7 +28,7 @@ fn summary_view(d: &ImageDetail) -> impl IntoView {
         <table class="kv summary" data-testid="image-summary">
             <tbody>
                 <tr><th scope="row">"Tags"</th><td data-testid="image-tags">{tags}</td></tr>
-                <tr><th scope="row">"ID"</th><td><code data-testid="image-id">{s.id.clone()}</code></td></tr>
+                <tr><th scope="row">"ID"</th><td><code data-testid="image-id">{s.id.to_string()}</code></td></tr>
                 <tr><th scope="row">"Created"</th><td>{absolute_time(s.created)}</td></tr>
                 <tr><th scope="row">"Platform"</th><td>{platform}</td></tr>
                 <tr><th scope="row">"Size"</th><td>{format!(
@@ -86,7 +86,7 @@ fn analysis_view(a: &AnalysisSummary) -> impl IntoView {
 
 /// The analysis section: progress while the job runs, then figures, waste and files.
 fn analysis_section(
-    image_id: String,
+    image_id: Digest,
     commands: Signal<Vec<String>>,
     analysed: RwSignal<bool>,
     analysis: LocalResource<Option<Result<AnalysisSummary, crate::api::ApiError>>>,
@@ -120,8 +120,19 @@ fn analysis_section(
 /// `/images/{id}`.
 #[component]
 pub fn ImagePage() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let params = use_params::<ImageParams>();
+    move || match ImageParams::image_id(&params.read()) {
+        Ok(id) => view! { <ImageView id/> }.into_any(),
+        Err(e) => {
+            view! { <ErrorNotice what="this image" error=api::ApiError::BadLink(e)/> }.into_any()
+        }
+    }
+}
+
+/// The page of one image.
+#[component]
+fn ImageView(id: Digest) -> impl IntoView {
+    let id = Signal::stored(id);
     let analysed = RwSignal::new(false);
     let detail = LocalResource::new(move || {
         let id = id.get();
@@ -149,7 +160,7 @@ pub fn ImagePage() -> impl IntoView {
 
     view! {
         <section class="image-page" data-testid="image-page">
-            <nav class="crumbs"><A href="/">"Images"</A>" / "<span>{move || id.get().get(7..19).unwrap_or_default().to_owned()}</span></nav>
+            <nav class="crumbs"><A href=AppRoute::Images.path()>"Images"</A>" / "<span>{move || id.get().short().to_owned()}</span></nav>
             <Transition fallback=|| view! { <p class="muted">"Loading image…"</p> }>
                 {move || Suspend::new(async move {
                     match detail.await {

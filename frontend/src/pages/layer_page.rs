@@ -5,15 +5,15 @@
 
 use crate::api;
 use crate::components::{AnalysisProgress, ErrorNotice, FileTree, Treemap};
-use crate::routes::{parse_view, AppRoute};
-use app::api::TreeView;
+use crate::routes::{parse_view, AppRoute, ImageParams};
+use app::api::{Digest, TreeView};
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_navigate, use_params, use_query_map};
 
 /// The layer explorer's URL, with the treemap state (`Some(path_raw)` when the treemap
 /// is shown; empty = the root).
-fn page_path(id: String, layer: u32, view: TreeView, treemap: Option<&str>) -> String {
+fn page_path(id: Digest, layer: u32, view: TreeView, treemap: Option<&str>) -> String {
     match treemap {
         None => AppRoute::Layer { id, layer, view },
         Some(raw) => AppRoute::LayerTreemap {
@@ -29,14 +29,27 @@ fn page_path(id: String, layer: u32, view: TreeView, treemap: Option<&str>) -> S
 /// `/images/{id}/layers/{n}?view=layer|stacked[&show=treemap[&path_raw=…]]`.
 #[component]
 pub fn LayerPage() -> impl IntoView {
-    let params = use_params_map();
+    let params = use_params::<ImageParams>();
+    move || match ImageParams::image_id(&params.read()) {
+        Ok(id) => view! { <LayerView id/> }.into_any(),
+        Err(e) => {
+            view! { <ErrorNotice what="this layer" error=api::ApiError::BadLink(e)/> }.into_any()
+        }
+    }
+}
+
+/// The layer explorer of one image; the layer and the view come from the URL.
+#[component]
+fn LayerView(id: Digest) -> impl IntoView {
+    let params = use_params::<ImageParams>();
     let query = use_query_map();
-    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let id = Signal::stored(id);
     let layer = Memo::new(move |_| {
         params
             .read()
-            .get("layer")
-            .and_then(|l| l.parse::<u32>().ok())
+            .as_ref()
+            .ok()
+            .and_then(|p| p.layer)
             .unwrap_or(0)
     });
     let view_mode = Memo::new(move |_| parse_view(query.read().get("view").as_deref()));
@@ -71,9 +84,9 @@ pub fn LayerPage() -> impl IntoView {
     view! {
         <section class="layer-page" data-testid="layer-page">
             <nav class="crumbs">
-                <A href="/">"Images"</A>" / "
+                <A href=AppRoute::Images.path()>"Images"</A>" / "
                 <A href=move || AppRoute::Image { id: id.get() }.path() attr:data-testid="back-to-image">
-                    {move || id.get().get(7..19).unwrap_or_default().to_owned()}
+                    {move || id.get().short().to_owned()}
                 </A>
                 {move || format!(" / layer {}", layer.get())}
             </nav>

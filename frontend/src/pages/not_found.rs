@@ -1,5 +1,6 @@
 //! The page for unknown URLs.
 
+use crate::routes::AppRoute;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -9,7 +10,7 @@ pub fn NotFound() -> impl IntoView {
     view! {
         <section class="panel" data-testid="not-found">
             <h1>"Page not found"</h1>
-            <p><A href="/">"Back to the image list"</A></p>
+            <p><A href=AppRoute::Images.path()>"Back to the image list"</A></p>
         </section>
     }
 }

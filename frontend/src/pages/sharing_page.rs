@@ -100,10 +100,7 @@ fn report_view(r: SharingReport) -> AnyView {
         .images
         .iter()
         .map(|img| {
-            let href = AppRoute::Image {
-                id: img.id.to_string(),
-            }
-            .path();
+            let href = AppRoute::Image { id: img.id.clone() }.path();
             let shown = name(&img.tags, &img.id);
             view! {
                 <tr data-testid="sharing-image-row">
@@ -159,7 +156,7 @@ pub fn SharingPage() -> impl IntoView {
     let report = LocalResource::new(|| async { api::sharing().await });
     view! {
         <section class="sharing-page" data-testid="sharing-page">
-            <nav class="crumbs"><A href="/">"Images"</A>" / Sharing"</nav>
+            <nav class="crumbs"><A href=AppRoute::Images.path()>"Images"</A>" / Sharing"</nav>
             <h1>"Layer sharing"</h1>
             <Suspense fallback=|| view! { <p class="muted">"Loading the sharing map…"</p> }>
                 {move || Suspend::new(async move {

@@ -3,7 +3,7 @@
 //! and platform; its verified layers go to the memory map and the disk cache.
 
 use super::{host_platform, EngineError, Inner, LoadOptions, LoadReport, Loaded};
-use crate::progress::{ChunkProgress, Progress, ProgressSink, Stage};
+use crate::progress::{ChunkProgress, LoadStage, Progress, ProgressSink};
 use crate::source::archive_file::{self, ArchiveFileError};
 use crate::source::oci_dir::{self, OciDirError};
 use std::path::PathBuf;
@@ -27,7 +27,7 @@ pub(super) async fn load(
     let sink = progress.clone();
     let task = tokio::task::spawn_blocking(move || {
         sink.report(Progress::Stage {
-            stage: Stage::ReadingArchive,
+            stage: LoadStage::ReadingArchive,
         });
         let mut counter = ChunkProgress::new(&*sink, &task_cancel);
         let limits = &task_inner.config.limits;
@@ -65,7 +65,9 @@ pub(super) async fn load(
         .stats
         .parsed_layers
         .fetch_add(count as u64, Ordering::Relaxed);
-    progress.report(Progress::Stage { stage: Stage::Done });
+    progress.report(Progress::Stage {
+        stage: LoadStage::Done,
+    });
     Ok(Loaded {
         image: Arc::new(image),
         report: LoadReport {

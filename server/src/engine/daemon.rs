@@ -10,7 +10,7 @@
 
 use super::export::spawn_pump;
 use super::{EngineError, Inner, LoadReport, Loaded};
-use crate::progress::{ChunkProgress, Progress, ProgressSink, Stage};
+use crate::progress::{ChunkProgress, LoadStage, Progress, ProgressSink};
 use crate::source::storage::LayerStore;
 use app::model::{chain_ids, Digest, Image, ImageConfig, LayerIndex};
 use futures_util::future::{BoxFuture, FutureExt, Shared};
@@ -226,7 +226,7 @@ async fn load_uncached(
     if need_store && inner.config.use_layer_store {
         if let Some(store) = layer_store(&inner).await {
             progress.report(Progress::Stage {
-                stage: Stage::ReadingStorage,
+                stage: LoadStage::ReadingStorage,
             });
             let (cfg, got) =
                 read_from_store(&inner, store, &id, &diff_ids, &layers, &progress, &cancel).await;
@@ -303,7 +303,9 @@ async fn load_uncached(
     if layers.len() != count {
         return Err(inconsistent(&id, "a layer could not be read".into()));
     }
-    progress.report(Progress::Stage { stage: Stage::Done });
+    progress.report(Progress::Stage {
+        stage: LoadStage::Done,
+    });
     Ok(Loaded {
         image: Arc::new(Image {
             id,
@@ -412,7 +414,7 @@ async fn export(
     };
     inner.stats.exports.fetch_add(1, Ordering::Relaxed);
     progress.report(Progress::Stage {
-        stage: Stage::Exporting,
+        stage: LoadStage::Exporting,
     });
     let stream = tokio::select! {
         s = docker.export(id) => s?,

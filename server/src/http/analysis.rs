@@ -51,7 +51,7 @@ impl Analysis {
             .enumerate()
             .map(|(i, l)| LayerStats {
                 index: i as u32,
-                diff_id: l.diff_id.to_string(),
+                diff_id: l.diff_id.clone(),
                 size: l.content_size(),
                 tar_size: l.tar_size,
                 compressed_size: l.compressed_size,
@@ -60,7 +60,7 @@ impl Analysis {
             })
             .collect();
         let summary = AnalysisSummary {
-            image_id: image.id.to_string(),
+            image_id: image.id.clone(),
             total_size: layers.iter().map(|l| l.size).sum(),
             entries: layers.iter().map(|l| l.entries).sum(),
             layers,

@@ -16,13 +16,13 @@ pub use cidr::{BadCidr, Cidr};
 pub use gate::{may_write, write_gate};
 pub use tokens::{TokenStore, TokensError};
 
+use super::error::error_response;
 use super::security::Policy;
-use app::api::ErrorBody;
+use app::api::ErrorCode;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -129,28 +129,21 @@ pub enum Denied {
 }
 
 impl Denied {
-    fn status_code(&self) -> (StatusCode, &'static str) {
+    fn code(&self) -> ErrorCode {
         match self {
-            Denied::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
-            Denied::CrossOrigin(_) => (StatusCode::FORBIDDEN, "cross_origin"),
-            Denied::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            Denied::UnsupportedMediaType(_) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
-            }
-            Denied::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            Denied::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Denied::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Denied::CrossOrigin(_) => ErrorCode::CrossOrigin,
+            Denied::Forbidden(_) => ErrorCode::Forbidden,
+            Denied::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            Denied::BadRequest(_) => ErrorCode::BadRequest,
+            Denied::RateLimited { .. } => ErrorCode::RateLimited,
         }
     }
 }
 
 impl IntoResponse for Denied {
     fn into_response(self) -> Response {
-        let (status, code) = self.status_code();
-        let body = ErrorBody {
-            code: code.to_owned(),
-            message: self.to_string(),
-        };
-        let mut response = (status, Json(body)).into_response();
+        let mut response = error_response(self.code(), self.to_string());
         let headers = response.headers_mut();
         match self {
             Denied::Unauthenticated(_) => {

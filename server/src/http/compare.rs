@@ -10,7 +10,7 @@
 use super::auth::Principal;
 use super::error::ApiError;
 use super::images::parse_image_id;
-use super::jobs::{owner_key, start_refused};
+use super::jobs::owner_key;
 use super::state::AppState;
 use app::api::{ComparePending, JobState, SharingReport};
 use app::compare::{CompareOptions, Comparison, MAX_IMAGES, MIN_IMAGES};
@@ -148,10 +148,7 @@ async fn start_compare(
         // A failed load is reported as such (not silently restarted) unless asked to retry.
         let job = match state.jobs.for_image(id) {
             Some(job) if !retry && job.info().state == JobState::Failed => job,
-            _ => match state.jobs.start_as(id.clone(), Some(owner.clone())) {
-                Ok(job) => job,
-                Err(e) => return Ok(start_refused(e)),
-            },
+            _ => state.jobs.start_as(id.clone(), Some(owner.clone()))?,
         };
         jobs.push(job);
     }
@@ -166,7 +163,7 @@ async fn compare(
     jobs: Vec<Arc<super::jobs::Job>>,
 ) -> Result<Response, ApiError> {
     let infos: Vec<_> = jobs.iter().map(|j| j.info()).collect();
-    if let Some(failed) = infos.iter().find(|i| i.state == JobState::Failed) {
+    if let Some(failed) = infos.iter().find(|i| i.state.is_ended_without_result()) {
         return Err(ApiError::SourceFailed(format!(
             "cannot compare: reading image {} failed: {}",
             failed.image_id,

@@ -12,7 +12,7 @@ mod memo;
 
 use super::backend::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
 use crate::engine::{Engine, EngineConfig, EngineError};
-use crate::progress::{Progress as EngineProgress, ProgressSink, Stage};
+use crate::progress::{Progress as EngineProgress, ProgressSink};
 use crate::source::docker::{DockerClient, DockerError};
 use app::api::{DockerHealth, ImageDetail, ImageSummary, Progress};
 use app::model::{chain_ids, Digest, Image};
@@ -205,7 +205,7 @@ impl DaemonBackend {
                 .collect();
             out.push(ImageSummary {
                 short_id: id.short().to_owned(),
-                id: id.to_string(),
+                id: id.clone(),
                 dangling: tags.is_empty(),
                 tags,
                 repo_digests: img
@@ -261,7 +261,7 @@ impl DaemonBackend {
             .list(ImageFilters::default())
             .await?
             .into_iter()
-            .find(|s| s.id == id.as_str())
+            .find(|s| s.id == id)
             .ok_or_else(|| BackendError::NotFound(format!("no such image: {id}")))?;
         let diff_ids = parse_diff_ids(inspect)?;
         Ok(history::detail(summary, inspect, hist, &diff_ids))
@@ -298,7 +298,7 @@ impl ProgressSink for ProgressAdapter {
         let Ok(mut p) = self.state.lock() else { return };
         match event {
             EngineProgress::Stage { stage } => {
-                p.stage = Some(stage_name(stage).to_owned());
+                p.stage = Some(stage);
                 p.bytes = 0;
                 p.total_bytes = None;
             }
@@ -318,16 +318,6 @@ impl ProgressSink for ProgressAdapter {
         let Ok(mut p) = self.state.lock() else { return };
         p.queue_position = position.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
         (self.out)(p.clone());
-    }
-}
-
-fn stage_name(stage: Stage) -> &'static str {
-    match stage {
-        Stage::Resolving => "resolving",
-        Stage::ReadingStorage => "reading_storage",
-        Stage::Exporting => "exporting",
-        Stage::ReadingArchive => "reading_archive",
-        Stage::Done => "done",
     }
 }
 

@@ -2,15 +2,19 @@
 //! matching status. Internal details are logged, not sent.
 
 use super::backend::BackendError;
-use app::api::ErrorBody;
+use app::api::{ErrorBody, ErrorCode};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 /// Seconds a client should wait before retrying when the daemon is down.
-const RETRY_AFTER_SECS: &str = "5";
+const RETRY_AFTER_SECS: u64 = 5;
 
-/// An error returned by a route.
+/// Seconds a client should wait before retrying when its job cap is reached.
+const CAP_RETRY_AFTER_SECS: u64 = 5;
+
+/// An error returned by a route. Each variant maps to one [`ErrorCode`], whose status
+/// it is sent with.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiError {
@@ -26,6 +30,17 @@ pub enum ApiError {
     /// 409 `not_ready`: the analysis has not finished (start it with POST .../analysis).
     #[error("{0}")]
     NotReady(String),
+    /// 409 `viewers_waiting`: a cancel refused while others watch the job.
+    #[error("{0}")]
+    ViewersWaiting(String),
+    /// 429 `too_many_jobs` with `Retry-After`: the caller already has its share of
+    /// running jobs.
+    #[error("{user} already has {running} analyses running (at most {max} per user); wait for one to finish or cancel it")]
+    TooManyJobs {
+        user: String,
+        running: usize,
+        max: u32,
+    },
     /// 503 `docker_unavailable` with `Retry-After`.
     #[error("docker daemon at {address} is unavailable: {reason}")]
     DockerUnavailable { address: String, reason: String },
@@ -38,18 +53,18 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// The status and stable code for this error.
-    pub fn status_code(&self) -> (StatusCode, &'static str) {
+    /// The stable code for this error (its status is [`ErrorCode::status`]).
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            ApiError::ForbiddenHost(_) => (StatusCode::FORBIDDEN, "forbidden_host"),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::NotReady(_) => (StatusCode::CONFLICT, "not_ready"),
-            ApiError::DockerUnavailable { .. } => {
-                (StatusCode::SERVICE_UNAVAILABLE, "docker_unavailable")
-            }
-            ApiError::SourceFailed(_) => (StatusCode::BAD_GATEWAY, "source_failed"),
-            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::BadRequest(_) => ErrorCode::BadRequest,
+            ApiError::ForbiddenHost(_) => ErrorCode::ForbiddenHost,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::NotReady(_) => ErrorCode::NotReady,
+            ApiError::ViewersWaiting(_) => ErrorCode::ViewersWaiting,
+            ApiError::TooManyJobs { .. } => ErrorCode::TooManyJobs,
+            ApiError::DockerUnavailable { .. } => ErrorCode::DockerUnavailable,
+            ApiError::SourceFailed(_) => ErrorCode::SourceFailed,
+            ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
 }
@@ -67,22 +82,28 @@ impl From<BackendError> for ApiError {
     }
 }
 
+/// The `{code, message}` answer with the code's status: the one place every error
+/// type of the HTTP layer turns into a response.
+pub fn error_response(code: ErrorCode, message: String) -> Response {
+    let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(ErrorBody { code, message })).into_response()
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code) = self.status_code();
         if let ApiError::Internal(detail) = &self {
             tracing::error!("internal error: {detail}");
         }
-        let body = ErrorBody {
-            code: code.to_owned(),
-            message: self.to_string(),
+        let mut response = error_response(self.code(), self.to_string());
+        let retry_after = match self {
+            ApiError::DockerUnavailable { .. } => Some(RETRY_AFTER_SECS),
+            ApiError::TooManyJobs { .. } => Some(CAP_RETRY_AFTER_SECS),
+            _ => None,
         };
-        let mut response = (status, Json(body)).into_response();
-        if matches!(self, ApiError::DockerUnavailable { .. }) {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_static(RETRY_AFTER_SECS),
-            );
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

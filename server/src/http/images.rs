@@ -130,7 +130,7 @@ pub(super) fn exact_history(image: &Image, detail: &mut ImageDetail) {
                 layer,
                 diff_id: layer
                     .and_then(|l| cfg.rootfs.diff_ids.get(l as usize))
-                    .map(Digest::to_string),
+                    .cloned(),
                 size: layer.map_or(0, size_of),
             }
         })
@@ -144,7 +144,7 @@ pub(super) fn exact_history(image: &Image, detail: &mut ImageDetail) {
             let step = by_layer.get(i).copied().flatten();
             LayerInfo {
                 index: i as u32,
-                diff_id: d.to_string(),
+                diff_id: d.clone(),
                 size: size_of(i as u32),
                 history_index: step.map(|s| s as u32),
                 created_by: step

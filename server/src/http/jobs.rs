@@ -21,15 +21,15 @@ use super::analysis::Analysis;
 use super::backend::{Backend, ProgressFn};
 use super::error::ApiError;
 use super::state::AppState;
-use app::api::{JobState, Progress};
+use app::api::{JobId, JobState, Progress};
 use app::model::{Digest, Image};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub(super) use routes::owner_key;
 pub use routes::routes;
-pub(super) use routes::{owner_key, start_refused};
 
 /// How long a cancelled job's load may take to stop on its token before it is dropped.
 const CANCEL_WIND_DOWN: Duration = Duration::from_secs(5);
@@ -92,20 +92,6 @@ impl JobsConfig {
     }
 }
 
-/// Why a job was not started.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The caller already has its share of running jobs (429).
-    #[error("{user} already has {running} analyses running (at most {max} per user); wait for one to finish or cancel it")]
-    TooMany {
-        user: String,
-        running: usize,
-        max: u32,
-    },
-    #[error(transparent)]
-    Api(#[from] ApiError),
-}
-
 /// Finished analyses kept in memory; the oldest beyond this are dropped (their layers
 /// stay in the engine's cache, so a new job is cheap).
 pub const MAX_KEPT_RESULTS: usize = 16;
@@ -117,7 +103,7 @@ fn evict_finished(jobs: &mut Jobs, keep: usize) {
     if excess == 0 {
         return;
     }
-    let mut finished: Vec<(u64, Digest, String)> = jobs
+    let mut finished: Vec<(u64, Digest, JobId)> = jobs
         .by_image
         .iter()
         .filter(|(_, j)| j.state() != JobState::Running)
@@ -133,7 +119,7 @@ fn evict_finished(jobs: &mut Jobs, keep: usize) {
 #[derive(Default)]
 struct Jobs {
     by_image: HashMap<Digest, Arc<Job>>,
-    by_id: HashMap<String, Arc<Job>>,
+    by_id: HashMap<JobId, Arc<Job>>,
 }
 
 /// All jobs of this server process.
@@ -168,22 +154,20 @@ impl JobRegistry {
     /// cancelled job is replaced, so a retry really retries). Not counted against any
     /// user (internal starts, e.g. by compare).
     pub fn start(&self, image: Digest) -> Result<Arc<Job>, ApiError> {
-        self.start_as(image, None).map_err(|e| match e {
-            StartError::Api(e) => e,
-            other => ApiError::Internal(other.to_string()),
-        })
+        self.start_as(image, None)
     }
 
     /// Like [`JobRegistry::start`], for `owner` (a user or client address): a new job
-    /// is refused when the owner already has `max_per_user` running ones. Joining a
-    /// running or finished job is always allowed and counts as interest.
-    pub fn start_as(&self, image: Digest, owner: Option<String>) -> Result<Arc<Job>, StartError> {
+    /// is refused ([`ApiError::TooManyJobs`], 429) when the owner already has
+    /// `max_per_user` running ones. Joining a running or finished job is always allowed
+    /// and counts as interest.
+    pub fn start_as(&self, image: Digest, owner: Option<String>) -> Result<Arc<Job>, ApiError> {
         let mut jobs = self
             .jobs
             .lock()
             .map_err(|_| ApiError::Internal("job registry lock poisoned".into()))?;
         if let Some(job) = jobs.by_image.get(&image) {
-            if job.state() != JobState::Failed {
+            if !job.state().is_ended_without_result() {
                 job.touch();
                 return Ok(job.clone());
             }
@@ -195,7 +179,7 @@ impl JobRegistry {
                 .filter(|j| j.owner.as_ref() == Some(user) && j.state() == JobState::Running)
                 .count();
             if running >= max as usize {
-                return Err(StartError::TooMany {
+                return Err(ApiError::TooManyJobs {
                     user: user.clone(),
                     running,
                     max,
@@ -326,6 +310,10 @@ impl JobRegistry {
             JobState::Failed => Err(ApiError::SourceFailed(format!(
                 "analysis of {image} failed: {}",
                 info.error.unwrap_or_default()
+            ))),
+            JobState::Cancelled => Err(ApiError::NotReady(format!(
+                "analysis of {image} was {}; start it again with POST /api/v1/images/{image}/analysis",
+                info.error.unwrap_or_else(|| "cancelled".into())
             ))),
             _ => {
                 job.touch();

@@ -13,7 +13,7 @@ use super::images::exact_history;
 use crate::engine::{Engine, LoadOptions};
 use crate::progress::NoProgress;
 use crate::source::Source;
-use app::api::{DockerHealth, ImageDetail, ImageSummary, RunConfig};
+use app::api::{DockerHealth, ImageDetail, ImageSummary, LoadStage, RunConfig};
 use app::model::{Digest, Image};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
@@ -160,9 +160,9 @@ impl SourcesBackend {
             Err(e) => return Err(e),
         };
         let mut out: Vec<ImageSummary> = Vec::new();
-        let mut seen: HashSet<String> = HashSet::new();
+        let mut seen: HashSet<Digest> = HashSet::new();
         for o in self.opened.iter().chain(uploads.iter()) {
-            if matches_filters(&o.image, &filters) && seen.insert(o.image.id.to_string()) {
+            if matches_filters(&o.image, &filters) && seen.insert(o.image.id.clone()) {
                 out.push(source_summary(o));
             }
         }
@@ -175,7 +175,7 @@ impl SourcesBackend {
 pub fn source_summary(opened: &OpenedSource) -> ImageSummary {
     let image = &opened.image;
     ImageSummary {
-        id: image.id.to_string(),
+        id: image.id.clone(),
         short_id: image.id.short().to_owned(),
         tags: image.tags.clone(),
         repo_digests: image.repo_digests.clone(),
@@ -326,7 +326,7 @@ impl Backend for SourcesBackend {
                 async move {
                     let n = u32::try_from(image.layers.len()).unwrap_or(u32::MAX);
                     progress(app::api::Progress {
-                        stage: Some("done".into()),
+                        stage: Some(LoadStage::Done),
                         bytes: 0,
                         total_bytes: None,
                         layer: n,

@@ -7,8 +7,8 @@ use super::error::ApiError;
 use super::images::parse_image_id;
 use super::state::AppState;
 use app::api::{
-    decode_raw, encode_raw, DiffMark, NodeKind, Page, RankedFile, TreeNode, TreePage, TreeView,
-    WastedCopy, WastedPath,
+    decode_raw, encode_raw, CopyCause, DiffMark, NodeFlag, NodeKind, Page, RankedFile, TreeNode,
+    TreePage, TreeSort, TreeView, WastedCopy, WastedPath,
 };
 use app::filetree::{DiffMark as Mark, HideCause, NodeId, NodeInfo, StackedTree, TreeFlag};
 use app::fmt::display_path;
@@ -42,8 +42,7 @@ struct TreeQuery {
     view: Option<TreeView>,
     offset: Option<u64>,
     limit: Option<u64>,
-    /// `name` (default) or `size` (largest first).
-    sort: Option<String>,
+    sort: Option<TreeSort>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -111,43 +110,43 @@ pub(super) fn kind(k: EntryKind) -> NodeKind {
     }
 }
 
-fn flag_name(f: TreeFlag) -> &'static str {
+fn node_flag(f: TreeFlag) -> NodeFlag {
     match f {
-        TreeFlag::Duplicate => "duplicate",
-        TreeFlag::WhiteoutOfNothing => "whiteout_of_nothing",
-        TreeFlag::SameLayerWhiteout => "same_layer_whiteout",
-        TreeFlag::OddWhiteout => "odd_whiteout",
-        TreeFlag::ThroughSymlink => "through_symlink",
-        TreeFlag::ReplacedSymlink => "replaced_symlink",
-        TreeFlag::UnresolvedHardlink => "unresolved_hardlink",
-        TreeFlag::Opaque => "opaque",
-        TreeFlag::Implicit => "implicit",
+        TreeFlag::Duplicate => NodeFlag::Duplicate,
+        TreeFlag::WhiteoutOfNothing => NodeFlag::WhiteoutOfNothing,
+        TreeFlag::SameLayerWhiteout => NodeFlag::SameLayerWhiteout,
+        TreeFlag::OddWhiteout => NodeFlag::OddWhiteout,
+        TreeFlag::ThroughSymlink => NodeFlag::ThroughSymlink,
+        TreeFlag::ReplacedSymlink => NodeFlag::ReplacedSymlink,
+        TreeFlag::UnresolvedHardlink => NodeFlag::UnresolvedHardlink,
+        TreeFlag::Opaque => NodeFlag::Opaque,
+        TreeFlag::Implicit => NodeFlag::Implicit,
     }
 }
 
-fn cause_name(c: HideCause) -> &'static str {
+fn copy_cause(c: HideCause) -> CopyCause {
     match c {
-        HideCause::Overwritten => "overwritten",
-        HideCause::AttrsOnly => "attrs_only",
-        HideCause::Whiteout => "whiteout",
-        HideCause::DirWhiteout => "dir_whiteout",
-        HideCause::Opaque => "opaque",
-        HideCause::ParentReplaced => "parent_replaced",
-        HideCause::DuplicateInLayer => "duplicate_in_layer",
+        HideCause::Overwritten => CopyCause::Overwritten,
+        HideCause::AttrsOnly => CopyCause::AttrsOnly,
+        HideCause::Whiteout => CopyCause::Whiteout,
+        HideCause::DirWhiteout => CopyCause::DirWhiteout,
+        HideCause::Opaque => CopyCause::Opaque,
+        HideCause::ParentReplaced => CopyCause::ParentReplaced,
+        HideCause::DuplicateInLayer => CopyCause::DuplicateInLayer,
     }
 }
 
 /// One row. A directory the layer did not rewrite itself but changed something below is
 /// marked `modified` with the flag `changed_below` (as dive marks such directories).
 pub(super) fn to_node(info: &NodeInfo<'_>, changed_below: bool) -> TreeNode {
-    let mut flags: Vec<String> = info.flags.iter().map(|f| flag_name(f).to_owned()).collect();
+    let mut flags: Vec<NodeFlag> = info.flags.iter().map(node_flag).collect();
     if info.mark == Mark::AttrsOnly {
-        flags.push("attrs_only".to_owned());
+        flags.push(NodeFlag::AttrsOnly);
     }
     let mut shown = mark(info.mark);
     if shown == DiffMark::Unchanged && changed_below {
         shown = DiffMark::Modified;
-        flags.push("changed_below".to_owned());
+        flags.push(NodeFlag::ChangedBelow);
     }
     TreeNode {
         name: display_path(info.name),
@@ -230,14 +229,8 @@ async fn layer_tree(
             node
         })
         .collect();
-    match q.sort.as_deref() {
-        None | Some("name") => {}
-        Some("size") => all.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name))),
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "sort must be name or size, not {other:?}"
-            )))
-        }
+    if q.sort.unwrap_or_default() == TreeSort::Size {
+        all.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
     }
     let (offset, limit) = page_bounds(q.offset, q.limit, TREE_LIMIT, TREE_MAX);
     let total = all.len() as u64;
@@ -318,7 +311,7 @@ async fn wasted_paths(
                         bytes: c.bytes,
                         added_layer: c.added_layer,
                         hidden_layer: c.hidden_layer,
-                        cause: cause_name(c.cause).to_owned(),
+                        cause: copy_cause(c.cause),
                     })
                     .collect(),
             }

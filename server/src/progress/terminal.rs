@@ -3,7 +3,7 @@
 //! layer 3/5`) or several at once (`strata: A layer store 3/5 · B exporting 12 MB`).
 //! Each load reports through its own [`BarSlot`]; a slot never blocks or fails its load.
 
-use super::{Progress, ProgressSink, Stage};
+use super::{LoadStage, Progress, ProgressSink};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,7 +25,7 @@ struct Line {
 
 #[derive(Debug, Clone, Copy)]
 struct SlotState {
-    stage: Stage,
+    stage: LoadStage,
     done: u64,
     total: Option<u64>,
     layers: usize,
@@ -67,7 +67,7 @@ impl TerminalBar {
     /// A line for one load per label (one label: the long single-load form).
     pub fn new(labels: Vec<String>) -> Arc<Self> {
         let slot = SlotState {
-            stage: Stage::Resolving,
+            stage: LoadStage::Resolving,
             done: 0,
             total: None,
             layers: 0,
@@ -141,11 +141,12 @@ fn render(line: &Line) -> String {
 /// `exporting from daemon [####----------------] 12 MB / 40 MB layer 3/5`.
 fn render_one(s: &SlotState) -> String {
     let stage = match s.stage {
-        Stage::Resolving => "resolving",
-        Stage::ReadingStorage => "reading layer store",
-        Stage::Exporting => "exporting from daemon",
-        Stage::ReadingArchive => "reading archive",
-        Stage::Done => "done",
+        LoadStage::Resolving => "resolving",
+        LoadStage::ReadingStorage => "reading layer store",
+        LoadStage::Exporting => "exporting from daemon",
+        LoadStage::ReadingArchive => "reading archive",
+        LoadStage::Done => "done",
+        _ => "working",
     };
     let bytes = match s.total {
         Some(t) if t > 0 => {
@@ -173,18 +174,19 @@ fn render_one(s: &SlotState) -> String {
 /// `A exporting 12 MB 3/5`.
 fn render_compact(label: &str, s: &SlotState) -> String {
     let stage = match s.stage {
-        Stage::Resolving => "resolving",
-        Stage::ReadingStorage => "layer store",
-        Stage::Exporting => "exporting",
-        Stage::ReadingArchive => "archive",
-        Stage::Done => "done",
+        LoadStage::Resolving => "resolving",
+        LoadStage::ReadingStorage => "layer store",
+        LoadStage::Exporting => "exporting",
+        LoadStage::ReadingArchive => "archive",
+        LoadStage::Done => "done",
+        _ => "working",
     };
     let mut part = format!("{label} {stage}");
-    if s.done > 0 && s.stage != Stage::Done {
+    if s.done > 0 && s.stage != LoadStage::Done {
         part.push(' ');
         part.push_str(&app::fmt::size(s.done));
     }
-    if s.count > 0 && s.stage != Stage::Done {
+    if s.count > 0 && s.stage != LoadStage::Done {
         part.push_str(&format!(" {}/{}", s.layers, s.count));
     }
     part
@@ -209,7 +211,7 @@ mod tests {
     fn one_load_gets_the_long_form_with_a_bar() {
         let mut l = line(&[""]);
         l.slots[0].apply(Progress::Stage {
-            stage: Stage::Exporting,
+            stage: LoadStage::Exporting,
         });
         l.slots[0].apply(Progress::Bytes {
             done: 50,
@@ -234,7 +236,7 @@ mod tests {
     fn several_loads_share_one_labelled_line() {
         let mut l = line(&["A", "B"]);
         l.slots[0].apply(Progress::Stage {
-            stage: Stage::ReadingStorage,
+            stage: LoadStage::ReadingStorage,
         });
         l.slots[1].apply(Progress::Bytes {
             done: 2048,

@@ -228,7 +228,7 @@ impl Strata {
                 event = e.trim().to_owned();
             } else if let Some(d) = line.strip_prefix("data:") {
                 out.push((event.clone(), d.trim().to_owned()));
-                if event == "done" || event == "failed" {
+                if matches!(event.as_str(), "done" | "failed" | "cancelled") {
                     break;
                 }
             }

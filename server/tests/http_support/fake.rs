@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use app::api::{
-    DockerHealth, HistoryStep, ImageDetail, ImageSummary, LayerInfo, Progress, RunConfig,
+    DockerHealth, HistoryStep, ImageDetail, ImageSummary, LayerInfo, LoadStage, Progress, RunConfig,
 };
 use app::model::{Digest, Entry, EntryKind, HistoryEntry, Image, ImageConfig, LayerIndex, RootFs};
 use axum::body::Body;
@@ -51,7 +51,7 @@ pub fn summary(n: u8, tag: Option<&str>, size: u64) -> ImageSummary {
     let id = digest(n);
     ImageSummary {
         short_id: id.short().to_owned(),
-        id: id.to_string(),
+        id: id.clone(),
         tags: tag.map(|t| vec![t.to_owned()]).unwrap_or_default(),
         repo_digests: vec![],
         created: i64::from(n) * 100,
@@ -222,7 +222,7 @@ impl Backend for FakeBackend {
             let summary = self
                 .images
                 .iter()
-                .find(|s| s.id == id.as_str())
+                .find(|s| s.id == id)
                 .cloned()
                 .ok_or_else(|| BackendError::NotFound(format!("image {id} not found")))?;
             Ok(ImageDetail {
@@ -245,7 +245,7 @@ impl Backend for FakeBackend {
                 }],
                 layers: vec![LayerInfo {
                     index: 0,
-                    diff_id: digest(9).to_string(),
+                    diff_id: digest(9),
                     size: 1,
                     history_index: Some(0),
                     created_by: "guess".into(),
@@ -289,7 +289,7 @@ impl Backend for FakeBackend {
             for layer in 1..=2 {
                 tokio::time::sleep(delay).await;
                 progress(Progress {
-                    stage: Some("reading_storage".into()),
+                    stage: Some(LoadStage::ReadingStorage),
                     bytes: u64::from(layer) * 100,
                     total_bytes: Some(200),
                     layer,
@@ -349,7 +349,7 @@ fn held_load(
 ) -> BoxFuture<'static, Result<Arc<Image>, BackendError>> {
     async move {
         let snapshot = |queue_position: Option<u32>| Progress {
-            stage: Some("exporting".into()),
+            stage: Some(LoadStage::Exporting),
             bytes: 0,
             total_bytes: None,
             layer: 0,

@@ -56,10 +56,7 @@ pub fn detail(
 ) -> ImageDetail {
     let mut history = align(hist, diff_ids.len());
     for step in &mut history {
-        step.diff_id = step
-            .layer
-            .and_then(|l| diff_ids.get(l as usize))
-            .map(Digest::to_string);
+        step.diff_id = step.layer.and_then(|l| diff_ids.get(l as usize)).cloned();
     }
     let made = history.iter().filter(|s| s.layer.is_some()).count();
     let layers = diff_ids
@@ -69,7 +66,7 @@ pub fn detail(
             let step = history.iter().find(|s| s.layer == Some(i as u32));
             LayerInfo {
                 index: i as u32,
-                diff_id: d.to_string(),
+                diff_id: d.clone(),
                 size: step.map_or(0, |s| s.size),
                 history_index: step.map(|s| s.index),
                 created_by: step.map(|s| s.created_by.clone()).unwrap_or_default(),

@@ -8,7 +8,7 @@
 //! (client gone) or detached by an explicit cancel.
 
 use super::super::analysis::Analysis;
-use app::api::{JobInfo, JobState, Progress};
+use app::api::{JobId, JobInfo, JobState, Progress};
 use app::model::Digest;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -24,7 +24,6 @@ pub(super) struct Status {
     pub state: JobState,
     pub progress: Progress,
     pub error: Option<String>,
-    pub cancelled: bool,
 }
 
 #[derive(Default)]
@@ -39,7 +38,7 @@ struct Viewers {
 pub struct Job {
     /// Creation order (for evicting the oldest finished results).
     pub(super) seq: u64,
-    pub(super) id: String,
+    pub(super) id: JobId,
     pub(super) image_id: Digest,
     pub(super) status: watch::Sender<Status>,
     result: OnceLock<Arc<Analysis>>,
@@ -57,11 +56,10 @@ impl Job {
             state: JobState::Running,
             progress: Progress::default(),
             error: None,
-            cancelled: false,
         });
         Job {
             seq,
-            id: format!("job-{seq}"),
+            id: JobId(format!("job-{seq}")),
             image_id,
             status,
             result: OnceLock::new(),
@@ -77,11 +75,10 @@ impl Job {
         let s = self.status.borrow().clone();
         JobInfo {
             id: self.id.clone(),
-            image_id: self.image_id.to_string(),
+            image_id: self.image_id.clone(),
             state: s.state,
             progress: s.progress,
             error: s.error,
-            cancelled: s.cancelled,
         }
     }
 
@@ -111,16 +108,16 @@ impl Job {
 
     /// Marks the job failed, unless it already ended.
     pub(super) fn fail(&self, message: String) {
-        let failed = self.end(message.clone(), false);
+        let failed = self.end(message.clone(), JobState::Failed);
         if failed {
             tracing::warn!("analysis of {} failed: {message}", self.image_id);
         }
     }
 
-    /// Cancels a running job: it fails with `message` and its load is stopped. Returns
-    /// false when the job had already ended.
+    /// Cancels a running job: it ends as cancelled with `message` and its load is
+    /// stopped. Returns false when the job had already ended.
     pub(super) fn cancel_with(&self, message: &str) -> bool {
-        let cancelled = self.end(message.to_owned(), true);
+        let cancelled = self.end(message.to_owned(), JobState::Cancelled);
         if cancelled {
             tracing::info!("analysis of {} ({}): {message}", self.image_id, self.id);
         }
@@ -128,14 +125,13 @@ impl Job {
         cancelled
     }
 
-    fn end(&self, message: String, cancelled: bool) -> bool {
+    fn end(&self, message: String, state: JobState) -> bool {
         self.status.send_if_modified(|s| {
             if s.state != JobState::Running {
                 return false;
             }
-            s.state = JobState::Failed;
+            s.state = state;
             s.error = Some(message);
-            s.cancelled = cancelled;
             s.progress.queue_position = None;
             true
         })
@@ -247,8 +243,7 @@ mod tests {
         j.fail("late failure".into());
         assert!(!j.cancel_with("again"));
         let info = j.info();
-        assert_eq!(info.state, JobState::Failed);
-        assert!(info.cancelled);
+        assert_eq!(info.state, JobState::Cancelled);
         assert_eq!(info.error.as_deref(), Some(NOBODY_WAITING));
     }
 }

@@ -3,12 +3,12 @@
 //!   `Retry-After` when the caller already has its share of running jobs).
 //! - `GET /images/{id}/analysis` — the summary once done (409 while running).
 //! - `GET /jobs/{id}` — the job (counts as interest: keeps it alive).
-//! - `GET /jobs/{id}/events[?viewer=NAME]` — SSE: `progress` events, then one `done` or
-//!   `failed`; the stream counts as a viewer while it is open.
+//! - `GET /jobs/{id}/events[?viewer=NAME]` — SSE: `progress` events, then one `done`,
+//!   `failed` or `cancelled`; the stream counts as a viewer while it is open.
 //! - `POST /jobs/{id}/cancel[?viewer=NAME]` — first ends and uncounts the caller's own
 //!   streams (those opened with the same `viewer`), then: a job that already ended is
 //!   returned as it is (200); a running job with no other open stream is cancelled at
-//!   once (200, `cancelled: true`); otherwise it keeps running for the others and the
+//!   once (200, state `cancelled`); otherwise it keeps running for the others and the
 //!   answer is 409 `viewers_waiting` ("N other viewers are waiting for this job").
 //!   Polling clients do not count as other viewers here: only open streams do.
 
@@ -16,10 +16,10 @@ use super::super::auth::{Principal, Via};
 use super::super::error::ApiError;
 use super::super::images::parse_image_id;
 use super::super::state::AppState;
-use super::{Job, StartError};
-use app::api::{AnalysisSummary, ErrorBody, JobEvent, JobInfo, JobState};
+use super::Job;
+use app::api::{AnalysisSummary, JobEvent, JobInfo, JobState};
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -31,8 +31,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Seconds a client refused by the per-user cap should wait before trying again.
-const CAP_RETRY_AFTER_SECS: u64 = 5;
 /// Comment lines on idle event streams; also bounds how late a vanished client is noticed.
 const SSE_KEEP_ALIVE: Duration = Duration::from_secs(5);
 
@@ -87,17 +85,6 @@ pub(in crate::http) fn owner_key(
     }
 }
 
-fn error(status: StatusCode, code: &str, message: String) -> Response {
-    (
-        status,
-        Json(ErrorBody {
-            code: code.to_owned(),
-            message,
-        }),
-    )
-        .into_response()
-}
-
 fn find(state: &AppState, id: &str) -> Result<Arc<Job>, ApiError> {
     state
         .jobs
@@ -117,28 +104,8 @@ async fn start_analysis(
         principal.as_deref(),
         peer.map(|Extension(ConnectInfo(a))| a),
     );
-    match state.jobs.start_as(id, Some(owner)) {
-        Ok(job) => Ok((StatusCode::ACCEPTED, Json(job.info())).into_response()),
-        Err(e) => Ok(start_refused(e)),
-    }
-}
-
-/// The answer to a start the registry refused: 429 + Retry-After for the per-user cap,
-/// the API error otherwise.
-pub(in crate::http) fn start_refused(e: StartError) -> Response {
-    match e {
-        e @ StartError::TooMany { .. } => {
-            let mut r = error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_jobs",
-                e.to_string(),
-            );
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(CAP_RETRY_AFTER_SECS));
-            r
-        }
-        StartError::Api(e) => e.into_response(),
-    }
+    let job = state.jobs.start_as(id, Some(owner))?;
+    Ok((StatusCode::ACCEPTED, Json(job.info())).into_response())
 }
 
 async fn get_analysis(
@@ -180,13 +147,11 @@ async fn cancel_job(
         } else {
             "viewers are"
         };
-        return Ok(error(
-            StatusCode::CONFLICT,
-            "viewers_waiting",
-            format!("{others} other {who} waiting for this job; it keeps running for them"),
-        ));
+        return Err(ApiError::ViewersWaiting(format!(
+            "{others} other {who} waiting for this job; it keeps running for them"
+        )));
     }
-    let user = principal.map_or_else(|| "local".to_owned(), |Extension(p)| p.user);
+    let user = principal.map_or_else(|| "a local user".to_owned(), |Extension(p)| p.user);
     job.cancel_with(&format!("cancelled by {user}"));
     Ok(Json(job.info()).into_response())
 }
@@ -222,7 +187,9 @@ async fn job_events(
                 JobState::Done => JobEvent::Done,
                 JobState::Failed => JobEvent::Failed {
                     message: status.error.unwrap_or_default(),
-                    cancelled: status.cancelled,
+                },
+                JobState::Cancelled => JobEvent::Cancelled {
+                    message: status.error.unwrap_or_default(),
                 },
             };
             let terminal = status.state != JobState::Running;
@@ -237,6 +204,7 @@ fn to_sse(event: &JobEvent) -> Event {
         JobEvent::Progress(_) => "progress",
         JobEvent::Done => "done",
         JobEvent::Failed { .. } => "failed",
+        JobEvent::Cancelled { .. } => "cancelled",
     };
     match Event::default().event(name).json_data(event) {
         Ok(e) => e,

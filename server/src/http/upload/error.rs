@@ -1,10 +1,10 @@
 //! `UploadError`: why an upload was refused or failed, rendered as `{code, message}`
 //! with its status. Messages say what to do; spool paths never appear in them.
 
-use app::api::ErrorBody;
+use crate::http::error::error_response;
+use app::api::ErrorCode;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 /// A failed upload.
 #[derive(Debug, thiserror::Error)]
@@ -50,37 +50,29 @@ pub enum UploadError {
 }
 
 impl UploadError {
-    /// The status and stable code for this error.
-    pub fn status_code(&self) -> (StatusCode, &'static str) {
+    /// The stable code for this error (its status is [`ErrorCode::status`]).
+    pub fn code(&self) -> ErrorCode {
         match self {
-            UploadError::Disabled => (StatusCode::FORBIDDEN, "uploads_disabled"),
-            UploadError::MediaType | UploadError::Encoded(_) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
-            }
-            UploadError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "upload_too_large"),
-            UploadError::Busy { .. } => (StatusCode::TOO_MANY_REQUESTS, "uploads_busy"),
-            UploadError::Idle { .. } => (StatusCode::REQUEST_TIMEOUT, "upload_timeout"),
-            UploadError::Interrupted(_) => (StatusCode::BAD_REQUEST, "upload_interrupted"),
-            UploadError::Empty => (StatusCode::BAD_REQUEST, "empty_upload"),
-            UploadError::BadArchive(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_archive"),
-            UploadError::Spool(_) | UploadError::Internal(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-            }
+            UploadError::Disabled => ErrorCode::UploadsDisabled,
+            UploadError::MediaType | UploadError::Encoded(_) => ErrorCode::UnsupportedMediaType,
+            UploadError::TooLarge { .. } => ErrorCode::UploadTooLarge,
+            UploadError::Busy { .. } => ErrorCode::UploadsBusy,
+            UploadError::Idle { .. } => ErrorCode::UploadTimeout,
+            UploadError::Interrupted(_) => ErrorCode::UploadInterrupted,
+            UploadError::Empty => ErrorCode::EmptyUpload,
+            UploadError::BadArchive(_) => ErrorCode::BadArchive,
+            UploadError::Spool(_) | UploadError::Internal(_) => ErrorCode::Internal,
         }
     }
 }
 
 impl IntoResponse for UploadError {
     fn into_response(self) -> Response {
-        let (status, code) = self.status_code();
         if let UploadError::Spool(detail) | UploadError::Internal(detail) = &self {
             tracing::error!("upload failed: {detail}");
         }
-        let body = ErrorBody {
-            code: code.to_owned(),
-            message: self.to_string(),
-        };
-        let mut response = (status, Json(body)).into_response();
+        let mut response = error_response(self.code(), self.to_string());
+        let status = response.status();
         let headers = response.headers_mut();
         if let UploadError::Busy { retry_after, .. } = self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
