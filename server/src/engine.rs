@@ -28,11 +28,11 @@ use crate::source::{Source, SourceError};
 use app::archive::{ArchiveError, Platform};
 use app::limits::Limits;
 use app::model::{Digest, Image, LayerIndex};
+use parking_lot::Mutex;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use parking_lot::Mutex;
 use std::sync::{Arc, Weak};
 use tokio_util::sync::CancellationToken;
 

@@ -9,9 +9,9 @@ mod terminal;
 
 pub use terminal::{BarSlot, TerminalBar};
 
+use parking_lot::Mutex;
 use serde::Serialize;
 use std::io::Read;
-use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
 /// What the engine is doing.

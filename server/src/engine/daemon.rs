@@ -14,8 +14,8 @@ use crate::progress::{ChunkProgress, Progress, ProgressSink, Stage};
 use crate::source::storage::LayerStore;
 use app::model::{chain_ids, Digest, Image, ImageConfig, LayerIndex};
 use futures_util::future::{BoxFuture, FutureExt, Shared};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 

@@ -10,8 +10,8 @@
 use crate::source::docker::DockerError;
 use bytes::{Buf, Bytes};
 use futures_util::{Stream, StreamExt};
-use std::io::{self, Read};
 use parking_lot::Mutex;
+use std::io::{self, Read};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

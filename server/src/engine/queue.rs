@@ -6,9 +6,9 @@
 //! leaves the line at once and the others move up; positions are 1-based and count the
 //! waiters ahead plus one; a waiter that got a slot is told `None`.
 
+use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use parking_lot::Mutex;
 use tokio::sync::{watch, Semaphore, SemaphorePermit};
 
 /// Why no slot was obtained.

@@ -9,8 +9,8 @@ use app::api::{AnalysisSummary, DiveFigures, LayerStats};
 use app::filetree::{DiffMark, NodeId, StackedTree};
 use app::model::EntryKind;
 use app::model::Image;
-use std::collections::HashMap;
 use parking_lot::Mutex;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Length of the largest-files list kept per image.

@@ -20,9 +20,9 @@ use bollard::models::{ImageHistoryResponseItem, ImageInspect};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
 use memo::Memo;
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use parking_lot::Mutex;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 

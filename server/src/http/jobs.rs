@@ -23,9 +23,9 @@ use super::error::ApiError;
 use super::state::AppState;
 use app::api::{JobState, Progress};
 use app::model::{Digest, Image};
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
 

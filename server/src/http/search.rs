@@ -67,7 +67,9 @@ fn matcher(
     };
     Ok(move |path: &[u8], name: &[u8]| match &glob {
         None => contains_ignore_case(path, &lower),
-        Some(g) => g.is_match_candidate(&Candidate::from_bytes(if whole_path { path } else { name })),
+        Some(g) => {
+            g.is_match_candidate(&Candidate::from_bytes(if whole_path { path } else { name }))
+        }
     })
 }
 
@@ -146,7 +148,9 @@ mod tests {
     use super::*;
 
     fn glob_match(pattern: &str, text: &[u8]) -> bool {
-        glob(pattern).unwrap().is_match_candidate(&Candidate::from_bytes(text))
+        glob(pattern)
+            .unwrap()
+            .is_match_candidate(&Candidate::from_bytes(text))
     }
 
     #[test]
@@ -173,10 +177,7 @@ mod tests {
         let p = matcher("/data/*.txt", SearchMode::Glob).unwrap();
         assert!(p(b"data/keep.txt", b"keep.txt"));
         assert!(!p(b"data/sub/deep.txt", b"deep.txt"));
-        assert!(
-            matcher("[a", SearchMode::Glob).is_err(),
-            "malformed glob"
-        );
+        assert!(matcher("[a", SearchMode::Glob).is_err(), "malformed glob");
         assert!(matcher("[a", SearchMode::Substring).is_ok());
     }
 }

@@ -17,8 +17,8 @@ use app::api::{DockerHealth, ImageDetail, ImageSummary, RunConfig};
 use app::model::{Digest, Image};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
-use std::collections::{HashSet, VecDeque};
 use parking_lot::RwLock;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -126,11 +126,7 @@ impl SourcesBackend {
 
     /// Uploaded images, newest first.
     pub fn uploads(&self) -> Vec<OpenedSource> {
-        self.uploads
-            .read()
-            .iter()
-            .cloned()
-            .collect()
+        self.uploads.read().iter().cloned().collect()
     }
 
     fn find(&self, id: &Digest) -> Option<OpenedSource> {

@@ -4,8 +4,8 @@
 //! Each load reports through its own [`BarSlot`]; a slot never blocks or fails its load.
 
 use super::{Progress, ProgressSink, Stage};
-use std::io::Write;
 use parking_lot::Mutex;
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -5,10 +5,10 @@
 //! the daemon's are not kept ([`FRESH_FOR`] is zero), so a tag, a removal or a stopped
 //! daemon shows at once. Failures are never kept: the next caller asks again.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
-use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;

@@ -10,8 +10,8 @@
 use super::super::analysis::Analysis;
 use app::api::{JobInfo, JobState, Progress};
 use app::model::Digest;
-use std::collections::HashMap;
 use parking_lot::Mutex;
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
