@@ -3,6 +3,10 @@
 //! left unread of the previous entry, and [`TarReader::read_payload`] hands out the current
 //! entry's bytes.
 //!
+//! Hand-written rather than the `tar` crate: it must accept and reject exactly what Go's
+//! `archive/tar` does (Docker's reader), enforce hard caps before reading, and read
+//! tar-split metadata that carries no payloads, none of which a general tar crate offers.
+//!
 //! What it accepts is what Docker (Go) accepts: v7, ustar (with the prefix field), star,
 //! GNU (`L`/`K` long names, old `S` sparse) and PAX (`x` records apply to the next entry
 //! only, never to `L`/`K`; `g` global headers are counted and ignored), base-256 and

@@ -4,6 +4,8 @@
 //! compared with `docker inspect` (tags, layer count, `RootFS.Layers`, image ID).
 //! Images are tagged `strata-test/archivist-*` and removed when each test ends.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use app::archive::{read_archive, Archive, ArchiveError, ArchiveFormat, Assembler};
 use app::limits::Limits;
 use app::model::{Compression, Digest, Image};

@@ -1,6 +1,8 @@
 //! BAD-INPUTS §2.2 rows A8 (oversized JSON), A9 (digest and diff ID mismatches) and A11
 //! (daemon error tail in an export stream) against `app::archive`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "archive_support/kit.rs"]
 mod kit;
 

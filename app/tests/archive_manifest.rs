@@ -1,6 +1,8 @@
 //! BAD-INPUTS §2.2 rows A2 (manifest.json shape), A3 (layer count), A4 (missing blobs),
 //! A6 (duplicate members) and A10 (layout preference) against `app::archive`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "archive_support/kit.rs"]
 mod kit;
 

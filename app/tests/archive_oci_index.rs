@@ -1,6 +1,8 @@
 //! BAD-INPUTS §2.2 row A7 (OCI indexes: nesting, depth, cycles, ambiguous documents,
 //! unknown media types, attestations) and platform choice against `app::archive`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "archive_support/kit.rs"]
 mod kit;
 

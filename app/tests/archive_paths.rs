@@ -1,6 +1,8 @@
 //! BAD-INPUTS §2.2 rows A1 (manifest paths) and A5 (symlinked members) against
 //! `app::archive`, plus the basic reads; archives are built in memory.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "archive_support/kit.rs"]
 mod kit;
 

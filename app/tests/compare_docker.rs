@@ -4,6 +4,8 @@
 //! from the build stage). Figures are checked against `docker inspect`.
 //! Images are tagged `strata-test/comparer-*` and removed when the test ends.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use app::archive::read_archive;
 use app::compare::{compare, fail_if_larger, render_markdown, ChangeKind, CompareOptions};
 use app::limits::Limits;

@@ -1,6 +1,8 @@
 //! `app::compare::sharing_map` on three images sharing some layers, figures computed by
 //! hand with `docker system df -v` semantics (layers keyed by chain ID).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use app::compare::{render_sharing_text, sharing_map, CompareError, SharingInput};
 use app::model::Digest;
 

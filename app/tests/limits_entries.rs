@@ -3,6 +3,8 @@
 //! header-only and gzip'd, the amplification case), exactly at the cap; and layers whose
 //! entries (or bytes: `max_job_bytes`) add up past the image cap fail the archive read.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "limits_support/gen.rs"]
 mod gen;
 

@@ -4,6 +4,8 @@
 //! bomb is generated while it is read; it never exists in memory. Peak memory is measured
 //! in `limits_rss_bomb.rs`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "limits_support/gen.rs"]
 mod gen;
 

@@ -3,6 +3,8 @@
 //! layout read and select in full, in order; 1001 layers fail on `max_layers` with
 //! "limit exceeded".
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "limits_support/gen.rs"]
 mod gen;
 

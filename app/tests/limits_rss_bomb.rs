@@ -3,6 +3,8 @@
 //! process (this test binary re-run with `STRATA_RSS_PHASE`), whose peak RSS (`VmHWM`,
 //! reset through `/proc/self/clear_refs` just before) measures only that bomb.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "limits_support/gen.rs"]
 mod gen;
 

@@ -3,6 +3,8 @@
 //! peak and retained RSS per entry are measured (one test per binary, `VmHWM` reset
 //! through `/proc/self/clear_refs`) and bounded at 250 bytes per entry.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "limits_support/gen.rs"]
 mod gen;
 

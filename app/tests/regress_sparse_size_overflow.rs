@@ -8,6 +8,8 @@
 //! Either the layer reader refuses such an entry (an error), or the index it returns must
 //! be safe to sum: `content_size()` must return a value at least as large as any one file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use app::layer::index_layer;
 use app::limits::Limits;
 use app::model::EntryKind;

@@ -3,6 +3,8 @@
 //! the index of the layer tar that `docker save` exports. Needs a running dockerd with the
 //! overlay2 graph driver; fails (never skips) without one.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use app::layer::index_layer;
 use app::limits::Limits;
 use app::model::{chain_ids, Digest, EntryKind, LayerIndex};

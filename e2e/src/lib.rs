@@ -6,6 +6,8 @@
 //! under the workspace or `$CARGO_TARGET_DIR`), and fails with a hint when either is
 //! missing. Every process it starts is killed when the harness is dropped.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use anyhow::{bail, Context, Result};
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::future::Future;

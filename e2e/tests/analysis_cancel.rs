@@ -3,6 +3,8 @@
 //! ("Cancelled" with a Retry button, the server's job says `cancelled`), and Retry
 //! starts it again and runs it to the end.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use anyhow::{ensure, Context, Result};
 use e2e::{eventually, Harness, ServerOptions, TestImage};
 

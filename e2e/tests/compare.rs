@@ -4,6 +4,8 @@
 //! (summary, common base, the removed directory) — and the sharing map that shows the
 //! busybox layer both share.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use anyhow::{ensure, Context, Result};
 use e2e::{eventually, Harness, ServerOptions, TestImage};
 use fantoccini::Locator;

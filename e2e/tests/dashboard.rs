@@ -1,6 +1,8 @@
 //! Browser flows against a real server and dockerd: list → filter → image → history →
 //! layer tree → expand → mark filter, and the daemon-down banner.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use anyhow::{ensure, Context, Result};
 use e2e::{eventually, Harness, ServerOptions, TestImage};
 use fantoccini::Locator;

@@ -2,6 +2,8 @@
 //! in view (and scrolls to its "load more" row), the keyboard moves the focus and opens
 //! directories, `/` focuses the path search, and a glob hit reveals itself in the tree.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use anyhow::{ensure, Context, Result};
 use e2e::{eventually, Harness, ServerOptions, TestImage};
 use fantoccini::key::Key;

@@ -2,6 +2,8 @@
 //! and the dark theme: no page scrolls sideways, every control has an accessible name,
 //! and the dark theme really is dark. Screenshots `layout-*.png`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use anyhow::{ensure, Context, Result};
 use e2e::{Harness, ServerOptions, TestImage};
 

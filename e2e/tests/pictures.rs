@@ -4,6 +4,8 @@
 //! click (kept in the URL) and back out through its breadcrumb. The daemon-down
 //! banner's reason ends its sentence before the hint.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use anyhow::{ensure, Context, Result};
 use e2e::{eventually, Harness, ServerOptions, TestImage};
 use fantoccini::key::Key;

@@ -3,6 +3,8 @@
 //! opened on its image page (so it cannot have come from the daemon); a garbage file
 //! shows the server's one-line error under the control.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use anyhow::{ensure, Context, Result};
 use e2e::{eventually, Harness, ServerOptions, TestImage};
 use std::process::Command;

@@ -28,11 +28,12 @@ use crate::source::{Source, SourceError};
 use app::archive::{ArchiveError, Platform};
 use app::limits::Limits;
 use app::model::{Digest, Image, LayerIndex};
+use parking_lot::Mutex;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use tokio_util::sync::CancellationToken;
 
 pub use daemon::Flight;
@@ -311,12 +312,7 @@ impl Engine {
 impl Inner {
     /// A verified layer from memory or disk.
     fn cached_layer(&self, diff_id: &Digest) -> Option<Arc<LayerIndex>> {
-        if let Some(hit) = self
-            .memory
-            .lock()
-            .ok()
-            .and_then(|m| m.get(diff_id).and_then(Weak::upgrade))
-        {
+        if let Some(hit) = self.memory.lock().get(diff_id).and_then(Weak::upgrade) {
             return Some(hit);
         }
         let from_disk = self.cache.as_ref()?.get_layer(diff_id)?;
@@ -333,9 +329,7 @@ impl Inner {
                 }
             }
         }
-        let Ok(mut m) = self.memory.lock() else {
-            return layer;
-        };
+        let mut m = self.memory.lock();
         if let Some(existing) = m.get(&layer.diff_id).and_then(Weak::upgrade) {
             return existing;
         }

@@ -9,9 +9,9 @@ mod terminal;
 
 pub use terminal::{BarSlot, TerminalBar};
 
+use parking_lot::Mutex;
 use serde::Serialize;
 use std::io::Read;
-use std::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 /// What the engine is doing (the wire enum: the engine reports the stages the API shows).
@@ -77,7 +77,7 @@ impl<F: Fn(app::api::Progress) + Send + Sync> ApiProgress<F> {
 impl<F: Fn(app::api::Progress) + Send + Sync> ProgressSink for ApiProgress<F> {
     fn report(&self, event: Progress) {
         let snapshot = {
-            let Ok(mut s) = self.state.lock() else { return };
+            let mut s = self.state.lock();
             match event {
                 Progress::Stage { stage } => {
                     if stage != LoadStage::Done {
@@ -179,9 +179,7 @@ mod tests {
     fn api_progress_accumulates() {
         let last = Mutex::new(app::api::Progress::default());
         let sink = ApiProgress::new(|p| {
-            if let Ok(mut l) = last.lock() {
-                *l = p;
-            }
+            *last.lock() = p;
         });
         sink.report(Progress::Bytes {
             done: 10,
@@ -199,7 +197,7 @@ mod tests {
             diff_id: String::new(),
             from_cache: true,
         });
-        let l = last.lock().unwrap().clone();
+        let l = last.lock().clone();
         assert_eq!(
             (l.bytes, l.total_bytes, l.layer, l.layers),
             (10, Some(100), 2, 3)
@@ -209,10 +207,10 @@ mod tests {
     #[test]
     fn closures_are_sinks() {
         let seen = Mutex::new(Vec::new());
-        let sink = |e: Progress| seen.lock().map(|mut v| v.push(e)).unwrap_or(());
+        let sink = |e: Progress| seen.lock().push(e);
         sink.report(Progress::Stage {
             stage: LoadStage::Done,
         });
-        assert_eq!(seen.lock().map(|v| v.len()).unwrap_or(0), 1);
+        assert_eq!(seen.lock().len(), 1);
     }
 }

@@ -3,6 +3,8 @@
 //! everywhere; and one-line errors with exit code 2 for bad references, missing files and
 //! an absent daemon.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "docker_support/image.rs"]
 mod support;
 

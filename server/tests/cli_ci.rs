@@ -2,6 +2,8 @@
 //! itself on the same archive; flags over the file; Strata's own figures with
 //! `--rules strata`; exit codes 0 (pass), 1 (rule failed), 2 (error, one line).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "docker_support/image.rs"]
 mod support;
 

@@ -6,6 +6,8 @@
 //! Images are built with the legacy builder from one context (so equal steps hit the
 //! build cache and give equal layers), tagged `strata-test/cmp-*` and removed afterwards.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "docker_support/image.rs"]
 mod support;
 

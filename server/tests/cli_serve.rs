@@ -1,6 +1,8 @@
 //! `strata serve` (and bare `strata`) start the HTTP server from the command line; a busy
 //! port or a bad SOURCE is a one-line error with exit code 2.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};

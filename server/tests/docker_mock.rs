@@ -4,6 +4,8 @@
 //! request at all; and it misbehaves during exports (a stall, a JSON error after HTTP 200
 //! — BAD-INPUTS A11) to prove those fail cleanly and leave nothing in the cache.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use server::engine::{Engine, EngineConfig, EngineError, LoadOptions};
 use server::progress::NoProgress;
 use server::source::docker::DockerError;

@@ -7,6 +7,8 @@
 //! - with both export slots busy a third load waits in line and hears its place
 //!   (`ProgressSink::queued`: `Some(1)`, then `None` once it has a slot).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "docker_support/big_image.rs"]
 mod big_image;
 

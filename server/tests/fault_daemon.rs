@@ -11,6 +11,8 @@
 //! - the layer-store fast path finds a non-default data root through `GET /info` (no
 //!   export reaches the daemon), and gives the same analysis as the export path.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "docker_support/private.rs"]
 mod private;
 #[path = "docker_support/serve.rs"]

@@ -15,6 +15,8 @@
 //! - after each fault the server's TMPDIR is empty and its fd count is back near the
 //!   baseline.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "docker_support/big_image.rs"]
 mod big_image;
 #[path = "docker_support/private.rs"]

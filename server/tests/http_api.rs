@@ -2,6 +2,8 @@
 //! error bodies, filters, security headers and the Host guard, static files with the SPA
 //! fallback, the OpenAPI document, and analysis jobs (single flight, SSE, failure, retry).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "http_support/fake.rs"]
 mod fake;
 

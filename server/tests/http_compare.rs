@@ -3,6 +3,8 @@
 //! once), a `GET` never starts anything (409 before a POST), bad ID lists are 400, and the
 //! sharing map comes from the backend's metadata with the notes of images left out.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "http_support/fake.rs"]
 mod fake;
 

@@ -2,6 +2,8 @@
 //! filter, detail with history aligned to layers (empty steps included), an analysis job
 //! that completes, and a missing daemon reported as 503 with the address tried.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "http_support/fake.rs"]
 mod fake;
 

@@ -2,6 +2,8 @@
 //! export queue position, through `router(state)` + `oneshot` with a fake backend whose
 //! loads block until their cancellation token fires.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "http_support/fake.rs"]
 mod fake;
 

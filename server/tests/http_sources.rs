@@ -3,6 +3,8 @@
 //! has a detail page from its config, and is analysed and browsed like a daemon image
 //! without being read again.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "http_support/fake.rs"]
 mod fake;
 

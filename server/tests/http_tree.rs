@@ -2,6 +2,8 @@
 //! directory per request, per-layer vs stacked views with marks, paging, path encodings,
 //! error codes, and the wasted/largest lists with blame.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "http_support/fake.rs"]
 mod fake;
 

@@ -2,6 +2,8 @@
 //! folding of the smallest entries, the node cap on a layer with thousands of files,
 //! and error codes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "http_support/fake.rs"]
 mod fake;
 

@@ -4,6 +4,8 @@
 //! and disabled uploads are refused with a clear `{code, message}`, and the spool
 //! directory is empty after every one of them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "http_support/fake.rs"]
 mod fake;
 

@@ -13,6 +13,8 @@
 //! - SIGTERM mid-export with a watcher cancels the job, ends its stream with the reason
 //!   and exits at once (not after the 30 s grace), leaving nothing behind.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "docker_support/big_image.rs"]
 mod big_image;
 #[path = "docker_support/serve.rs"]

@@ -2,6 +2,8 @@
 //! included (by Host check, rate limit or authentication), is one `audit` event with user, method, path and status, and no token ever
 //! appears in it. Alone in its binary because it installs the global subscriber.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "http_support/fake.rs"]
 mod fake;
 #[path = "security_support/kit.rs"]

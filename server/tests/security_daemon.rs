@@ -3,6 +3,8 @@
 //! reaches the Engine API. The daemon is a fake on a Unix socket that records each
 //! request line, so "no daemon request" is observed, not assumed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "http_support/fake.rs"]
 mod fake;
 

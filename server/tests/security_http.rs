@@ -3,6 +3,8 @@
 //! headers, bearer/cookie/proxy authentication, the write gate, response headers and no
 //! CORS. Limits are in `security_limits.rs`, the audit log in `security_audit.rs`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "http_support/fake.rs"]
 mod fake;
 #[path = "security_support/kit.rs"]

@@ -2,6 +2,8 @@
 //! limit with `Retry-After` that a forged `X-Forwarded-For` cannot dodge, and the request
 //! body limit.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "http_support/fake.rs"]
 mod fake;
 #[path = "security_support/kit.rs"]

@@ -4,6 +4,8 @@
 //! answers 401 without a token and 200 with one, `--auth token` without a file prints a
 //! URL with a fresh random token, and SIGTERM stops the server cleanly.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Output, Stdio};

@@ -120,3 +120,4 @@ fn report_fits_in_100_columns() {
 }
 
 mod props;
+mod snapshots;

@@ -17,6 +17,7 @@ use crate::testkit::{ImageBuilder, LayerBuilder};
 
 mod props;
 mod reports;
+mod snapshots;
 
 fn image(b: &ImageBuilder) -> Image {
     let tar = b.docker_save();

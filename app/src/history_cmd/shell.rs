@@ -1,4 +1,6 @@
 //! A small POSIX-shell scanner that finds top-level command separators.
+//! Hand-written because shell-word crates split words but do not report where top-level
+//! separators are, and must not fail on the unbalanced text real image histories hold.
 //!
 //! It tracks a stack of open constructs (double quotes, `$(`/`(`, backticks, `{`,
 //! `if`, `case`, loops); a separator splits only when the stack is empty. Single

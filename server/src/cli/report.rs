@@ -167,3 +167,73 @@ impl From<&DiveAnalysis> for DiveFigures {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Golden snapshots (insta) of what `strata analyze` prints in each format, for an
+    //! image built in memory. Review a changed `.snap` by reading it before accepting it.
+    use super::*;
+    use app::limits::Limits;
+    use app::testkit::{ImageBuilder, LayerBuilder};
+
+    fn image() -> Image {
+        let fill = |n: usize, b: u8| vec![b; n];
+        let tar = ImageBuilder::new()
+            .tag("example/app:1.0")
+            .layer(
+                "/bin/sh -c #(nop) ADD file:base in / ",
+                &LayerBuilder::new()
+                    .dir("bin")
+                    .file("bin/sh", fill(9_000, b's'))
+                    .dir("etc")
+                    .file("etc/os-release", fill(120, b'o')),
+            )
+            .layer(
+                "/bin/sh -c apt-get update && apt-get install -y curl",
+                &LayerBuilder::new()
+                    .dir("usr/bin")
+                    .file("usr/bin/curl", fill(15_000, b'u'))
+                    .dir("var/lib/apt/lists")
+                    .file("var/lib/apt/lists/main_Packages", fill(20_000, b'p')),
+            )
+            .layer(
+                "COPY app /app # buildkit",
+                &LayerBuilder::new()
+                    .dir("app")
+                    .file("app/server", fill(30_000, b'a'))
+                    .file("app/logo.png", fill(4_000, b'g'))
+                    .file("app/logo@1x.png", fill(4_000, b'g')),
+            )
+            .layer(
+                "/bin/sh -c chmod 755 /app/server && rm -rf /var/lib/apt/lists",
+                &LayerBuilder::new()
+                    .file_with("app/server", fill(30_000, b'a'), 0o755, 0, 0)
+                    .whiteout("var/lib/apt/lists"),
+            )
+            .empty_step("/bin/sh -c #(nop)  CMD [\"/app/server\"]")
+            .cmd(&["/app/server"])
+            .docker_save();
+        let archive =
+            app::archive::read_archive(&tar[..], &Limits::default(), &mut |_| {}).expect("archive");
+        archive.select(None, None).expect("image")
+    }
+
+    fn rendered(format: Format) -> String {
+        String::from_utf8(render(&image(), format, None, None).expect("render")).expect("utf-8")
+    }
+
+    #[test]
+    fn text_report() {
+        insta::assert_snapshot!(rendered(Format::Text));
+    }
+
+    #[test]
+    fn json_report() {
+        insta::assert_snapshot!(rendered(Format::Json));
+    }
+
+    #[test]
+    fn dive_json() {
+        insta::assert_snapshot!(rendered(Format::DiveJson));
+    }
+}

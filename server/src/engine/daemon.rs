@@ -14,8 +14,9 @@ use crate::progress::{ChunkProgress, LoadStage, Progress, ProgressSink};
 use crate::source::storage::LayerStore;
 use app::model::{chain_ids, Digest, Image, ImageConfig, LayerIndex};
 use futures_util::future::{BoxFuture, FutureExt, Shared};
+use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 type SharedLoad = Shared<BoxFuture<'static, Result<Loaded, EngineError>>>;
@@ -37,32 +38,24 @@ struct FanOut {
 
 impl FanOut {
     fn add(&self, key: u64, sink: Arc<dyn ProgressSink>) {
-        if let Ok(mut s) = self.sinks.lock() {
-            s.push((key, sink));
-        }
+        self.sinks.lock().push((key, sink));
     }
 
     fn remove(&self, key: u64) {
-        if let Ok(mut s) = self.sinks.lock() {
-            s.retain(|(k, _)| *k != key);
-        }
+        self.sinks.lock().retain(|(k, _)| *k != key);
     }
 }
 
 impl ProgressSink for FanOut {
     fn report(&self, event: Progress) {
-        if let Ok(sinks) = self.sinks.lock() {
-            for (_, s) in sinks.iter() {
-                s.report(event.clone());
-            }
+        for (_, s) in self.sinks.lock().iter() {
+            s.report(event.clone());
         }
     }
 
     fn queued(&self, position: Option<usize>) {
-        if let Ok(sinks) = self.sinks.lock() {
-            for (_, s) in sinks.iter() {
-                s.queued(position);
-            }
+        for (_, s) in self.sinks.lock().iter() {
+            s.queued(position);
         }
     }
 }
@@ -83,10 +76,7 @@ struct Waiter {
 impl Drop for Waiter {
     fn drop(&mut self) {
         self.flight.sinks.remove(self.key);
-        let Ok(mut flights) = self.inner.flights.lock() else {
-            self.flight.cancel.cancel();
-            return;
-        };
+        let mut flights = self.inner.flights.lock();
         if self.flight.waiters.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.flight.cancel.cancel();
             if flights
@@ -108,10 +98,7 @@ pub(super) async fn load_shared(
 ) -> Result<Loaded, EngineError> {
     let key = WAITER_SERIAL.fetch_add(1, Ordering::Relaxed);
     let waiter = {
-        let mut flights = inner
-            .flights
-            .lock()
-            .map_err(|_| EngineError::Internal("in-flight map poisoned".into()))?;
+        let mut flights = inner.flights.lock();
         let joinable = flights
             .get(id)
             .filter(|f| !f.cancel.is_cancelled())
@@ -136,7 +123,8 @@ pub(super) async fn load_shared(
                         .await
                         .map_err(|e| EngineError::Internal(format!("load task: {e}")))
                         .and_then(|r| r);
-                    if let Ok(mut f) = owner.flights.lock() {
+                    {
+                        let mut f = owner.flights.lock();
                         // Only this load's entry: a cancelled one may have been replaced.
                         if f.get(&map_key)
                             .is_some_and(|f| Arc::ptr_eq(&f.waiters, &mine))
@@ -454,7 +442,7 @@ async fn export(
         return Err(EngineError::Cancelled);
     }
     // A broken stream explains a parse failure better than the parser can.
-    let stream_error = failure.lock().ok().and_then(|mut f| f.take());
+    let stream_error = failure.lock().take();
     let image = match (result, stream_error) {
         (Ok(image), _) => image,
         (Err(_), Some(e)) => return Err(EngineError::Docker(e)),
@@ -528,7 +516,7 @@ pub(super) async fn export_layer_members(
     })
     .await
     .map_err(|e| EngineError::Internal(format!("export reader: {e}")))?;
-    if let Some(e) = failure.lock().ok().and_then(|mut f| f.take()) {
+    if let Some(e) = failure.lock().take() {
         return Err(EngineError::Docker(e));
     }
     Ok(members)

@@ -10,8 +10,9 @@
 use crate::source::docker::DockerError;
 use bytes::{Buf, Bytes};
 use futures_util::{Stream, StreamExt};
+use parking_lot::Mutex;
 use std::io::{self, Read};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -47,9 +48,7 @@ where
                 Some(Ok(b)) => Ok(b),
                 Some(Err(e)) => {
                     let msg = e.to_string();
-                    if let Ok(mut f) = slot.lock() {
-                        f.get_or_insert(e);
-                    }
+                    slot.lock().get_or_insert(e);
                     Err(io::Error::other(msg))
                 }
             };
@@ -129,7 +128,7 @@ mod tests {
         let err = res.unwrap_err().to_string();
         assert!(err.contains("stalled"), "{err}");
         assert!(matches!(
-            failure.lock().unwrap().as_ref(),
+            failure.lock().as_ref(),
             Some(DockerError::Stalled { .. })
         ));
     }

@@ -6,9 +6,9 @@
 //! leaves the line at once and the others move up; positions are 1-based and count the
 //! waiters ahead plus one; a waiter that got a slot is told `None`.
 
+use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use tokio::sync::{watch, Semaphore, SemaphorePermit};
 
 /// Why no slot was obtained.
@@ -48,7 +48,7 @@ impl ExportQueue {
 
     /// Waiters currently in line.
     pub fn waiting(&self) -> usize {
-        self.line.lock().map_or(0, |l| l.len())
+        self.line.lock().len()
     }
 
     /// Waits for a slot. `on_position` gets `Some(k)` while this caller is k-th in
@@ -62,9 +62,7 @@ impl ExportQueue {
             return Ok(permit);
         }
         let ticket = self.next.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut line) = self.line.lock() {
-            line.push_back(ticket);
-        }
+        self.line.lock().push_back(ticket);
         let place = Place {
             queue: self,
             ticket,
@@ -106,16 +104,14 @@ struct Place<'a> {
 
 impl Place<'_> {
     fn position(&self) -> Option<usize> {
-        let line = self.queue.line.lock().ok()?;
+        let line = self.queue.line.lock();
         line.iter().position(|t| *t == self.ticket).map(|i| i + 1)
     }
 }
 
 impl Drop for Place<'_> {
     fn drop(&mut self) {
-        if let Ok(mut line) = self.queue.line.lock() {
-            line.retain(|t| *t != self.ticket);
-        }
+        self.queue.line.lock().retain(|t| *t != self.ticket);
         self.queue.moved.send_modify(|v| *v = v.wrapping_add(1));
     }
 }
@@ -131,7 +127,7 @@ mod tests {
     fn recorder() -> (Seen, impl Fn(Option<usize>) + Send + Sync) {
         let seen: Seen = Arc::default();
         let s = seen.clone();
-        (seen, move |p| s.lock().unwrap().push(p))
+        (seen, move |p| s.lock().push(p))
     }
 
     async fn settle() {
@@ -155,14 +151,14 @@ mod tests {
             let _p = qb.acquire(&rec_b).await.unwrap();
         });
         settle().await;
-        assert_eq!(*seen_a.lock().unwrap(), vec![Some(1)]);
-        assert_eq!(*seen_b.lock().unwrap(), vec![Some(2)]);
+        assert_eq!(*seen_a.lock(), vec![Some(1)]);
+        assert_eq!(*seen_b.lock(), vec![Some(2)]);
         assert_eq!(q.waiting(), 2);
         drop(first);
         a.await.unwrap();
         b.await.unwrap();
-        assert_eq!(*seen_a.lock().unwrap(), vec![Some(1), None]);
-        assert_eq!(*seen_b.lock().unwrap(), vec![Some(2), Some(1), None]);
+        assert_eq!(*seen_a.lock(), vec![Some(1), None]);
+        assert_eq!(*seen_b.lock(), vec![Some(2), Some(1), None]);
         assert_eq!(q.waiting(), 0);
     }
 
@@ -183,7 +179,7 @@ mod tests {
         settle().await;
         a.abort();
         settle().await;
-        assert_eq!(*seen_b.lock().unwrap(), vec![Some(2), Some(1)]);
+        assert_eq!(*seen_b.lock(), vec![Some(2), Some(1)]);
         assert_eq!(q.waiting(), 1);
         b.abort();
         settle().await;

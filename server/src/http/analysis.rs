@@ -9,8 +9,9 @@ use app::api::{AnalysisSummary, DiveFigures, LayerStats};
 use app::filetree::{DiffMark, NodeId, StackedTree};
 use app::model::EntryKind;
 use app::model::Image;
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Length of the largest-files list kept per image.
 const TOP_FILES: usize = 1000;
@@ -88,12 +89,7 @@ impl Analysis {
     /// Directories (as of layer `k`) with at least one change of layer `k` below them,
     /// each with the regular-file bytes layer `k` itself writes below it (its own bytes).
     pub fn changed_dirs(&self, k: u32) -> Arc<HashMap<NodeId, u64>> {
-        if let Some(hit) = self
-            .changed_dirs
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&k).cloned())
-        {
+        if let Some(hit) = self.changed_dirs.lock().get(&k).cloned() {
             return hit;
         }
         let mut dirs: HashMap<NodeId, u64> = HashMap::new();
@@ -114,9 +110,7 @@ impl Analysis {
             }
         }
         let dirs = Arc::new(dirs);
-        if let Ok(mut m) = self.changed_dirs.lock() {
-            m.insert(k, dirs.clone());
-        }
+        self.changed_dirs.lock().insert(k, dirs.clone());
         dirs
     }
 }

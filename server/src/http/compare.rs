@@ -20,9 +20,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
+use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 /// Comparisons kept in memory (most recent first out last).
@@ -44,10 +45,7 @@ pub struct CompareCache {
 
 impl CompareCache {
     fn slot(&self, key: &[Digest]) -> Result<Slot, ApiError> {
-        let mut slots = self
-            .slots
-            .lock()
-            .map_err(|_| ApiError::Internal("comparison cache lock poisoned".into()))?;
+        let mut slots = self.slots.lock();
         if let Some((_, s)) = slots.iter().find(|(k, _)| k == key) {
             return Ok(s.clone());
         }
@@ -60,9 +58,7 @@ impl CompareCache {
     }
 
     fn forget(&self, key: &[Digest]) {
-        if let Ok(mut slots) = self.slots.lock() {
-            slots.retain(|(k, _)| k != key);
-        }
+        self.slots.lock().retain(|(k, _)| k != key);
     }
 }
 

@@ -20,9 +20,10 @@ use bollard::models::{ImageHistoryResponseItem, ImageInspect};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
 use memo::Memo;
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// Inspect+history calls in flight at once while filling the facts cache.
@@ -152,14 +153,12 @@ impl DaemonBackend {
             chain_ids: chain_ids(&diff_ids),
             layer_sizes,
         });
-        if let Ok(mut map) = self.facts.lock() {
-            map.insert(id.clone(), facts.clone());
-        }
+        self.facts.lock().insert(id.clone(), facts.clone());
         Ok(facts)
     }
 
     fn cached_facts(&self, id: &Digest) -> Option<Arc<ImageFacts>> {
-        self.facts.lock().ok().and_then(|m| m.get(id).cloned())
+        self.facts.lock().get(id).cloned()
     }
 
     async fn list(&self, filters: ImageFilters) -> Result<Vec<ImageSummary>, BackendError> {
@@ -295,7 +294,7 @@ struct ProgressAdapter {
 
 impl ProgressSink for ProgressAdapter {
     fn report(&self, event: EngineProgress) {
-        let Ok(mut p) = self.state.lock() else { return };
+        let mut p = self.state.lock();
         match event {
             EngineProgress::Stage { stage } => {
                 p.stage = Some(stage);
@@ -315,7 +314,7 @@ impl ProgressSink for ProgressAdapter {
     }
 
     fn queued(&self, position: Option<usize>) {
-        let Ok(mut p) = self.state.lock() else { return };
+        let mut p = self.state.lock();
         p.queue_position = position.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
         (self.out)(p.clone());
     }

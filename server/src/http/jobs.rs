@@ -23,9 +23,10 @@ use super::error::ApiError;
 use super::state::AppState;
 use app::api::{JobId, JobState, Progress};
 use app::model::{Digest, Image};
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub(super) use routes::owner_key;
@@ -162,10 +163,7 @@ impl JobRegistry {
     /// `max_per_user` running ones. Joining a running or finished job is always allowed
     /// and counts as interest.
     pub fn start_as(&self, image: Digest, owner: Option<String>) -> Result<Arc<Job>, ApiError> {
-        let mut jobs = self
-            .jobs
-            .lock()
-            .map_err(|_| ApiError::Internal("job registry lock poisoned".into()))?;
+        let mut jobs = self.jobs.lock();
         if let Some(job) = jobs.by_image.get(&image) {
             if !job.state().is_ended_without_result() {
                 job.touch();
@@ -272,21 +270,18 @@ impl JobRegistry {
     /// Cancels every running job with `message` (shutdown): their loads stop on their
     /// tokens and their event streams end. Returns how many were running.
     pub fn cancel_all(&self, message: &str) -> usize {
-        let jobs: Vec<Arc<Job>> = match self.jobs.lock() {
-            Ok(jobs) => jobs.by_id.values().cloned().collect(),
-            Err(_) => return 0,
-        };
+        let jobs: Vec<Arc<Job>> = self.jobs.lock().by_id.values().cloned().collect();
         jobs.iter().filter(|j| j.cancel_with(message)).count()
     }
 
     /// A job by its ID.
     pub fn get(&self, id: &str) -> Option<Arc<Job>> {
-        self.jobs.lock().ok()?.by_id.get(id).cloned()
+        self.jobs.lock().by_id.get(id).cloned()
     }
 
     /// The job for an image, if one was started.
     pub fn for_image(&self, image: &Digest) -> Option<Arc<Job>> {
-        self.jobs.lock().ok()?.by_image.get(image).cloned()
+        self.jobs.lock().by_image.get(image).cloned()
     }
 
     /// The loaded image, once its job is done.

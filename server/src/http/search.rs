@@ -1,7 +1,8 @@
 //! Path search in one layer's tree: `GET /images/{id}/layers/{n}/search?q=&mode=&view=`
 //! walks the layer's own changes (`view=layer`) or the whole filesystem as of the layer
 //! (`view=stacked`, iteratively, parents first) and returns the matching paths, paged.
-//! Matching is a substring (ASCII case-insensitive) or a glob ([`glob_match`]).
+//! Matching is a substring (ASCII case-insensitive) or a glob ([`globset`]: `*` and `?`
+//! stay within one path segment, `**` crosses them; case-sensitive).
 
 use super::error::ApiError;
 use super::state::AppState;
@@ -13,6 +14,7 @@ use app::model::EntryKind;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use globset::{Candidate, GlobBuilder, GlobMatcher};
 use serde::Deserialize;
 
 /// Default and maximum hits per page.
@@ -34,64 +36,6 @@ struct SearchQuery {
     limit: Option<u64>,
 }
 
-/// A compiled glob: `*` any run without `/`, `**` any run, `?` one byte other than `/`,
-/// everything else literal. Matching is dynamic programming over the two byte strings
-/// (no recursion), `O(len(pattern) * len(text))`, reusing two rows between calls.
-struct Glob {
-    /// Some(true) = `**`, Some(false) = `*`, None = one literal/`?` byte.
-    toks: Vec<(Option<bool>, u8)>,
-    rows: std::cell::RefCell<(Vec<bool>, Vec<bool>)>,
-}
-
-impl Glob {
-    fn new(pattern: &[u8]) -> Glob {
-        let mut toks = Vec::with_capacity(pattern.len());
-        let mut i = 0;
-        while i < pattern.len() {
-            if pattern[i] == b'*' {
-                let double = pattern.get(i + 1) == Some(&b'*');
-                toks.push((Some(double), b'*'));
-                i += if double { 2 } else { 1 };
-            } else {
-                toks.push((None, pattern[i]));
-                i += 1;
-            }
-        }
-        Glob {
-            toks,
-            rows: Default::default(),
-        }
-    }
-
-    fn matches(&self, text: &[u8]) -> bool {
-        let mut rows = self.rows.borrow_mut();
-        let (prev, cur) = &mut *rows;
-        // prev[j]: tokens so far match text[..j].
-        prev.clear();
-        prev.resize(text.len() + 1, false);
-        prev[0] = true;
-        for &(star, byte) in &self.toks {
-            cur.clear();
-            cur.resize(text.len() + 1, false);
-            match star {
-                Some(any) => {
-                    for j in 0..=text.len() {
-                        cur[j] = prev[j] || (j > 0 && cur[j - 1] && (any || text[j - 1] != b'/'));
-                    }
-                }
-                None => {
-                    for j in 1..=text.len() {
-                        let c = text[j - 1];
-                        cur[j] = prev[j - 1] && (c == byte || (byte == b'?' && c != b'/'));
-                    }
-                }
-            }
-            std::mem::swap(prev, cur);
-        }
-        prev[text.len()]
-    }
-}
-
 /// Whether `hay` contains `needle`, ASCII case-insensitively (`needle` lower-case).
 fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
     needle.is_empty()
@@ -100,17 +44,33 @@ fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
             .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
+/// The glob matcher for `pattern`: `*` and `?` never match a `/`, `**` does.
+fn glob(pattern: &str) -> Result<GlobMatcher, globset::Error> {
+    Ok(GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()?
+        .compile_matcher())
+}
+
 /// The matcher for one query, called with a node's path (`a/b/c`) and name (`c`). A
-/// pattern without `/` is matched against the name only.
-fn matcher(q: &str, mode: SearchMode) -> impl Fn(&[u8], &[u8]) -> bool {
-    let needle: Vec<u8> = q.trim_start_matches('/').as_bytes().to_vec();
-    let lower = needle.to_ascii_lowercase();
-    let whole_path = needle.contains(&b'/');
-    let glob = Glob::new(&needle);
-    move |path: &[u8], name: &[u8]| match mode {
-        SearchMode::Substring => contains_ignore_case(path, &lower),
-        SearchMode::Glob => glob.matches(if whole_path { path } else { name }),
-    }
+/// pattern without `/` is matched against the name only. Fails on a malformed glob.
+fn matcher(
+    q: &str,
+    mode: SearchMode,
+) -> Result<impl Fn(&[u8], &[u8]) -> bool + Send, globset::Error> {
+    let needle = q.trim_start_matches('/');
+    let lower = needle.as_bytes().to_ascii_lowercase();
+    let whole_path = needle.contains('/');
+    let glob = match mode {
+        SearchMode::Substring => None,
+        SearchMode::Glob => Some(glob(needle)?),
+    };
+    Ok(move |path: &[u8], name: &[u8]| match &glob {
+        None => contains_ignore_case(path, &lower),
+        Some(g) => {
+            g.is_match_candidate(&Candidate::from_bytes(if whole_path { path } else { name }))
+        }
+    })
 }
 
 async fn search(
@@ -136,9 +96,10 @@ async fn search(
     let mode = q.mode.unwrap_or_default();
     let view = q.view.unwrap_or_default();
     let (offset, limit) = page_bounds(q.offset, q.limit, SEARCH_LIMIT, SEARCH_MAX);
+    let matches = matcher(&text, mode)
+        .map_err(|e| ApiError::BadRequest(format!("q is not a valid glob: {e}")))?;
     let page = tokio::task::spawn_blocking(move || {
         let tree = &analysis.tree;
-        let matches = matcher(&text, mode);
         let changed = (view == TreeView::Layer).then(|| analysis.changed_dirs(k));
         let mut total = 0u64;
         let mut items = Vec::new();
@@ -186,37 +147,37 @@ async fn search(
 mod tests {
     use super::*;
 
-    fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
-        Glob::new(pattern).matches(text)
+    fn glob_match(pattern: &str, text: &[u8]) -> bool {
+        glob(pattern)
+            .unwrap()
+            .is_match_candidate(&Candidate::from_bytes(text))
     }
 
     #[test]
     fn globs() {
-        assert!(glob_match(b"*.so", b"libc.so"));
-        assert!(!glob_match(b"*.so", b"lib/libc.so"));
-        assert!(glob_match(b"usr/**/*.py", b"usr/lib/python3/x.py"));
-        assert!(glob_match(b"usr/*/x.py", b"usr/lib/x.py"));
-        assert!(!glob_match(b"usr/*/x.py", b"usr/lib/a/x.py"));
-        assert!(glob_match(b"?bc", b"abc"));
-        assert!(!glob_match(b"a?c", b"a/c"));
-        assert!(glob_match(b"**", b""));
-        assert!(!glob_match(b"abc", b"abcd"));
+        assert!(glob_match("*.so", b"libc.so"));
+        assert!(!glob_match("*.so", b"lib/libc.so"));
+        assert!(glob_match("usr/**/*.py", b"usr/lib/python3/x.py"));
+        assert!(glob_match("usr/*/x.py", b"usr/lib/x.py"));
+        assert!(!glob_match("usr/*/x.py", b"usr/lib/a/x.py"));
+        assert!(glob_match("?bc", b"abc"));
+        assert!(!glob_match("a?c", b"a/c"));
+        assert!(glob_match("**", b""));
+        assert!(!glob_match("abc", b"abcd"));
     }
 
     #[test]
     fn matchers() {
-        let m = matcher("BIN/E", SearchMode::Substring);
+        let m = matcher("BIN/E", SearchMode::Substring).unwrap();
         assert!(m(b"usr/bin/env", b"env"));
         assert!(!m(b"usr/lib/env", b"env"));
-        let g = matcher("*.txt", SearchMode::Glob);
+        let g = matcher("*.txt", SearchMode::Glob).unwrap();
         assert!(g(b"data/sub/deep.txt", b"deep.txt"));
-        assert!(
-            g(b"data/sub/deep.txt", b"deep.txt"),
-            "rows are reused between calls"
-        );
         assert!(!g(b"data/sub/deep.md", b"deep.md"));
-        let p = matcher("/data/*.txt", SearchMode::Glob);
+        let p = matcher("/data/*.txt", SearchMode::Glob).unwrap();
         assert!(p(b"data/keep.txt", b"keep.txt"));
         assert!(!p(b"data/sub/deep.txt", b"deep.txt"));
+        assert!(matcher("[a", SearchMode::Glob).is_err(), "malformed glob");
+        assert!(matcher("[a", SearchMode::Substring).is_ok());
     }
 }

@@ -17,8 +17,9 @@ use app::api::{DockerHealth, ImageDetail, ImageSummary, LoadStage, RunConfig};
 use app::model::{Digest, Image};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
+use parking_lot::RwLock;
 use std::collections::{HashSet, VecDeque};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// One image opened from a command-line SOURCE.
@@ -107,7 +108,7 @@ impl SourcesBackend {
             return source_summary(o);
         }
         let summary = source_summary(&upload);
-        let mut uploads = self.uploads.write().unwrap_or_else(|e| e.into_inner());
+        let mut uploads = self.uploads.write();
         uploads.retain(|u| u.image.id != upload.image.id);
         uploads.push_front(upload);
         while uploads.len() > self.max_uploads {
@@ -125,12 +126,7 @@ impl SourcesBackend {
 
     /// Uploaded images, newest first.
     pub fn uploads(&self) -> Vec<OpenedSource> {
-        self.uploads
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .cloned()
-            .collect()
+        self.uploads.read().iter().cloned().collect()
     }
 
     fn find(&self, id: &Digest) -> Option<OpenedSource> {
@@ -139,7 +135,6 @@ impl SourcesBackend {
         }
         self.uploads
             .read()
-            .unwrap_or_else(|e| e.into_inner())
             .iter()
             .find(|o| &o.image.id == id)
             .cloned()

@@ -4,8 +4,9 @@
 //! Each load reports through its own [`BarSlot`]; a slot never blocks or fails its load.
 
 use super::{LoadStage, Progress, ProgressSink};
+use parking_lot::Mutex;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The shared line.
@@ -93,20 +94,17 @@ impl TerminalBar {
 
     /// Erases the line (call before printing results or errors).
     pub fn clear(&self) {
-        if let Ok(mut s) = self.state.lock() {
-            if s.drawn {
-                let _ = write!(std::io::stderr(), "\r\x1b[2K");
-                s.drawn = false;
-            }
+        let mut s = self.state.lock();
+        if s.drawn {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+            s.drawn = false;
         }
     }
 }
 
 impl ProgressSink for BarSlot {
     fn report(&self, event: Progress) {
-        let Ok(mut s) = self.bar.state.lock() else {
-            return;
-        };
+        let mut s = self.bar.state.lock();
         let Some(slot) = s.slots.get_mut(self.index) else {
             return;
         };
@@ -198,7 +196,7 @@ mod tests {
 
     fn line(labels: &[&str]) -> Line {
         let bar = TerminalBar::new(labels.iter().map(|l| (*l).to_owned()).collect());
-        let state = bar.state.lock().unwrap();
+        let state = bar.state.lock();
         Line {
             labels: state.labels.clone(),
             slots: state.slots.clone(),

@@ -1,6 +1,8 @@
 //! Go's text conventions where dive's output depends on them: `encoding/json`
 //! (`MarshalIndent` with two spaces, `<`, `>`, `&`, U+2028/9 escaped, float formatting),
 //! `%v` for floats in CI messages, and raw bytes to Go strings.
+//! Hand-written because `serde_json` escapes and formats floats differently, and the
+//! `dive --json` document must match dive's byte for byte.
 
 use serde::Serialize;
 use serde_json::ser::{Formatter, PrettyFormatter};

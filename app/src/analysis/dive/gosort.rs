@@ -1,6 +1,8 @@
 //! Go's `sort.Sort` (pattern-defeating quicksort, Go ≥ 1.19), ported step for step so
 //! that elements with equal keys end in the same order as in dive's output: `sort.Sort`
 //! is not stable, and dive sorts its inefficient paths with it.
+//! Hand-written because no crate reproduces Go's unstable sort order, which the parity
+//! tests against dive compare element for element.
 
 struct Data<'a, T, F: Fn(&T, &T) -> bool> {
     v: &'a mut [T],

@@ -219,4 +219,69 @@ mod tests {
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(fit("a\u{1b}b", 20).trim_end(), "a\\u{1b}b");
     }
+
+    /// Two images on one base built in memory; B adds a build step and a bigger config.
+    fn outcome() -> Outcome {
+        use app::limits::Limits;
+        use app::testkit::{ImageBuilder, LayerBuilder};
+        use std::sync::Arc;
+        let base = || {
+            ImageBuilder::new().layer(
+                "/bin/sh -c #(nop) ADD file:base in / ",
+                &LayerBuilder::new()
+                    .dir("etc")
+                    .file("etc/os-release", vec![b'o'; 120])
+                    .dir("lib")
+                    .file("lib/libc.so", vec![b'c'; 40_000]),
+            )
+        };
+        let a = base()
+            .tag("app:1.0")
+            .layer(
+                "COPY app /srv",
+                &LayerBuilder::new()
+                    .dir("srv")
+                    .file("srv/app", vec![b'a'; 10_000])
+                    .file("srv/config.toml", vec![b't'; 300]),
+            )
+            .cmd(&["/srv/app"]);
+        let b = base()
+            .tag("app:1.1")
+            .layer(
+                "COPY app /srv",
+                &LayerBuilder::new()
+                    .dir("srv")
+                    .file("srv/app", vec![b'b'; 12_500])
+                    .file("srv/config.toml", vec![b'u'; 450])
+                    .file("srv/plugins/extra.so", vec![b'x'; 3_000]),
+            )
+            .env("MODE=prod")
+            .cmd(&["/srv/app", "--serve"]);
+        let load = |b: ImageBuilder| {
+            let tar = b.docker_save();
+            let archive = app::archive::read_archive(&tar[..], &Limits::default(), &mut |_| {})
+                .expect("archive");
+            Arc::new(archive.select(None, None).expect("image"))
+        };
+        let layers = Some((
+            super::super::LayerRef { image: 0, layer: 1 },
+            super::super::LayerRef { image: 1, layer: 1 },
+        ));
+        super::super::run(&[load(a), load(b)], layers, Some(5.0)).expect("compare")
+    }
+
+    #[test]
+    fn text_snapshot() {
+        insta::assert_snapshot!(render(&outcome(), CompareFormat::Text).unwrap());
+    }
+
+    #[test]
+    fn markdown_snapshot() {
+        insta::assert_snapshot!(render(&outcome(), CompareFormat::Markdown).unwrap());
+    }
+
+    #[test]
+    fn json_snapshot() {
+        insta::assert_snapshot!(render(&outcome(), CompareFormat::Json).unwrap());
+    }
 }

@@ -120,10 +120,10 @@ impl TokenStore {
     /// One random 128-bit admin token (from the OS random source) for this run; the
     /// token text is returned once so `serve` can print the URL.
     pub fn generate() -> std::io::Result<(TokenStore, String)> {
-        use std::io::Read;
         let mut bytes = [0u8; 16];
-        std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        getrandom::fill(&mut bytes)
+            .map_err(|e| std::io::Error::other(format!("startup token: os random source: {e}")))?;
+        let token = hex::encode(bytes);
         let store = TokenStore {
             entries: vec![Entry {
                 role: Role::Admin,
@@ -147,16 +147,9 @@ fn hash(token: &str) -> [u8; 32] {
     decode_hex(Digest::of(token.as_bytes()).hex()).unwrap_or([0; 32])
 }
 
-fn decode_hex(hex: &str) -> Option<[u8; 32]> {
-    let bytes = hex.as_bytes();
-    if bytes.len() != 64 {
-        return None;
-    }
+fn decode_hex(text: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
-    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-        let s = std::str::from_utf8(pair).ok()?;
-        *o = u8::from_str_radix(s, 16).ok()?;
-    }
+    hex::decode_to_slice(text, &mut out).ok()?;
     Some(out)
 }
 

@@ -5,10 +5,11 @@
 //! the daemon's are not kept ([`FRESH_FOR`] is zero), so a tag, a removal or a stopped
 //! daemon shows at once. Failures are never kept: the next caller asks again.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
@@ -40,7 +41,7 @@ impl<K: Eq + Hash + Clone, V: Clone> Memo<K, V> {
         Fut: Future<Output = Result<V, E>>,
     {
         let cell = {
-            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            let mut entries = self.entries.lock();
             let now = Instant::now();
             // Keep what is being fetched (callers join it) and what is still fresh.
             entries.retain(|_, (asked, cell)| {

@@ -10,8 +10,9 @@
 use super::super::analysis::Analysis;
 use app::api::{JobId, JobInfo, JobState, Progress};
 use app::model::Digest;
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -139,32 +140,28 @@ impl Job {
 
     /// Someone asked about the job (start, poll): it is not abandoned yet.
     pub(super) fn touch(&self) {
-        if let Ok(mut t) = self.interest.lock() {
-            *t = Instant::now();
-        }
+        *self.interest.lock() = Instant::now();
     }
 
     /// Time since the last sign of interest (a request, or a viewer leaving).
     pub(super) fn idle_for(&self) -> Duration {
-        self.interest.lock().map_or(Duration::ZERO, |t| t.elapsed())
+        self.interest.lock().elapsed()
     }
 
     /// Open event streams.
     pub(super) fn viewers(&self) -> usize {
-        self.viewers.lock().map_or(0, |v| v.open.len())
+        self.viewers.lock().open.len()
     }
 
     /// Registers an event stream; it counts as a viewer until the returned guard drops.
     pub(super) fn watch(self: &Arc<Self>, viewer: Option<String>) -> ViewerGuard {
         let end = CancellationToken::new();
-        let key = match self.viewers.lock() {
-            Ok(mut v) => {
-                v.next += 1;
-                let key = v.next;
-                v.open.insert(key, (viewer, end.clone()));
-                key
-            }
-            Err(_) => 0,
+        let key = {
+            let mut v = self.viewers.lock();
+            v.next += 1;
+            let key = v.next;
+            v.open.insert(key, (viewer, end.clone()));
+            key
         };
         self.touch();
         ViewerGuard {
@@ -176,9 +173,7 @@ impl Job {
 
     /// Ends and uncounts the streams opened under `viewer`; returns how many.
     pub(super) fn detach(&self, viewer: &str) -> usize {
-        let Ok(mut v) = self.viewers.lock() else {
-            return 0;
-        };
+        let mut v = self.viewers.lock();
         let mine: Vec<u64> = v
             .open
             .iter()
@@ -205,9 +200,7 @@ pub(super) struct ViewerGuard {
 
 impl Drop for ViewerGuard {
     fn drop(&mut self) {
-        if let Ok(mut v) = self.job.viewers.lock() {
-            v.open.remove(&self.key);
-        }
+        self.job.viewers.lock().open.remove(&self.key);
         self.job.touch();
     }
 }
