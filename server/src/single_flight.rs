@@ -1,58 +1,247 @@
-//! Single-flight answers from the daemon: concurrent requests for the same key share
-//! the daemon call in flight, so twenty dashboards refreshing the list cost one
-//! `GET /images/json` at a time, not twenty (p99 of the list under 20 clients: 61 ms
-//! before, 9 ms after; BENCHMARKS.md). A [`Memo`] can also keep answers for a while;
-//! the daemon's are not kept ([`FRESH_FOR`] is zero), so a tag, a removal or a stopped
-//! daemon shows at once. Failures are never kept: the next caller asks again.
+//! Single-flight work by key: concurrent callers asking for the same key share one run
+//! of the work, so twenty dashboards refreshing the list cost one `GET /images/json` at
+//! a time, not twenty (p99 of the list under 20 clients: 61 ms before, 9 ms after;
+//! BENCHMARKS.md), and twenty users opening one image cost one export.
+//!
+//! Ownership: the work runs in a task spawned by [`SingleFlight::join`], not in the first
+//! caller's future, so a caller that gives up does not abort it for the others. Each
+//! caller holds a [`Ticket`]; when the last ticket of an unfinished run is dropped, the
+//! run's [`CancellationToken`] is cancelled and its entry removed (work that watches the
+//! token stops; a later caller starts afresh and never joins a run being cancelled).
+//!
+//! Eviction ([`Keep`]): failures are never kept (the next caller runs the work again).
+//! Successes are dropped as soon as the run ends with [`Keep::InFlight`] (nothing is
+//! older than the run in flight when a caller arrived), or kept for the
+//! [`Keep::Recent`]`(n)` most recently finished keys (oldest finished dropped first).
+//!
+//! Keys are typed (`K: Hash + Eq + Clone`); each entry may carry a context `C` created
+//! with the run (the engine keeps the progress fan-out of a load there).
 
+use futures_util::future::{BoxFuture, FutureExt as _, Shared};
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-use tokio::sync::OnceCell;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio_util::sync::CancellationToken;
 
-/// How long an answer is reused after the call that fetched it began: not at all, so
-/// nothing is older than the daemon call in flight when a request arrived.
-pub const FRESH_FOR: Duration = Duration::ZERO;
-
-/// When a value was first asked for, and the cell it is (being) fetched into.
-type Slot<V> = (Instant, Arc<OnceCell<V>>);
-
-/// A small keyed single-flight cache.
-pub struct Memo<K, V> {
-    fresh_for: Duration,
-    entries: Mutex<HashMap<K, Slot<V>>>,
+/// Which finished runs are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// None: only runs in flight are shared.
+    InFlight,
+    /// The successes of the `n` most recently finished keys.
+    Recent(usize),
 }
 
-impl<K: Eq + Hash + Clone, V: Clone> Memo<K, V> {
-    pub fn new(fresh_for: Duration) -> Self {
-        Memo {
-            fresh_for,
-            entries: Mutex::new(HashMap::new()),
+/// The spawned task of a run panicked or was aborted (a bug, reported as an error).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("single-flight task failed: {0}")]
+pub struct TaskFailed(pub String);
+
+impl From<TaskFailed> for String {
+    fn from(e: TaskFailed) -> String {
+        e.to_string()
+    }
+}
+
+type Outcome<T, E> = Shared<BoxFuture<'static, Result<T, E>>>;
+
+struct Entry<T, E, C> {
+    serial: u64,
+    outcome: Outcome<T, E>,
+    cancel: CancellationToken,
+    waiters: usize,
+    context: C,
+    /// When the run succeeded and is kept: its place in finishing order.
+    finished: Option<u64>,
+}
+
+struct Table<K, T, E, C> {
+    entries: HashMap<K, Entry<T, E, C>>,
+    serials: u64,
+}
+
+/// A keyed single-flight map; see the module documentation for its policy.
+pub struct SingleFlight<K, T, E, C = ()> {
+    keep: Keep,
+    table: Arc<Mutex<Table<K, T, E, C>>>,
+}
+
+impl<K, T, E, C> SingleFlight<K, T, E, C>
+where
+    K: Hash + Eq + Clone + Send + 'static,
+    T: Clone + Send + Sync + 'static,
+    E: Clone + Send + Sync + From<TaskFailed> + 'static,
+    C: Clone + Send + 'static,
+{
+    pub fn new(keep: Keep) -> Self {
+        SingleFlight {
+            keep,
+            table: Arc::new(Mutex::new(Table {
+                entries: HashMap::new(),
+                serials: 0,
+            })),
         }
     }
 
-    /// The value for `key`: a fresh one, the one being fetched, or `fetch()`'s.
-    pub async fn get<E, F, Fut>(&self, key: &K, fetch: F) -> Result<V, E>
+    /// A ticket for the run of `key`: a kept result, the run in flight, or a new run of
+    /// `start(token)` in a spawned task (`start` also makes the run's context).
+    pub fn join<F, Fut>(&self, key: K, start: F) -> Ticket<K, T, E, C>
     where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<V, E>>,
+        F: FnOnce(CancellationToken) -> (C, Fut),
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
-        let cell = {
-            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            let now = Instant::now();
-            // Keep what is being fetched (callers join it) and what is still fresh.
-            entries.retain(|_, (asked, cell)| {
-                !cell.initialized() || now.duration_since(*asked) < self.fresh_for
-            });
-            entries
-                .entry(key.clone())
-                .or_insert_with(|| (now, Arc::new(OnceCell::new())))
-                .1
-                .clone()
+        let mut table = lock(&self.table);
+        let joinable = table
+            .entries
+            .get_mut(&key)
+            .filter(|e| e.finished.is_some() || !e.cancel.is_cancelled());
+        let (serial, outcome, context) = match joinable {
+            Some(e) => {
+                e.waiters += 1;
+                (e.serial, e.outcome.clone(), e.context.clone())
+            }
+            None => {
+                table.serials += 1;
+                let serial = table.serials;
+                let cancel = CancellationToken::new();
+                let (context, work) = start(cancel.clone());
+                let owner = Arc::downgrade(&self.table);
+                let keep = self.keep;
+                let done_key = key.clone();
+                let task = tokio::spawn(async move {
+                    let r = work.await;
+                    if let Some(table) = owner.upgrade() {
+                        finish(&mut lock(&table), keep, &done_key, serial, r.is_ok());
+                    }
+                    r
+                });
+                let outcome: Outcome<T, E> = async move {
+                    task.await
+                        .unwrap_or_else(|e| Err(E::from(TaskFailed(e.to_string()))))
+                }
+                .boxed()
+                .shared();
+                table.entries.insert(
+                    key.clone(),
+                    Entry {
+                        serial,
+                        outcome: outcome.clone(),
+                        cancel,
+                        waiters: 1,
+                        context: context.clone(),
+                        finished: None,
+                    },
+                );
+                (serial, outcome, context)
+            }
         };
-        cell.get_or_try_init(fetch).await.cloned()
+        Ticket {
+            table: self.table.clone(),
+            key,
+            serial,
+            outcome: Some(outcome),
+            context,
+        }
+    }
+
+    /// [`Self::join`] and wait, for runs that need no context.
+    pub async fn get<F, Fut>(&self, key: K, start: F) -> Result<T, E>
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        C: Default,
+    {
+        self.join(key, |cancel| (C::default(), start(cancel)))
+            .wait()
+            .await
+    }
+}
+
+fn lock<K, T, E, C>(table: &Mutex<Table<K, T, E, C>>) -> MutexGuard<'_, Table<K, T, E, C>> {
+    table.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Books the end of run `serial` of `key` (an entry replaced since is left alone).
+fn finish<K: Hash + Eq + Clone, T, E, C>(
+    table: &mut Table<K, T, E, C>,
+    keep: Keep,
+    key: &K,
+    serial: u64,
+    ok: bool,
+) {
+    if table.entries.get(key).is_none_or(|e| e.serial != serial) {
+        return;
+    }
+    let Keep::Recent(n) = keep else {
+        table.entries.remove(key);
+        return;
+    };
+    if !ok || n == 0 {
+        table.entries.remove(key);
+        return;
+    }
+    table.serials += 1;
+    let order = table.serials;
+    if let Some(e) = table.entries.get_mut(key) {
+        e.finished = Some(order);
+    }
+    let mut kept: Vec<(u64, K)> = table
+        .entries
+        .iter()
+        .filter_map(|(k, e)| e.finished.map(|f| (f, k.clone())))
+        .collect();
+    let excess = kept.len().saturating_sub(n);
+    kept.sort_by_key(|(f, _)| *f);
+    for (_, k) in kept.into_iter().take(excess) {
+        table.entries.remove(&k);
+    }
+}
+
+/// One caller's share of a run. Dropping the last ticket of an unfinished run cancels it.
+pub struct Ticket<K: Hash + Eq, T, E, C> {
+    table: Arc<Mutex<Table<K, T, E, C>>>,
+    key: K,
+    serial: u64,
+    outcome: Option<Outcome<T, E>>,
+    context: C,
+}
+
+impl<K: Hash + Eq, T: Clone, E: Clone, C> Ticket<K, T, E, C> {
+    /// The context the run was started with.
+    pub fn context(&self) -> &C {
+        &self.context
+    }
+
+    /// The run's result.
+    pub async fn wait(mut self) -> Result<T, E> {
+        match self.outcome.take() {
+            Some(outcome) => outcome.await,
+            None => unreachable!("a ticket is waited on once"),
+        }
+    }
+}
+
+impl<K: Hash + Eq, T, E, C> Drop for Ticket<K, T, E, C> {
+    fn drop(&mut self) {
+        let mut table = lock(&self.table);
+        let Some(e) = self.key_entry(&mut table) else {
+            return;
+        };
+        e.waiters = e.waiters.saturating_sub(1);
+        if e.waiters == 0 && e.finished.is_none() {
+            e.cancel.cancel();
+            table.entries.remove(&self.key);
+        }
+    }
+}
+
+impl<K: Hash + Eq, T, E, C> Ticket<K, T, E, C> {
+    fn key_entry<'t>(&self, table: &'t mut Table<K, T, E, C>) -> Option<&'t mut Entry<T, E, C>> {
+        table
+            .entries
+            .get_mut(&self.key)
+            .filter(|e| e.serial == self.serial)
     }
 }
 
@@ -60,53 +249,66 @@ impl<K: Eq + Hash + Clone, V: Clone> Memo<K, V> {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    type Flights = SingleFlight<&'static str, u32, String>;
 
     #[tokio::test]
-    async fn concurrent_callers_share_one_fetch_and_failures_are_not_kept() {
-        let memo: Memo<&str, u32> = Memo::new(Duration::from_millis(200));
-        let calls = AtomicU32::new(0);
-        let fetch = || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            Ok::<u32, String>(7)
+    async fn concurrent_callers_share_one_run_and_failures_are_not_kept() {
+        let flights = Flights::new(Keep::InFlight);
+        let calls = Arc::new(AtomicU32::new(0));
+        let run = |calls: Arc<AtomicU32>| {
+            move |_| async move {
+                let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Ok::<u32, String>(n)
+            }
         };
-        let all = futures_util::future::join_all((0..20).map(|_| memo.get(&"list", fetch))).await;
-        assert!(all.iter().all(|r| r == &Ok(7)));
-        assert_eq!(
-            calls.load(Ordering::SeqCst),
-            1,
-            "one fetch for twenty callers"
-        );
-        assert_eq!(memo.get(&"list", fetch).await, Ok(7));
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "still fresh");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        assert_eq!(memo.get(&"list", fetch).await, Ok(7));
-        assert_eq!(calls.load(Ordering::SeqCst), 2, "asked again once stale");
+        let all = futures_util::future::join_all(
+            (0..20).map(|_| flights.get("list", run(calls.clone()))),
+        )
+        .await;
+        assert!(all.iter().all(|r| r == &Ok(1)), "{all:?}");
+        assert_eq!(flights.get("list", run(calls.clone())).await, Ok(2), "not kept");
 
-        let failing = || async { Err::<u32, String>("daemon down".into()) };
-        assert_eq!(memo.get(&"other", failing).await, Err("daemon down".into()));
-        assert_eq!(
-            memo.get(&"other", fetch).await,
-            Ok(7),
-            "the failure was not kept"
-        );
+        let failing = |_| async { Err::<u32, String>("daemon down".into()) };
+        assert_eq!(flights.get("other", failing).await, Err("daemon down".into()));
+        assert_eq!(flights.get("other", run(calls.clone())).await, Ok(3));
     }
 
     #[tokio::test]
-    async fn without_freshness_only_calls_in_flight_are_shared() {
-        let memo: Memo<&str, u32> = Memo::new(FRESH_FOR);
-        let calls = AtomicU32::new(0);
-        let fetch = || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            Ok::<u32, String>(calls.load(Ordering::SeqCst))
+    async fn recent_successes_are_kept_oldest_dropped_first() {
+        let flights = Flights::new(Keep::Recent(2));
+        let calls = Arc::new(AtomicU32::new(0));
+        let run = |calls: Arc<AtomicU32>| {
+            move |_| async move { Ok::<u32, String>(calls.fetch_add(1, Ordering::SeqCst)) }
         };
-        let all = futures_util::future::join_all((0..20).map(|_| memo.get(&"list", fetch))).await;
-        assert!(all.iter().all(|r| r == &Ok(1)), "{all:?}");
-        assert_eq!(
-            memo.get(&"list", fetch).await,
-            Ok(2),
-            "a later call asks again"
-        );
+        assert_eq!(flights.get("a", run(calls.clone())).await, Ok(0));
+        assert_eq!(flights.get("b", run(calls.clone())).await, Ok(1));
+        assert_eq!(flights.get("a", run(calls.clone())).await, Ok(0), "kept");
+        assert_eq!(flights.get("c", run(calls.clone())).await, Ok(2));
+        assert_eq!(flights.get("b", run(calls.clone())).await, Ok(1), "kept");
+        assert_eq!(flights.get("a", run(calls.clone())).await, Ok(3), "dropped first");
+    }
+
+    #[tokio::test]
+    async fn the_last_caller_leaving_cancels_the_run() {
+        let flights = Flights::new(Keep::InFlight);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let ticket = flights.join("load", |cancel| {
+            ((), async move {
+                cancel.cancelled().await;
+                let _ = tx.send(());
+                Err::<u32, String>("cancelled".into())
+            })
+        });
+        let second = flights.join("load", |_| ((), async { Ok(9) }));
+        drop(ticket);
+        drop(second);
+        tokio::time::timeout(Duration::from_secs(5), rx)
+            .await
+            .expect("the run saw its token")
+            .unwrap();
+        assert_eq!(flights.get("load", |_| async { Ok(1) }).await, Ok(1));
     }
 }

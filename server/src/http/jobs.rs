@@ -18,9 +18,8 @@ mod routes;
 pub use job::{Job, NOBODY_WAITING};
 
 use super::analysis::Analysis;
-use super::backend::{Backend, ProgressFn};
+use crate::backend::{Backend, ProgressFn};
 use super::error::ApiError;
-use super::state::AppState;
 use app::api::{JobState, Progress};
 use app::model::{Digest, Image};
 use std::collections::HashMap;
@@ -43,29 +42,17 @@ pub const DEFAULT_MAX_JOBS_PER_USER: u32 = 4;
 /// under 10 minutes).
 pub const DEFAULT_MAX_JOB_SECS: f64 = 3600.0;
 
-/// Job settings of `strata serve`.
-#[derive(Debug, Clone, clap::Args)]
+/// Job settings of `strata serve` (flags in `cli::serve_args`).
+#[derive(Debug, Clone)]
 pub struct JobsConfig {
     /// Cancel a running analysis nobody has watched or polled for SECS seconds
-    #[arg(long = "job-grace-secs", hide = true, value_name = "SECS", default_value_t = DEFAULT_GRACE_SECS, value_parser = parse_secs)]
     pub grace_secs: f64,
     /// Analyses one user (or client address without auth) may have running at once;
     /// joining an analysis someone else started does not count (0 = no cap)
-    #[arg(long = "max-jobs-per-user", value_name = "N", default_value_t = DEFAULT_MAX_JOBS_PER_USER)]
     pub max_per_user: u32,
     /// Stop an analysis (export, parsing and all) that runs longer than SECS seconds,
     /// time in the export queue included; nothing of it is cached
-    #[arg(long = "max-job-secs", value_name = "SECS", default_value_t = DEFAULT_MAX_JOB_SECS, value_parser = parse_secs)]
     pub max_secs: f64,
-}
-
-fn parse_secs(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(v),
-        _ => Err(format!(
-            "{s:?} is not a number of seconds above 0 and at most 86400 (e.g. 15 or 0.5)"
-        )),
-    }
 }
 
 impl Default for JobsConfig {
@@ -335,13 +322,5 @@ impl JobRegistry {
                 )))
             }
         }
-    }
-}
-
-impl AppState {
-    /// The same state with a fresh job registry under `config` (grace, per-user cap).
-    pub fn with_jobs(mut self, config: JobsConfig) -> Self {
-        self.jobs = Arc::new(JobRegistry::with_config(self.backend.clone(), config));
-        self
     }
 }
