@@ -1,4 +1,6 @@
-//! Loading one daemon image by ID: the shared in-flight map, then the cheapest path that
+//! Loading one daemon image by ID: the shared in-flight map (a
+//! [`crate::single_flight::SingleFlight`] whose context is the waiters' progress
+//! fan-out), then the cheapest path that
 //! works — cached layers, the daemon's layer store (tar-split), and finally the export.
 //!
 //! Invariants: the export fallback re-reads every layer the earlier paths did not supply,
@@ -13,25 +15,13 @@ use super::{EngineError, Inner, LoadReport, Loaded};
 use crate::progress::{ChunkProgress, Progress, ProgressSink, Stage};
 use crate::source::storage::LayerStore;
 use app::model::{chain_ids, Digest, Image, ImageConfig, LayerIndex};
-use futures_util::future::{BoxFuture, FutureExt, Shared};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
-type SharedLoad = Shared<BoxFuture<'static, Result<Loaded, EngineError>>>;
-
-/// One load in progress: its result, shared by every waiter, their progress sinks, and
-/// the token that stops it once nobody waits.
-#[derive(Clone)]
-pub struct Flight {
-    result: SharedLoad,
-    sinks: Arc<FanOut>,
-    cancel: CancellationToken,
-    waiters: Arc<AtomicUsize>,
-}
-
+/// The progress sinks of every waiter of one load: the context of its flight.
 #[derive(Default)]
-struct FanOut {
+pub(super) struct FanOut {
     sinks: Mutex<Vec<(u64, Arc<dyn ProgressSink>)>>,
 }
 
@@ -70,113 +60,43 @@ impl ProgressSink for FanOut {
 /// Serial numbers of waiters (to remove their progress sink when they leave).
 static WAITER_SERIAL: AtomicU64 = AtomicU64::new(0);
 
-/// One waiter of a flight. Dropping it (the waiter got its result, was cancelled, or its
-/// future was dropped) unregisters it; the last one to leave cancels the load. Counting
-/// happens under the flights lock, so a new waiter never joins a load being cancelled.
-struct Waiter {
-    inner: Arc<Inner>,
-    id: Digest,
+/// Removes one waiter's progress sink when the waiter leaves (done, cancelled, dropped).
+struct SinkGuard {
+    sinks: Arc<FanOut>,
     key: u64,
-    flight: Flight,
 }
 
-impl Drop for Waiter {
+impl Drop for SinkGuard {
     fn drop(&mut self) {
-        self.flight.sinks.remove(self.key);
-        let Ok(mut flights) = self.inner.flights.lock() else {
-            self.flight.cancel.cancel();
-            return;
-        };
-        if self.flight.waiters.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.flight.cancel.cancel();
-            if flights
-                .get(&self.id)
-                .is_some_and(|f| Arc::ptr_eq(&f.waiters, &self.flight.waiters))
-            {
-                flights.remove(&self.id);
-            }
-        }
+        self.sinks.remove(self.key);
     }
 }
 
-/// Joins the load of `id` in flight, or starts it in a task the engine owns.
+/// Joins the load of `id` in flight, or starts it in a task the engine's single-flight
+/// map owns; the last waiter to leave cancels it (see [`crate::single_flight`]).
 pub(super) async fn load_shared(
     inner: &Arc<Inner>,
     id: &Digest,
     progress: Arc<dyn ProgressSink>,
     cancel: CancellationToken,
 ) -> Result<Loaded, EngineError> {
+    let owner = inner.clone();
+    let load_id = id.clone();
+    let ticket = inner.flights.join(id.clone(), move |token| {
+        let sinks = Arc::new(FanOut::default());
+        let work = load_uncached(owner, load_id, sinks.clone(), token);
+        (sinks, work)
+    });
     let key = WAITER_SERIAL.fetch_add(1, Ordering::Relaxed);
-    let waiter = {
-        let mut flights = inner
-            .flights
-            .lock()
-            .map_err(|_| EngineError::Internal("in-flight map poisoned".into()))?;
-        let joinable = flights
-            .get(id)
-            .filter(|f| !f.cancel.is_cancelled())
-            .cloned();
-        let flight = match joinable {
-            Some(f) => f,
-            None => {
-                let sinks = Arc::new(FanOut::default());
-                let cancel = CancellationToken::new();
-                let waiters = Arc::new(AtomicUsize::new(0));
-                let task = tokio::spawn(load_uncached(
-                    inner.clone(),
-                    id.clone(),
-                    sinks.clone() as Arc<dyn ProgressSink>,
-                    cancel.clone(),
-                ));
-                let owner = inner.clone();
-                let map_key = id.clone();
-                let mine = waiters.clone();
-                let result = async move {
-                    let r = task
-                        .await
-                        .map_err(|e| EngineError::Internal(format!("load task: {e}")))
-                        .and_then(|r| r);
-                    if let Ok(mut f) = owner.flights.lock() {
-                        // Only this load's entry: a cancelled one may have been replaced.
-                        if f.get(&map_key)
-                            .is_some_and(|f| Arc::ptr_eq(&f.waiters, &mine))
-                        {
-                            f.remove(&map_key);
-                        }
-                    }
-                    r
-                }
-                .boxed()
-                .shared();
-                let f = Flight {
-                    result,
-                    sinks,
-                    cancel,
-                    waiters,
-                };
-                flights.insert(id.clone(), f.clone());
-                f
-            }
-        };
-        flight.sinks.add(key, progress);
-        flight.waiters.fetch_add(1, Ordering::SeqCst);
-        Waiter {
-            inner: inner.clone(),
-            id: id.clone(),
-            key,
-            flight,
-        }
+    ticket.context().add(key, progress);
+    let _sink = SinkGuard {
+        sinks: ticket.context().clone(),
+        key,
     };
-    let flight = waiter.flight.clone();
-    // Poll the shared future from a task of its own too, so the map entry is cleared
-    // even when every waiter has gone.
-    tokio::spawn(flight.result.clone().map(|_| ()));
-    let r = tokio::select! {
-        r = flight.result => r,
+    tokio::select! {
+        r = ticket.wait() => r,
         _ = cancel.cancelled() => Err(EngineError::Cancelled),
-    };
-    drop(waiter);
-    r
+    }
 }
 
 async fn load_uncached(
