@@ -22,7 +22,7 @@ mod export;
 mod queue;
 
 use crate::cache::LayerCache;
-use crate::progress::{Progress, ProgressSink, Stage};
+use crate::progress::{LoadProgress, ProgressSink, Stage};
 use crate::single_flight::{Keep, SingleFlight, TaskFailed};
 use crate::source::docker::{DockerClient, DockerError};
 use crate::source::{Source, SourceError};
@@ -248,7 +248,7 @@ impl Engine {
         progress: Arc<dyn ProgressSink>,
         cancel: CancellationToken,
     ) -> Result<Loaded, EngineError> {
-        progress.report(Progress::Stage {
+        progress.report(LoadProgress::Stage {
             stage: Stage::Resolving,
         });
         match source {

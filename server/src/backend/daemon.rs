@@ -10,7 +10,7 @@
 use super::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
 use crate::engine::{Engine, EngineConfig, EngineError};
 use crate::single_flight::{Keep, SingleFlight};
-use crate::progress::{Progress as EngineProgress, ProgressSink, Stage};
+use crate::progress::{LoadProgress, ProgressSink, Stage};
 use crate::source::docker::{DockerClient, DockerError};
 use app::api::{DockerHealth, ImageDetail, ImageSummary, Progress, RunConfig};
 use app::history::{self, HistoryItem};
@@ -345,19 +345,19 @@ struct ProgressAdapter {
 }
 
 impl ProgressSink for ProgressAdapter {
-    fn report(&self, event: EngineProgress) {
+    fn report(&self, event: LoadProgress) {
         let Ok(mut p) = self.state.lock() else { return };
         match event {
-            EngineProgress::Stage { stage } => {
+            LoadProgress::Stage { stage } => {
                 p.stage = Some(stage_name(stage).to_owned());
                 p.bytes = 0;
                 p.total_bytes = None;
             }
-            EngineProgress::Bytes { done, total } => {
+            LoadProgress::Bytes { done, total } => {
                 p.bytes = done;
                 p.total_bytes = total;
             }
-            EngineProgress::Layer { index, count, .. } => {
+            LoadProgress::Layer { index, count, .. } => {
                 p.layer = u32::try_from(index + 1).unwrap_or(u32::MAX);
                 p.layers = u32::try_from(count).unwrap_or(u32::MAX);
             }

@@ -195,7 +195,13 @@ mod tests {
     fn bad_values_are_refused() {
         assert!(parse_secs("0").is_err() && parse_secs("nan").is_err());
         assert_eq!(parse_secs("0.5"), Ok(0.5));
+    }
+
+    #[test]
+    fn upload_sizes_parse_and_zero_is_refused() {
+        assert_eq!(parse_upload_size("4GiB"), Ok(4 << 30));
+        assert_eq!(parse_upload_size("500MB"), Ok(500_000_000));
         assert!(parse_upload_size("0").is_err());
-        assert_eq!(parse_upload_size("1KiB"), Ok(1024));
+        assert!(parse_upload_size("lots").is_err());
     }
 }

@@ -12,7 +12,7 @@
 
 use super::export::spawn_pump;
 use super::{EngineError, Inner, LoadReport, Loaded};
-use crate::progress::{ChunkProgress, Progress, ProgressSink, Stage};
+use crate::progress::{ChunkProgress, LoadProgress, ProgressSink, Stage};
 use crate::source::storage::LayerStore;
 use app::model::{chain_ids, Digest, Image, ImageConfig, LayerIndex};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,7 +40,7 @@ impl FanOut {
 }
 
 impl ProgressSink for FanOut {
-    fn report(&self, event: Progress) {
+    fn report(&self, event: LoadProgress) {
         if let Ok(sinks) = self.sinks.lock() {
             for (_, s) in sinks.iter() {
                 s.report(event.clone());
@@ -128,7 +128,7 @@ async fn load_uncached(
     for (i, l) in layers.iter().enumerate() {
         if let Some(l) = l {
             report.from_cache += 1;
-            progress.report(Progress::Layer {
+            progress.report(LoadProgress::Layer {
                 index: i,
                 count,
                 diff_id: l.diff_id.to_string(),
@@ -145,7 +145,7 @@ async fn load_uncached(
     let need_store = config_raw.is_none() || layers.iter().any(Option::is_none);
     if need_store && inner.config.use_layer_store {
         if let Some(store) = layer_store(&inner).await {
-            progress.report(Progress::Stage {
+            progress.report(LoadProgress::Stage {
                 stage: Stage::ReadingStorage,
             });
             let (cfg, got) =
@@ -181,7 +181,7 @@ async fn load_uncached(
                 report.from_export += 1;
                 *slot = Some(inner.remember(l, true));
                 if let Some(l) = slot {
-                    progress.report(Progress::Layer {
+                    progress.report(LoadProgress::Layer {
                         index: i,
                         count,
                         diff_id: l.diff_id.to_string(),
@@ -223,7 +223,7 @@ async fn load_uncached(
     if layers.len() != count {
         return Err(inconsistent(&id, "a layer could not be read".into()));
     }
-    progress.report(Progress::Stage { stage: Stage::Done });
+    progress.report(LoadProgress::Stage { stage: Stage::Done });
     Ok(Loaded {
         image: Arc::new(Image {
             id,
@@ -290,7 +290,7 @@ async fn read_from_store(
             }
             match store.index_layer(&chains[i], &diff_ids[i], limits) {
                 Ok(l) => {
-                    progress.report(Progress::Layer {
+                    progress.report(LoadProgress::Layer {
                         index: i,
                         count: diff_ids.len(),
                         diff_id: l.diff_id.to_string(),
@@ -331,7 +331,7 @@ async fn export(
         _ = cancel.cancelled() => return Err(EngineError::Cancelled),
     };
     inner.stats.exports.fetch_add(1, Ordering::Relaxed);
-    progress.report(Progress::Stage {
+    progress.report(LoadProgress::Stage {
         stage: Stage::Exporting,
     });
     let stream = tokio::select! {
