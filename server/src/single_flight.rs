@@ -269,10 +269,17 @@ mod tests {
         )
         .await;
         assert!(all.iter().all(|r| r == &Ok(1)), "{all:?}");
-        assert_eq!(flights.get("list", run(calls.clone())).await, Ok(2), "not kept");
+        assert_eq!(
+            flights.get("list", run(calls.clone())).await,
+            Ok(2),
+            "not kept"
+        );
 
         let failing = |_| async { Err::<u32, String>("daemon down".into()) };
-        assert_eq!(flights.get("other", failing).await, Err("daemon down".into()));
+        assert_eq!(
+            flights.get("other", failing).await,
+            Err("daemon down".into())
+        );
         assert_eq!(flights.get("other", run(calls.clone())).await, Ok(3));
     }
 
@@ -288,7 +295,11 @@ mod tests {
         assert_eq!(flights.get("a", run(calls.clone())).await, Ok(0), "kept");
         assert_eq!(flights.get("c", run(calls.clone())).await, Ok(2));
         assert_eq!(flights.get("b", run(calls.clone())).await, Ok(1), "kept");
-        assert_eq!(flights.get("a", run(calls.clone())).await, Ok(3), "dropped first");
+        assert_eq!(
+            flights.get("a", run(calls.clone())).await,
+            Ok(3),
+            "dropped first"
+        );
     }
 
     #[tokio::test]

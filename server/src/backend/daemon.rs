@@ -9,8 +9,8 @@
 
 use super::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
 use crate::engine::{Engine, EngineConfig, EngineError};
-use crate::single_flight::{Keep, SingleFlight};
 use crate::progress::{LoadProgress, ProgressSink, Stage};
+use crate::single_flight::{Keep, SingleFlight};
 use crate::source::docker::{DockerClient, DockerError};
 use app::api::{DockerHealth, ImageDetail, ImageSummary, Progress, RunConfig};
 use app::history::{self, HistoryItem};

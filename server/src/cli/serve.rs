@@ -7,11 +7,11 @@
 use super::{CliError, GlobalArgs, ServeArgs};
 use crate::backend::{open_sources, Backend, DaemonBackend, OpenError, SourcesBackend};
 use crate::engine::EngineConfig;
-use crate::source::Source;
 use crate::http::{
     check_listen, find_dist_dir, AppState, JobsConfig, Policy, SecurityConfig, SecurityError,
     SpoolError, UploadConfig, Uploads,
 };
+use crate::source::Source;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -12,6 +12,7 @@ use super::error::ApiError;
 use super::images::parse_image_id;
 use super::jobs::{owner_key, start_refused};
 use super::state::AppState;
+use crate::single_flight::{Keep, SingleFlight};
 use app::api::{ComparePending, JobState, SharingReport};
 use app::compare::{CompareOptions, Comparison, MAX_IMAGES, MIN_IMAGES};
 use app::model::{Digest, Image};
@@ -20,7 +21,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use crate::single_flight::{Keep, SingleFlight};
 use std::net::SocketAddr;
 use std::sync::Arc;
 

@@ -1,8 +1,8 @@
 //! Image routes: health, the filtered list with totals, and one image's detail.
 
-use crate::backend::ImageFilters;
 use super::error::ApiError;
 use super::state::AppState;
+use crate::backend::ImageFilters;
 use app::api::{Health, ImageDetail, ImageList, ImageTotals};
 use app::history::exact_history;
 use app::model::Digest;

@@ -18,8 +18,8 @@ mod routes;
 pub use job::{Job, NOBODY_WAITING};
 
 use super::analysis::Analysis;
-use crate::backend::{Backend, ProgressFn};
 use super::error::ApiError;
+use crate::backend::{Backend, ProgressFn};
 use app::api::{JobState, Progress};
 use app::model::{Digest, Image};
 use std::collections::HashMap;

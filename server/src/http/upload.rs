@@ -21,8 +21,8 @@ pub use spool::{Spool, SpoolError};
 
 use super::audit::AUDIT_TARGET;
 use super::auth::Principal;
-use crate::backend::{OpenedSource, SourcesBackend};
 use super::state::AppState;
+use crate::backend::{OpenedSource, SourcesBackend};
 use crate::engine::{Engine, EngineError, LoadOptions};
 use crate::progress::NoProgress;
 use crate::source::Source;
