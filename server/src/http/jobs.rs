@@ -17,7 +17,7 @@ mod routes;
 
 pub use job::{Job, NOBODY_WAITING};
 
-use super::analysis::Analysis;
+use super::analysis::AnalysedImage;
 use super::error::ApiError;
 use crate::backend::{Backend, ProgressFn};
 use app::api::{JobState, Progress};
@@ -233,7 +233,7 @@ impl JobRegistry {
             };
             match loaded {
                 Ok(image) => {
-                    let built = tokio::task::spawn_blocking(move || Analysis::build(image)).await;
+                    let built = tokio::task::spawn_blocking(move || AnalysedImage::build(image)).await;
                     match built {
                         Ok(Ok(analysis)) => owner.finish(analysis),
                         Ok(Err(message)) => owner.fail(message),
@@ -299,7 +299,7 @@ impl JobRegistry {
 
     /// The finished analysis for an image, or why there is none (asking about a
     /// running job counts as interest in it).
-    pub fn analysis(&self, image: &Digest) -> Result<Arc<Analysis>, ApiError> {
+    pub fn analysis(&self, image: &Digest) -> Result<Arc<AnalysedImage>, ApiError> {
         let job = self.for_image(image).ok_or_else(|| {
             ApiError::NotReady(format!(
                 "image {image} has not been analysed; start with POST /api/v1/images/{image}/analysis"

@@ -2,7 +2,7 @@
 //! directory per request (per-layer changes or the stacked view, sorted, paged), the
 //! largest files and the wasted paths with blame (paged).
 
-use super::analysis::Analysis;
+use super::analysis::AnalysedImage;
 use super::error::ApiError;
 use super::images::parse_image_id;
 use super::state::AppState;
@@ -84,7 +84,7 @@ fn slice<T: Clone>(all: &[T], offset: u64, limit: u64) -> Vec<T> {
     all[start..end].to_vec()
 }
 
-pub(super) fn analysis_of(state: &AppState, id: &str) -> Result<Arc<Analysis>, ApiError> {
+pub(super) fn analysis_of(state: &AppState, id: &str) -> Result<Arc<AnalysedImage>, ApiError> {
     let id = parse_image_id(id)?;
     state.jobs.analysis(&id)
 }
