@@ -233,7 +233,8 @@ impl JobRegistry {
             };
             match loaded {
                 Ok(image) => {
-                    let built = tokio::task::spawn_blocking(move || AnalysedImage::build(image)).await;
+                    let built =
+                        tokio::task::spawn_blocking(move || AnalysedImage::build(image)).await;
                     match built {
                         Ok(Ok(analysis)) => owner.finish(analysis),
                         Ok(Err(message)) => owner.fail(message),

@@ -10,7 +10,7 @@ use app::api::{
     decode_raw, encode_raw, DiffMark, NodeKind, Page, RankedFile, TreeNode, TreePage, TreeView,
     WastedCopy, WastedPath,
 };
-use app::filetree::{DiffMark as Mark, HideCause, NodeId, NodeInfo, StackedTree, TreeFlag};
+use app::filetree::{self, HideCause, NodeId, NodeInfo, StackedTree, TreeFlag};
 use app::fmt::display_path;
 use app::model::EntryKind;
 use axum::extract::{Path, Query, State};
@@ -89,12 +89,12 @@ pub(super) fn analysis_of(state: &AppState, id: &str) -> Result<Arc<AnalysedImag
     state.jobs.analysis(&id)
 }
 
-pub(super) fn mark(m: Mark) -> DiffMark {
+pub(super) fn mark(m: filetree::DiffMark) -> DiffMark {
     match m {
-        Mark::Added => DiffMark::Added,
-        Mark::Modified | Mark::AttrsOnly => DiffMark::Modified,
-        Mark::Removed => DiffMark::Removed,
-        Mark::Unchanged => DiffMark::Unchanged,
+        filetree::DiffMark::Added => DiffMark::Added,
+        filetree::DiffMark::Modified | filetree::DiffMark::AttrsOnly => DiffMark::Modified,
+        filetree::DiffMark::Removed => DiffMark::Removed,
+        filetree::DiffMark::Unchanged => DiffMark::Unchanged,
     }
 }
 
@@ -141,7 +141,7 @@ fn cause_name(c: HideCause) -> &'static str {
 /// marked `modified` with the flag `changed_below` (as dive marks such directories).
 pub(super) fn to_node(info: &NodeInfo<'_>, changed_below: bool) -> TreeNode {
     let mut flags: Vec<String> = info.flags.iter().map(|f| flag_name(f).to_owned()).collect();
-    if info.mark == Mark::AttrsOnly {
+    if info.mark == filetree::DiffMark::AttrsOnly {
         flags.push("attrs_only".to_owned());
     }
     let mut shown = mark(info.mark);
@@ -217,7 +217,7 @@ async fn layer_tree(
     let mut children = tree.children(dir, k);
     let changed = analysis.changed_dirs(k);
     if view == TreeView::Layer {
-        children.retain(|c| c.mark != Mark::Unchanged || changed.contains_key(&c.id));
+        children.retain(|c| c.mark != filetree::DiffMark::Unchanged || changed.contains_key(&c.id));
     }
     let mut all: Vec<TreeNode> = children
         .iter()
