@@ -140,7 +140,7 @@ where
             table: self.table.clone(),
             key,
             serial,
-            outcome: Some(outcome),
+            outcome,
             context,
         }
     }
@@ -203,7 +203,7 @@ pub struct Ticket<K: Hash + Eq, T, E, C> {
     table: Arc<Mutex<Table<K, T, E, C>>>,
     key: K,
     serial: u64,
-    outcome: Option<Outcome<T, E>>,
+    outcome: Outcome<T, E>,
     context: C,
 }
 
@@ -213,12 +213,10 @@ impl<K: Hash + Eq, T: Clone, E: Clone, C> Ticket<K, T, E, C> {
         &self.context
     }
 
-    /// The run's result.
-    pub async fn wait(mut self) -> Result<T, E> {
-        match self.outcome.take() {
-            Some(outcome) => outcome.await,
-            None => unreachable!("a ticket is waited on once"),
-        }
+    /// The run's result (the ticket is held, so the run is wanted, until it comes).
+    pub async fn wait(self) -> Result<T, E> {
+        let outcome = self.outcome.clone();
+        outcome.await
     }
 }
 

@@ -11,6 +11,12 @@
 //! start runs it again. `POST /jobs/{id}/cancel` cancels at once when no other viewer
 //! waits (see [`routes`]). Each user (or client IP without auth) may have at most
 //! [`JobsConfig::max_per_user`] running jobs it started; joining one does not count.
+//!
+//! Not a [`crate::single_flight::SingleFlight`]: a job outlives its callers on purpose
+//! (it is followed by ID over SSE and polls, not awaited by one request), is cancelled
+//! by a grace timer, an explicit cancel or a time limit rather than by its last waiter
+//! leaving, carries an owner for the per-user cap, and keeps finished results under its
+//! own eviction ([`MAX_KEPT_RESULTS`], running jobs never dropped).
 
 mod job;
 mod routes;
