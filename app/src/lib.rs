@@ -16,6 +16,7 @@ pub mod compare;
 pub mod compress;
 pub mod filetree;
 pub mod fmt;
+pub mod history;
 pub mod history_cmd;
 pub mod layer;
 pub mod limits;

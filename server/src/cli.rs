@@ -7,12 +7,16 @@ mod args;
 mod ci;
 mod compare;
 mod report;
+mod serve;
+mod serve_args;
 mod sharing;
 
 pub use args::{
     AnalyzeArgs, CiArgs, Cli, Command, CompareArgs, CompareFormat, Format, GlobalArgs, LayerRef,
     RuleSet, ServeArgs, SharingArgs, SharingFormat,
 };
+pub use serve::{serve, ServeConfig, ServeError};
+pub use serve_args::{AuthModeArg, JobsArgs, SecurityArgs, UploadArgs};
 
 use crate::engine::{Engine, EngineConfig, EngineError, LoadOptions, Loaded};
 use crate::progress::{NoProgress, ProgressSink, TerminalBar};
@@ -85,79 +89,13 @@ fn init_tracing(verbose: bool) {
 pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let global = cli.global;
     match cli.command {
-        None => {
-            serve(
-                &global,
-                ServeArgs {
-                    listen: crate::http::DEFAULT_LISTEN
-                        .parse()
-                        .map_err(|e| CliError(format!("bad default listen address: {e}")))?,
-                    dist_dir: None,
-                    allowed_hosts: Vec::new(),
-                    security: crate::http::SecurityConfig::default(),
-                    jobs: crate::http::JobsConfig::default(),
-                    uploads: crate::http::UploadConfig::default(),
-                    sources: Vec::new(),
-                    export_idle_timeout: None,
-                },
-            )
-            .await
-        }
-        Some(Command::Serve(args)) => serve(&global, args).await,
+        None => serve::run(&global, ServeArgs::defaults()).await,
+        Some(Command::Serve(args)) => serve::run(&global, args).await,
         Some(Command::Analyze(args)) => analyze(&global, args).await,
         Some(Command::Ci(args)) => ci::ci(&global, args).await,
         Some(Command::Compare(args)) => compare::compare(&global, args).await,
         Some(Command::Sharing(args)) => sharing::sharing(&global, args).await,
     }
-}
-
-async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode, CliError> {
-    for s in &args.sources {
-        Source::parse(s).map_err(|e| CliError(format!("{e}; {}", source_hint())))?;
-    }
-    for h in &args.allowed_hosts {
-        if h.is_empty() || h.contains(['/', ' ', '@']) {
-            return Err(CliError(format!(
-                "--allowed-host {h:?} is not a host name; give a name like dashboard.example or 10.0.0.5"
-            )));
-        }
-    }
-    if let Some(dir) = &args.dist_dir {
-        if !dir.join("index.html").is_file() {
-            return Err(CliError(format!(
-                "--dist-dir {}: no index.html there; build the UI with `trunk build --release` and pass its dist/ directory",
-                dir.display()
-            )));
-        }
-    }
-    let config = crate::http::ServeConfig {
-        listen: args.listen,
-        docker_host: global.docker_host.clone(),
-        cache_dir: cache_dir(global),
-        dist_dir: args.dist_dir,
-        allowed_hosts: args.allowed_hosts,
-        sources: args.sources,
-        security: args.security,
-        jobs: args.jobs,
-        uploads: args.uploads,
-        use_layer_store: !global.no_layer_store,
-        export_idle_timeout: args.export_idle_timeout.map_or(
-            crate::source::docker::EXPORT_IDLE_TIMEOUT,
-            std::time::Duration::from_secs,
-        ),
-    };
-    crate::http::serve(config).await.map_err(|e| match e {
-        crate::http::ServeError::Open(_) => CliError(format!(
-            "{e}; check the path, or list archives and layouts as {}",
-            source_hint().trim_start_matches("use ")
-        )),
-        crate::http::ServeError::Security(_) => CliError(e.to_string()),
-        crate::http::ServeError::Upload(_) => CliError(e.to_string()),
-        _ => CliError(format!(
-            "{e}; choose another address with --listen 127.0.0.1:PORT"
-        )),
-    })?;
-    Ok(ExitCode::SUCCESS)
 }
 
 fn cache_dir(global: &GlobalArgs) -> Option<PathBuf> {

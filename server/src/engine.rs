@@ -22,7 +22,8 @@ mod export;
 mod queue;
 
 use crate::cache::LayerCache;
-use crate::progress::{LoadStage, Progress, ProgressSink};
+use crate::progress::{LoadProgress, LoadStage, ProgressSink};
+use crate::single_flight::{Keep, SingleFlight, TaskFailed};
 use crate::source::docker::{DockerClient, DockerError};
 use crate::source::{Source, SourceError};
 use app::archive::{ArchiveError, Platform};
@@ -36,7 +37,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use tokio_util::sync::CancellationToken;
 
-pub use daemon::Flight;
 pub use queue::{ExportQueue, QueueClosed};
 
 /// Exports allowed to run at the same time.
@@ -138,6 +138,12 @@ pub enum EngineError {
     Internal(String),
 }
 
+impl From<TaskFailed> for EngineError {
+    fn from(e: TaskFailed) -> Self {
+        EngineError::Internal(e.to_string())
+    }
+}
+
 impl EngineError {
     /// True when the daemon could not be reached (the CLI suggests archives then).
     pub fn is_daemon_unavailable(&self) -> bool {
@@ -166,7 +172,7 @@ pub(crate) struct Inner {
     cache: Option<LayerCache>,
     cache_error: Option<String>,
     memory: Mutex<HashMap<Digest, Weak<LayerIndex>>>,
-    flights: Mutex<HashMap<Digest, Flight>>,
+    flights: SingleFlight<Digest, Loaded, EngineError, Arc<daemon::FanOut>>,
     exports: ExportQueue,
     stats: Counters,
 }
@@ -199,7 +205,7 @@ impl Engine {
                 cache,
                 cache_error,
                 memory: Mutex::new(HashMap::new()),
-                flights: Mutex::new(HashMap::new()),
+                flights: SingleFlight::new(Keep::InFlight),
                 exports: ExportQueue::new(MAX_CONCURRENT_EXPORTS),
                 stats: Counters::default(),
             }),
@@ -243,7 +249,7 @@ impl Engine {
         progress: Arc<dyn ProgressSink>,
         cancel: CancellationToken,
     ) -> Result<Loaded, EngineError> {
-        progress.report(Progress::Stage {
+        progress.report(LoadProgress::Stage {
             stage: LoadStage::Resolving,
         });
         match source {

@@ -14,7 +14,7 @@ mod big_image;
 
 use app::model::Digest;
 use server::engine::{Engine, EngineConfig, EngineError, Loaded};
-use server::progress::{Progress, ProgressSink};
+use server::progress::{LoadProgress, ProgressSink};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -48,8 +48,8 @@ struct Recorder {
 }
 
 impl ProgressSink for Recorder {
-    fn report(&self, event: Progress) {
-        if let Progress::Bytes { done, .. } = event {
+    fn report(&self, event: LoadProgress) {
+        if let LoadProgress::Bytes { done, .. } = event {
             self.bytes.store(done, Ordering::SeqCst);
         }
     }

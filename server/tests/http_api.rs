@@ -14,7 +14,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 fn app_with(backend: Arc<FakeBackend>) -> axum::Router {
-    router(AppState::new(backend, None, &["strata.example".to_owned()]))
+    router(
+        AppState::builder(backend)
+            .allowed_hosts(&["strata.example".to_owned()])
+            .build(),
+    )
 }
 
 fn app() -> (axum::Router, Arc<FakeBackend>) {
@@ -158,11 +162,11 @@ async fn static_files_and_spa_fallback() {
     let dist = tempfile::tempdir().unwrap();
     std::fs::write(dist.path().join("index.html"), "<html>strata-index</html>").unwrap();
     std::fs::write(dist.path().join("app.js"), "export {}").unwrap();
-    let site = router(AppState::new(
-        Arc::new(FakeBackend::up()),
-        Some(dist.path().to_path_buf()),
-        &[],
-    ));
+    let site = router(
+        AppState::builder(Arc::new(FakeBackend::up()))
+            .dist_dir(Some(dist.path().to_path_buf()))
+            .build(),
+    );
     let (status, headers, body) = send(&site, request("GET", "/app.js")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(headers["content-type"]

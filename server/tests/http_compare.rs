@@ -26,7 +26,7 @@ fn app() -> (axum::Router, Arc<FakeBackend>) {
         by_id: vec![fake::sample_image(), fake::second_image()],
         ..FakeBackend::up()
     });
-    (router(AppState::new(backend.clone(), None, &[])), backend)
+    (router(AppState::builder(backend.clone()).build()), backend)
 }
 
 #[tokio::test]
@@ -113,7 +113,7 @@ async fn a_failed_load_fails_the_comparison_with_its_reason() {
         failures_left: std::sync::atomic::AtomicUsize::new(2),
         ..FakeBackend::up()
     });
-    let app = router(AppState::new(backend, None, &[]));
+    let app = router(AppState::builder(backend).build());
     let uri = format!("/api/v1/compare?ids={},{}", digest(1), digest(2));
     let (_, pending) = post_json(&app, &uri).await;
     for j in pending["jobs"].as_array().unwrap() {
@@ -154,7 +154,7 @@ async fn sharing_map_from_the_backend_metadata() {
     );
     assert_eq!(report["skipped"][0], "image x: left out");
 
-    let down = router(AppState::new(Arc::new(FakeBackend::down()), None, &[]));
+    let down = router(AppState::builder(Arc::new(FakeBackend::down())).build());
     let (status, body) = get_json(&down, "/api/v1/sharing").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
 }

@@ -9,7 +9,8 @@ mod fake;
 
 use axum::http::StatusCode;
 use fake::{get_json, request, send, wait_job};
-use server::http::{router, AppState, DaemonBackend};
+use server::backend::DaemonBackend;
+use server::http::{router, AppState};
 use std::process::Command;
 use std::sync::Arc;
 
@@ -63,7 +64,7 @@ impl Drop for BuiltImage {
 
 fn daemon_app(host: Option<&str>) -> axum::Router {
     let backend = DaemonBackend::new(host.map(str::to_owned), None);
-    router(AppState::new(Arc::new(backend), None, &[]))
+    router(AppState::builder(Arc::new(backend)).build())
 }
 
 #[tokio::test]

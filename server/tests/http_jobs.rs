@@ -27,11 +27,13 @@ fn setup(grace: f64, max: u32, queue: Option<usize>) -> (axum::Router, AppState,
         queue: queue.map(|n| Arc::new(ExportQueue::new(n))),
         ..FakeBackend::up()
     });
-    let state = AppState::new(backend.clone(), None, &[]).with_jobs(JobsConfig {
-        grace_secs: grace,
-        max_per_user: max,
-        ..JobsConfig::default()
-    });
+    let state = AppState::builder(backend.clone())
+        .jobs(JobsConfig {
+            grace_secs: grace,
+            max_per_user: max,
+            ..JobsConfig::default()
+        })
+        .build();
     (router(state.clone()), state, backend)
 }
 
@@ -330,10 +332,12 @@ async fn a_job_past_its_time_limit_is_stopped_even_while_watched() {
         hold: true,
         ..FakeBackend::up()
     });
-    let state = AppState::new(backend.clone(), None, &[]).with_jobs(JobsConfig {
-        max_secs: 0.5,
-        ..JobsConfig::default()
-    });
+    let state = AppState::builder(backend.clone())
+        .jobs(JobsConfig {
+            max_secs: 0.5,
+            ..JobsConfig::default()
+        })
+        .build();
     let app = router(state.clone());
     let job = start(&app, 1).await["id"].as_str().unwrap().to_owned();
     let mut stream = Stream::open(&app, &job, None).await;

@@ -11,8 +11,9 @@ mod fake;
 use app::testkit::ImageBuilder;
 use axum::http::StatusCode;
 use fake::{get_json, request, send, wait_job, FakeBackend};
+use server::backend::{open_sources, Backend, SourcesBackend};
 use server::engine::{Engine, EngineConfig};
-use server::http::{open_sources, router, AppState, Backend, SourcesBackend};
+use server::http::{router, AppState};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -31,7 +32,7 @@ async fn app_over(fake: FakeBackend, sources: &[String]) -> (axum::Router, Arc<F
     let opened = open_sources(&engine, sources).await.expect("sources open");
     let fake = Arc::new(fake);
     let backend: Arc<dyn Backend> = Arc::new(SourcesBackend::new(fake.clone(), opened));
-    (router(AppState::new(backend, None, &[])), fake)
+    (router(AppState::builder(backend).build()), fake)
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use server::http::{router, AppState};
 use std::sync::Arc;
 
 async fn analysed() -> (axum::Router, String) {
-    let app = router(AppState::new(Arc::new(FakeBackend::up()), None, &[]));
+    let app = router(AppState::builder(Arc::new(FakeBackend::up())).build());
     let id = fake::digest(1).to_string();
     let (_, _, body) = send(
         &app,
@@ -238,7 +238,7 @@ async fn layer_view_directories_show_the_layers_own_bytes() {
         image: Some(Arc::new(image)),
         ..FakeBackend::up()
     };
-    let app = router(AppState::new(Arc::new(backend), None, &[]));
+    let app = router(AppState::builder(Arc::new(backend)).build());
     let id = fake::digest(1).to_string();
     let (_, _, body) = send(
         &app,

@@ -14,7 +14,7 @@ use server::http::{router, AppState};
 use std::sync::Arc;
 
 async fn analysed(backend: FakeBackend, id: &str) -> axum::Router {
-    let app = router(AppState::new(Arc::new(backend), None, &[]));
+    let app = router(AppState::builder(Arc::new(backend)).build());
     let (_, _, body) = send(
         &app,
         request("POST", &format!("/api/v1/images/{id}/analysis")),

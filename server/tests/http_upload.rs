@@ -15,10 +15,10 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use fake::{get_json, request, send, wait_job, FakeBackend};
 use futures_util::StreamExt as _;
+use server::backend::{Backend, SourcesBackend};
 use server::engine::{Engine, EngineConfig};
 use server::http::{
-    router, AppState, AuthMode, Backend, Policy, SecurityConfig, SourcesBackend, UploadConfig,
-    Uploads, UPLOAD_PATH,
+    router, AppState, AuthMode, Policy, SecurityConfig, UploadConfig, Uploads, UPLOAD_PATH,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -71,10 +71,11 @@ fn kit_with(
     };
     let uploads = tune(Uploads::new(engine, sources.clone(), &config).expect("uploads open"));
     let backend: Arc<dyn Backend> = sources.clone();
-    let mut state = AppState::new(backend, None, &[]).with_uploads(Arc::new(uploads));
+    let mut state = AppState::builder(backend).uploads(Arc::new(uploads));
     if let Some(security) = security {
-        state = state.with_security(Policy::from_config(&security).expect("policy"));
+        state = state.security(Policy::from_config(&security).expect("policy"));
     }
+    let state = state.build();
     Kit {
         app: router(state),
         spool,
@@ -441,7 +442,7 @@ async fn uploads_need_authentication_but_not_write_access() {
 #[tokio::test]
 async fn uploads_can_be_turned_off() {
     let backend: Arc<dyn Backend> = Arc::new(FakeBackend::up());
-    let app = router(AppState::new(backend, None, &[]));
+    let app = router(AppState::builder(backend).build());
     let (status, _, body) = send(&app, bytes_request("x.tar", image("off").docker_save())).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let err = json(&body);

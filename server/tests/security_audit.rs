@@ -51,7 +51,11 @@ async fn state_changing_requests_are_audited_without_secrets() {
         ..SecurityConfig::default()
     };
     let policy = Policy::from_config(&config).expect("policy");
-    let app = router(AppState::new(Arc::new(FakeBackend::up()), None, &[]).with_security(policy));
+    let app = router(
+        AppState::builder(Arc::new(FakeBackend::up()))
+            .security(policy)
+            .build(),
+    );
     let bearer = format!("Bearer {ADMIN_TOKEN}");
     let uri = format!("/api/v1/images/{}/analysis", digest(1).hex());
     let (status, _, _) = send(&app, req("POST", &uri, &[("authorization", &bearer)])).await;
@@ -87,8 +91,9 @@ async fn state_changing_requests_are_audited_without_secrets() {
         ..SecurityConfig::default()
     };
     let limited = router(
-        AppState::new(Arc::new(FakeBackend::up()), None, &[])
-            .with_security(Policy::from_config(&strict).expect("policy")),
+        AppState::builder(Arc::new(FakeBackend::up()))
+            .security(Policy::from_config(&strict).expect("policy"))
+            .build(),
     );
     let (first, _, _) = send(&limited, req("POST", &uri, &[])).await;
     assert!(first.is_success(), "{first}");

@@ -10,7 +10,8 @@ mod fake;
 
 use axum::http::StatusCode;
 use fake::{request, send};
-use server::http::{router, AppState, DaemonBackend};
+use server::backend::DaemonBackend;
+use server::http::{router, AppState};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
@@ -71,7 +72,7 @@ async fn traversal_and_injection_names_are_400_with_no_daemon_request() {
     let socket = dir.path().join("docker.sock");
     let seen = fake_daemon(&socket);
     let backend = DaemonBackend::new(Some(format!("unix://{}", socket.display())), None);
-    let app = router(AppState::new(Arc::new(backend), None, &[]));
+    let app = router(AppState::builder(Arc::new(backend)).build());
 
     // Positive control: the fake daemon is reachable through this router.
     let _ = send(&app, request("GET", "/api/v1/images")).await;

@@ -1,11 +1,13 @@
 //! Read access to a [`StackedTree`] as of one layer: node rows with diff marks, children,
-//! path lookup, iteration for search, per-layer statistics and hidden copies.
+//! path lookup, iteration for search, per-layer statistics, the directories a layer
+//! changes below, and hidden copies.
 
 use super::layer::{path_from_parents, TreeWarning};
 use super::marks::rewrite_mark;
 use super::stacked::{HiddenCopy, LayerStats, NodeInfo, StackedTree, Version, IMPLICIT};
 use super::{components, DiffMark, NodeId};
 use crate::model::{Entry, EntryKind, LayerIndex};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Mode shown for a directory that has no tar entry of its own.
@@ -197,6 +199,28 @@ impl StackedTree {
     /// Nodes whose version changed at layer `k` (sorted by id).
     pub fn changes(&self, k: u32) -> &[NodeId] {
         self.changes.get(k as usize).map_or(&[], |c| c.as_slice())
+    }
+
+    /// Directories (as of layer `k`) with at least one change of layer `k` below them,
+    /// each with the regular-file bytes layer `k` itself writes below it (its own bytes).
+    pub fn changed_dirs(&self, k: u32) -> HashMap<NodeId, u64> {
+        let mut dirs: HashMap<NodeId, u64> = HashMap::new();
+        for &n in self.changes(k) {
+            let own = self
+                .info(n, k)
+                .filter(|i| i.kind == EntryKind::File && i.mark != DiffMark::Removed)
+                .map_or(0, |i| i.size);
+            let path = self.path_of(n);
+            let mut end = 0;
+            while let Some(pos) = path[end..].iter().position(|b| *b == b'/') {
+                end += pos;
+                if let Some(d) = self.lookup(&path[..end], k) {
+                    *dirs.entry(d).or_default() += own;
+                }
+                end += 1;
+            }
+        }
+        dirs
     }
 
     /// What layer `k` added, modified, rewrote and removed.

@@ -5,7 +5,7 @@
 
 use crate::api;
 use crate::components::ErrorNotice;
-use app::api::{decode_raw, encode_raw, DiffMark, Digest, NodeKind, Treemap as TreemapData};
+use app::api::{decode_raw, encode_raw, DiffMark, Digest, NodeKind};
 use app::fmt::display_path;
 use app::treemap::{layout_nested, Inset, Rect};
 use leptos::prelude::*;
@@ -135,7 +135,7 @@ fn label(m: DiffMark) -> &'static str {
 
 /// The SVG itself.
 #[component]
-fn Drawing(map: TreemapData, on_zoom: Callback<String>) -> impl IntoView {
+fn Drawing(map: app::api::Treemap, on_zoom: Callback<String>) -> impl IntoView {
     if map.nodes.is_empty() || map.size == 0 {
         let what = if map.nodes.is_empty() {
             "This directory is empty at this layer."

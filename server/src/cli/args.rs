@@ -66,11 +66,11 @@ pub struct ServeArgs {
     #[arg(long = "allowed-host", value_name = "HOST")]
     pub allowed_hosts: Vec<String>,
     #[command(flatten)]
-    pub security: crate::http::SecurityConfig,
+    pub security: super::SecurityArgs,
     #[command(flatten)]
-    pub jobs: crate::http::JobsConfig,
+    pub jobs: super::JobsArgs,
     #[command(flatten)]
-    pub uploads: crate::http::UploadConfig,
+    pub uploads: super::UploadArgs,
     /// Fail an export when the daemon sends no data for SECS seconds (default 60; tests
     /// use a short one)
     #[arg(long, hide = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
@@ -79,6 +79,18 @@ pub struct ServeArgs {
     /// oci-archive:PATH, oci:DIR, a path, docker:REF or REF
     #[arg(value_name = "SOURCE")]
     pub sources: Vec<String>,
+}
+
+impl ServeArgs {
+    /// The flags of a bare `strata` (no subcommand): every default.
+    pub fn defaults() -> ServeArgs {
+        #[derive(Parser)]
+        struct Bare {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        Bare::parse_from(["strata"]).serve
+    }
 }
 
 /// Report formats of `strata analyze`.

@@ -3,7 +3,7 @@
 //! and platform; its verified layers go to the memory map and the disk cache.
 
 use super::{host_platform, EngineError, Inner, LoadOptions, LoadReport, Loaded};
-use crate::progress::{ChunkProgress, LoadStage, Progress, ProgressSink};
+use crate::progress::{ChunkProgress, LoadProgress, LoadStage, ProgressSink};
 use crate::source::archive_file::{self, ArchiveFileError};
 use crate::source::oci_dir::{self, OciDirError};
 use std::path::PathBuf;
@@ -26,7 +26,7 @@ pub(super) async fn load(
     let task_cancel = cancel.clone();
     let sink = progress.clone();
     let task = tokio::task::spawn_blocking(move || {
-        sink.report(Progress::Stage {
+        sink.report(LoadProgress::Stage {
             stage: LoadStage::ReadingArchive,
         });
         let mut counter = ChunkProgress::new(&*sink, &task_cancel);
@@ -54,7 +54,7 @@ pub(super) async fn load(
     let mut image = image;
     for (i, layer) in image.layers.iter_mut().enumerate() {
         *layer = inner.remember(layer.clone(), true);
-        progress.report(Progress::Layer {
+        progress.report(LoadProgress::Layer {
             index: i,
             count,
             diff_id: layer.diff_id.to_string(),
@@ -65,7 +65,7 @@ pub(super) async fn load(
         .stats
         .parsed_layers
         .fetch_add(count as u64, Ordering::Relaxed);
-    progress.report(Progress::Stage {
+    progress.report(LoadProgress::Stage {
         stage: LoadStage::Done,
     });
     Ok(Loaded {

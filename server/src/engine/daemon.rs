@@ -1,4 +1,6 @@
-//! Loading one daemon image by ID: the shared in-flight map, then the cheapest path that
+//! Loading one daemon image by ID: the shared in-flight map (a
+//! [`crate::single_flight::SingleFlight`] whose context is the waiters' progress
+//! fan-out), then the cheapest path that
 //! works — cached layers, the daemon's layer store (tar-split), and finally the export.
 //!
 //! Invariants: the export fallback re-reads every layer the earlier paths did not supply,
@@ -10,29 +12,17 @@
 
 use super::export::spawn_pump;
 use super::{EngineError, Inner, LoadReport, Loaded};
-use crate::progress::{ChunkProgress, LoadStage, Progress, ProgressSink};
+use crate::progress::{ChunkProgress, LoadProgress, LoadStage, ProgressSink};
 use crate::source::storage::LayerStore;
 use app::model::{chain_ids, Digest, Image, ImageConfig, LayerIndex};
-use futures_util::future::{BoxFuture, FutureExt, Shared};
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-type SharedLoad = Shared<BoxFuture<'static, Result<Loaded, EngineError>>>;
-
-/// One load in progress: its result, shared by every waiter, their progress sinks, and
-/// the token that stops it once nobody waits.
-#[derive(Clone)]
-pub struct Flight {
-    result: SharedLoad,
-    sinks: Arc<FanOut>,
-    cancel: CancellationToken,
-    waiters: Arc<AtomicUsize>,
-}
-
+/// The progress sinks of every waiter of one load: the context of its flight.
 #[derive(Default)]
-struct FanOut {
+pub(super) struct FanOut {
     sinks: Mutex<Vec<(u64, Arc<dyn ProgressSink>)>>,
 }
 
@@ -47,7 +37,7 @@ impl FanOut {
 }
 
 impl ProgressSink for FanOut {
-    fn report(&self, event: Progress) {
+    fn report(&self, event: LoadProgress) {
         for (_, s) in self.sinks.lock().iter() {
             s.report(event.clone());
         }
@@ -63,108 +53,43 @@ impl ProgressSink for FanOut {
 /// Serial numbers of waiters (to remove their progress sink when they leave).
 static WAITER_SERIAL: AtomicU64 = AtomicU64::new(0);
 
-/// One waiter of a flight. Dropping it (the waiter got its result, was cancelled, or its
-/// future was dropped) unregisters it; the last one to leave cancels the load. Counting
-/// happens under the flights lock, so a new waiter never joins a load being cancelled.
-struct Waiter {
-    inner: Arc<Inner>,
-    id: Digest,
+/// Removes one waiter's progress sink when the waiter leaves (done, cancelled, dropped).
+struct SinkGuard {
+    sinks: Arc<FanOut>,
     key: u64,
-    flight: Flight,
 }
 
-impl Drop for Waiter {
+impl Drop for SinkGuard {
     fn drop(&mut self) {
-        self.flight.sinks.remove(self.key);
-        let mut flights = self.inner.flights.lock();
-        if self.flight.waiters.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.flight.cancel.cancel();
-            if flights
-                .get(&self.id)
-                .is_some_and(|f| Arc::ptr_eq(&f.waiters, &self.flight.waiters))
-            {
-                flights.remove(&self.id);
-            }
-        }
+        self.sinks.remove(self.key);
     }
 }
 
-/// Joins the load of `id` in flight, or starts it in a task the engine owns.
+/// Joins the load of `id` in flight, or starts it in a task the engine's single-flight
+/// map owns; the last waiter to leave cancels it (see [`crate::single_flight`]).
 pub(super) async fn load_shared(
     inner: &Arc<Inner>,
     id: &Digest,
     progress: Arc<dyn ProgressSink>,
     cancel: CancellationToken,
 ) -> Result<Loaded, EngineError> {
+    let owner = inner.clone();
+    let load_id = id.clone();
+    let ticket = inner.flights.join(id.clone(), move |token| {
+        let sinks = Arc::new(FanOut::default());
+        let work = load_uncached(owner, load_id, sinks.clone(), token);
+        (sinks, work)
+    });
     let key = WAITER_SERIAL.fetch_add(1, Ordering::Relaxed);
-    let waiter = {
-        let mut flights = inner.flights.lock();
-        let joinable = flights
-            .get(id)
-            .filter(|f| !f.cancel.is_cancelled())
-            .cloned();
-        let flight = match joinable {
-            Some(f) => f,
-            None => {
-                let sinks = Arc::new(FanOut::default());
-                let cancel = CancellationToken::new();
-                let waiters = Arc::new(AtomicUsize::new(0));
-                let task = tokio::spawn(load_uncached(
-                    inner.clone(),
-                    id.clone(),
-                    sinks.clone() as Arc<dyn ProgressSink>,
-                    cancel.clone(),
-                ));
-                let owner = inner.clone();
-                let map_key = id.clone();
-                let mine = waiters.clone();
-                let result = async move {
-                    let r = task
-                        .await
-                        .map_err(|e| EngineError::Internal(format!("load task: {e}")))
-                        .and_then(|r| r);
-                    {
-                        let mut f = owner.flights.lock();
-                        // Only this load's entry: a cancelled one may have been replaced.
-                        if f.get(&map_key)
-                            .is_some_and(|f| Arc::ptr_eq(&f.waiters, &mine))
-                        {
-                            f.remove(&map_key);
-                        }
-                    }
-                    r
-                }
-                .boxed()
-                .shared();
-                let f = Flight {
-                    result,
-                    sinks,
-                    cancel,
-                    waiters,
-                };
-                flights.insert(id.clone(), f.clone());
-                f
-            }
-        };
-        flight.sinks.add(key, progress);
-        flight.waiters.fetch_add(1, Ordering::SeqCst);
-        Waiter {
-            inner: inner.clone(),
-            id: id.clone(),
-            key,
-            flight,
-        }
+    ticket.context().add(key, progress);
+    let _sink = SinkGuard {
+        sinks: ticket.context().clone(),
+        key,
     };
-    let flight = waiter.flight.clone();
-    // Poll the shared future from a task of its own too, so the map entry is cleared
-    // even when every waiter has gone.
-    tokio::spawn(flight.result.clone().map(|_| ()));
-    let r = tokio::select! {
-        r = flight.result => r,
+    tokio::select! {
+        r = ticket.wait() => r,
         _ = cancel.cancelled() => Err(EngineError::Cancelled),
-    };
-    drop(waiter);
-    r
+    }
 }
 
 async fn load_uncached(
@@ -196,7 +121,7 @@ async fn load_uncached(
     for (i, l) in layers.iter().enumerate() {
         if let Some(l) = l {
             report.from_cache += 1;
-            progress.report(Progress::Layer {
+            progress.report(LoadProgress::Layer {
                 index: i,
                 count,
                 diff_id: l.diff_id.to_string(),
@@ -213,7 +138,7 @@ async fn load_uncached(
     let need_store = config_raw.is_none() || layers.iter().any(Option::is_none);
     if need_store && inner.config.use_layer_store {
         if let Some(store) = layer_store(&inner).await {
-            progress.report(Progress::Stage {
+            progress.report(LoadProgress::Stage {
                 stage: LoadStage::ReadingStorage,
             });
             let (cfg, got) =
@@ -249,7 +174,7 @@ async fn load_uncached(
                 report.from_export += 1;
                 *slot = Some(inner.remember(l, true));
                 if let Some(l) = slot {
-                    progress.report(Progress::Layer {
+                    progress.report(LoadProgress::Layer {
                         index: i,
                         count,
                         diff_id: l.diff_id.to_string(),
@@ -291,7 +216,7 @@ async fn load_uncached(
     if layers.len() != count {
         return Err(inconsistent(&id, "a layer could not be read".into()));
     }
-    progress.report(Progress::Stage {
+    progress.report(LoadProgress::Stage {
         stage: LoadStage::Done,
     });
     Ok(Loaded {
@@ -360,7 +285,7 @@ async fn read_from_store(
             }
             match store.index_layer(&chains[i], &diff_ids[i], limits) {
                 Ok(l) => {
-                    progress.report(Progress::Layer {
+                    progress.report(LoadProgress::Layer {
                         index: i,
                         count: diff_ids.len(),
                         diff_id: l.diff_id.to_string(),
@@ -401,7 +326,7 @@ async fn export(
         _ = cancel.cancelled() => return Err(EngineError::Cancelled),
     };
     inner.stats.exports.fetch_add(1, Ordering::Relaxed);
-    progress.report(Progress::Stage {
+    progress.report(LoadProgress::Stage {
         stage: LoadStage::Exporting,
     });
     let stream = tokio::select! {

@@ -2,12 +2,12 @@
 //! (`app::filetree`), Strata's waste analysis and the dive-compatible figures (both
 //! `app::analysis`), computed once off the async runtime when the job finishes. Tree
 //! and ranked-list requests read from here; nothing is recomputed per request except a
-//! small per-layer cache of directories that contain changes.
+//! small per-layer cache of directories that contain changes
+//! ([`StackedTree::changed_dirs`]).
 
-use app::analysis::{self as engine_analysis, AnalysisOptions};
+use app::analysis::{self, AnalysisOptions};
 use app::api::{AnalysisSummary, DiveFigures, LayerStats};
-use app::filetree::{DiffMark, NodeId, StackedTree};
-use app::model::EntryKind;
+use app::filetree::{NodeId, StackedTree};
 use app::model::Image;
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -16,11 +16,12 @@ use std::sync::Arc;
 /// Length of the largest-files list kept per image.
 const TOP_FILES: usize = 1000;
 
-/// The finished work for one image.
-pub struct Analysis {
+/// The finished work for one image (named apart from the domain's
+/// [`app::analysis::Analysis`], which it holds as `report`).
+pub struct AnalysedImage {
     pub image: Arc<Image>,
     pub tree: StackedTree,
-    pub report: engine_analysis::Analysis,
+    pub report: analysis::Analysis,
     pub summary: AnalysisSummary,
     changed_dirs: Mutex<HashMap<u32, Arc<HashMap<NodeId, u64>>>>,
 }
@@ -33,19 +34,19 @@ fn finite(x: f64) -> f64 {
     }
 }
 
-impl Analysis {
+impl AnalysedImage {
     /// Stacks the layers and analyses them (CPU-bound: call from a blocking task).
-    pub fn build(image: Arc<Image>) -> Result<Analysis, String> {
+    pub fn build(image: Arc<Image>) -> Result<AnalysedImage, String> {
         let tree = StackedTree::from_layers(image.layers.iter().cloned())
             .map_err(|e| format!("image {}: {e}", image.id))?;
-        let report = engine_analysis::analyze(
+        let report = analysis::analyze(
             &tree,
             &AnalysisOptions {
                 base_layers: 1,
                 top_files: TOP_FILES,
             },
         );
-        let dive = engine_analysis::dive::analyze(&image.layers);
+        let dive = analysis::dive::analyze(&image.layers);
         let layers: Vec<LayerStats> = image
             .layers
             .iter()
@@ -77,7 +78,7 @@ impl Analysis {
                 user_wasted_percent: finite(dive.wasted_user_percent),
             }),
         };
-        Ok(Analysis {
+        Ok(AnalysedImage {
             image,
             tree,
             report,
@@ -92,24 +93,7 @@ impl Analysis {
         if let Some(hit) = self.changed_dirs.lock().get(&k).cloned() {
             return hit;
         }
-        let mut dirs: HashMap<NodeId, u64> = HashMap::new();
-        for &n in self.tree.changes(k) {
-            let own = self
-                .tree
-                .info(n, k)
-                .filter(|i| i.kind == EntryKind::File && i.mark != DiffMark::Removed)
-                .map_or(0, |i| i.size);
-            let path = self.tree.path_of(n);
-            let mut end = 0;
-            while let Some(pos) = path[end..].iter().position(|b| *b == b'/') {
-                end += pos;
-                if let Some(d) = self.tree.lookup(&path[..end], k) {
-                    *dirs.entry(d).or_default() += own;
-                }
-                end += 1;
-            }
-        }
-        let dirs = Arc::new(dirs);
+        let dirs = Arc::new(self.tree.changed_dirs(k));
         self.changed_dirs.lock().insert(k, dirs.clone());
         dirs
     }

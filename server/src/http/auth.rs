@@ -30,7 +30,7 @@ use std::sync::Arc;
 pub const TOKEN_COOKIE: &str = "strata_token";
 
 /// How callers prove who they are (`--auth`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthMode {
     /// No authentication; only a loopback listen address is allowed
     #[default]

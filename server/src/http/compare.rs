@@ -12,6 +12,7 @@ use super::error::ApiError;
 use super::images::parse_image_id;
 use super::jobs::owner_key;
 use super::state::AppState;
+use crate::single_flight::{Keep, SingleFlight};
 use app::api::{ComparePending, JobState, SharingReport};
 use app::compare::{CompareOptions, Comparison, MAX_IMAGES, MIN_IMAGES};
 use app::model::{Digest, Image};
@@ -20,13 +21,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use parking_lot::Mutex;
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::sync::OnceCell;
 
-/// Comparisons kept in memory (most recent first out last).
+/// Finished comparisons kept in memory (the oldest finished is dropped first).
 const KEPT_COMPARISONS: usize = 8;
 
 pub fn routes() -> Router<AppState> {
@@ -35,31 +33,13 @@ pub fn routes() -> Router<AppState> {
         .route("/sharing", get(sharing))
 }
 
-type Slot = Arc<OnceCell<Result<Arc<Comparison>, String>>>;
+/// Comparisons by the ordered list of image IDs: computed once, shared by concurrent
+/// requests, the last [`KEPT_COMPARISONS`] successes kept (failures are not).
+pub type CompareCache = SingleFlight<Vec<Digest>, Arc<Comparison>, String>;
 
-/// Finished (or running) comparisons by the ordered list of image IDs.
-#[derive(Default)]
-pub struct CompareCache {
-    slots: Mutex<VecDeque<(Vec<Digest>, Slot)>>,
-}
-
-impl CompareCache {
-    fn slot(&self, key: &[Digest]) -> Result<Slot, ApiError> {
-        let mut slots = self.slots.lock();
-        if let Some((_, s)) = slots.iter().find(|(k, _)| k == key) {
-            return Ok(s.clone());
-        }
-        let slot: Slot = Arc::default();
-        slots.push_back((key.to_vec(), slot.clone()));
-        while slots.len() > KEPT_COMPARISONS {
-            slots.pop_front();
-        }
-        Ok(slot)
-    }
-
-    fn forget(&self, key: &[Digest]) {
-        self.slots.lock().retain(|(k, _)| k != key);
-    }
+/// An empty comparison cache.
+pub fn cache() -> CompareCache {
+    SingleFlight::new(Keep::Recent(KEPT_COMPARISONS))
 }
 
 /// What `/compare` was asked.
@@ -173,9 +153,9 @@ async fn compare(
     let Some(images) = images else {
         return Ok((StatusCode::ACCEPTED, Json(ComparePending { jobs: infos })).into_response());
     };
-    let slot = state.compares.slot(&ids)?;
-    let result = slot
-        .get_or_init(|| async move {
+    let result = state
+        .compares
+        .get(ids, |_| async move {
             let work = tokio::task::spawn_blocking(move || {
                 let refs: Vec<&Image> = images.iter().map(|i| i.as_ref()).collect();
                 app::compare::compare(&refs, &CompareOptions::default())
@@ -187,14 +167,10 @@ async fn compare(
                 Err(e) => Err(format!("comparison task failed: {e}")),
             }
         })
-        .await
-        .clone();
+        .await;
     match result {
         Ok(c) => Ok(Json(c.as_ref().clone()).into_response()),
-        Err(message) => {
-            state.compares.forget(&ids);
-            Err(ApiError::SourceFailed(message))
-        }
+        Err(message) => Err(ApiError::SourceFailed(message)),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `ApiError`: every failure of a route, rendered as `{code, message}` JSON with the
 //! matching status. Internal details are logged, not sent.
 
-use super::backend::BackendError;
+use crate::backend::BackendError;
 use app::api::{ErrorBody, ErrorCode};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

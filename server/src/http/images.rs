@@ -1,10 +1,11 @@
 //! Image routes: health, the filtered list with totals, and one image's detail.
 
-use super::backend::ImageFilters;
 use super::error::ApiError;
 use super::state::AppState;
-use app::api::{Health, HistoryStep, ImageDetail, ImageList, ImageTotals, LayerInfo};
-use app::model::{Digest, Image};
+use crate::backend::ImageFilters;
+use app::api::{Health, ImageDetail, ImageList, ImageTotals};
+use app::history::exact_history;
+use app::model::Digest;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -101,58 +102,4 @@ pub fn parse_filters(query: &str) -> Result<ImageFilters, ApiError> {
         }
     }
     Ok(f)
-}
-
-/// Replaces the daemon-derived history with the exact one from the loaded config
-/// (`empty_layer` flags as written, sizes as read from the layers).
-pub(super) fn exact_history(image: &Image, detail: &mut ImageDetail) {
-    let cfg = &image.config;
-    let by_layer = cfg.layer_history();
-    let mut step_layer: Vec<Option<u32>> = vec![None; cfg.history.len()];
-    for (layer, step) in by_layer.iter().enumerate() {
-        if let Some(s) = step.and_then(|s| step_layer.get_mut(s)) {
-            *s = Some(layer as u32);
-        }
-    }
-    let size_of = |l: u32| image.layers.get(l as usize).map_or(0, |x| x.content_size());
-    detail.history = cfg
-        .history
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let layer = step_layer.get(i).copied().flatten();
-            HistoryStep {
-                index: i as u32,
-                created: h.created.clone(),
-                created_by: h.created_by.clone().unwrap_or_default(),
-                comment: h.comment.clone(),
-                empty_layer: h.empty_layer,
-                layer,
-                diff_id: layer
-                    .and_then(|l| cfg.rootfs.diff_ids.get(l as usize))
-                    .cloned(),
-                size: layer.map_or(0, size_of),
-            }
-        })
-        .collect();
-    detail.layers = cfg
-        .rootfs
-        .diff_ids
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let step = by_layer.get(i).copied().flatten();
-            LayerInfo {
-                index: i as u32,
-                diff_id: d.clone(),
-                size: size_of(i as u32),
-                history_index: step.map(|s| s as u32),
-                created_by: step
-                    .and_then(|s| cfg.history.get(s))
-                    .and_then(|h| h.created_by.clone())
-                    .unwrap_or_default(),
-            }
-        })
-        .collect();
-    detail.history_mismatch = cfg.history_mismatch();
 }

@@ -11,16 +11,21 @@
 //! start runs it again. `POST /jobs/{id}/cancel` cancels at once when no other viewer
 //! waits (see [`routes`]). Each user (or client IP without auth) may have at most
 //! [`JobsConfig::max_per_user`] running jobs it started; joining one does not count.
+//!
+//! Not a [`crate::single_flight::SingleFlight`]: a job outlives its callers on purpose
+//! (it is followed by ID over SSE and polls, not awaited by one request), is cancelled
+//! by a grace timer, an explicit cancel or a time limit rather than by its last waiter
+//! leaving, carries an owner for the per-user cap, and keeps finished results under its
+//! own eviction ([`MAX_KEPT_RESULTS`], running jobs never dropped).
 
 mod job;
 mod routes;
 
 pub use job::{Job, NOBODY_WAITING};
 
-use super::analysis::Analysis;
-use super::backend::{Backend, ProgressFn};
+use super::analysis::AnalysedImage;
 use super::error::ApiError;
-use super::state::AppState;
+use crate::backend::{Backend, ProgressFn};
 use app::api::{JobId, JobState, Progress};
 use app::model::{Digest, Image};
 use parking_lot::Mutex;
@@ -44,29 +49,17 @@ pub const DEFAULT_MAX_JOBS_PER_USER: u32 = 4;
 /// under 10 minutes).
 pub const DEFAULT_MAX_JOB_SECS: f64 = 3600.0;
 
-/// Job settings of `strata serve`.
-#[derive(Debug, Clone, clap::Args)]
+/// Job settings of `strata serve` (flags in `cli::serve_args`).
+#[derive(Debug, Clone)]
 pub struct JobsConfig {
     /// Cancel a running analysis nobody has watched or polled for SECS seconds
-    #[arg(long = "job-grace-secs", hide = true, value_name = "SECS", default_value_t = DEFAULT_GRACE_SECS, value_parser = parse_secs)]
     pub grace_secs: f64,
     /// Analyses one user (or client address without auth) may have running at once;
     /// joining an analysis someone else started does not count (0 = no cap)
-    #[arg(long = "max-jobs-per-user", value_name = "N", default_value_t = DEFAULT_MAX_JOBS_PER_USER)]
     pub max_per_user: u32,
     /// Stop an analysis (export, parsing and all) that runs longer than SECS seconds,
     /// time in the export queue included; nothing of it is cached
-    #[arg(long = "max-job-secs", value_name = "SECS", default_value_t = DEFAULT_MAX_JOB_SECS, value_parser = parse_secs)]
     pub max_secs: f64,
-}
-
-fn parse_secs(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(v),
-        _ => Err(format!(
-            "{s:?} is not a number of seconds above 0 and at most 86400 (e.g. 15 or 0.5)"
-        )),
-    }
 }
 
 impl Default for JobsConfig {
@@ -228,7 +221,8 @@ impl JobRegistry {
             };
             match loaded {
                 Ok(image) => {
-                    let built = tokio::task::spawn_blocking(move || Analysis::build(image)).await;
+                    let built =
+                        tokio::task::spawn_blocking(move || AnalysedImage::build(image)).await;
                     match built {
                         Ok(Ok(analysis)) => owner.finish(analysis),
                         Ok(Err(message)) => owner.fail(message),
@@ -291,7 +285,7 @@ impl JobRegistry {
 
     /// The finished analysis for an image, or why there is none (asking about a
     /// running job counts as interest in it).
-    pub fn analysis(&self, image: &Digest) -> Result<Arc<Analysis>, ApiError> {
+    pub fn analysis(&self, image: &Digest) -> Result<Arc<AnalysedImage>, ApiError> {
         let job = self.for_image(image).ok_or_else(|| {
             ApiError::NotReady(format!(
                 "image {image} has not been analysed; start with POST /api/v1/images/{image}/analysis"
@@ -318,13 +312,5 @@ impl JobRegistry {
                 )))
             }
         }
-    }
-}
-
-impl AppState {
-    /// The same state with a fresh job registry under `config` (grace, per-user cap).
-    pub fn with_jobs(mut self, config: JobsConfig) -> Self {
-        self.jobs = Arc::new(JobRegistry::with_config(self.backend.clone(), config));
-        self
     }
 }

@@ -8,7 +8,7 @@ use super::error::ApiError;
 use super::state::AppState;
 use super::tree::{analysis_of, kind, layer_index, mark, page_bounds, query};
 use app::api::{encode_raw, Page, SearchHit, SearchMode, TreeView};
-use app::filetree::DiffMark as Mark;
+use app::filetree;
 use app::fmt::display_path;
 use app::model::EntryKind;
 use axum::extract::{Path, RawQuery, State};
@@ -113,7 +113,7 @@ async fn search(
             let Some(info) = tree.info(node, k) else {
                 return;
             };
-            if view == TreeView::Stacked && info.mark == Mark::Removed {
+            if view == TreeView::Stacked && info.mark == filetree::DiffMark::Removed {
                 return;
             }
             total += 1;

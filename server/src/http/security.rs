@@ -18,7 +18,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// The page's policy: our own scripts and wasm only, no plugins, no framing.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
@@ -69,33 +68,25 @@ fn strip_port(host: &str) -> &str {
     }
 }
 
-/// The `serve` flags of this module (flattened into `strata serve`).
-#[derive(Debug, Clone, clap::Args)]
+/// Security settings of `strata serve` (flags in `cli::serve_args`).
+#[derive(Debug, Clone)]
 pub struct SecurityConfig {
     /// Authentication: none (loopback only), token (--tokens-file) or proxy-header
-    #[arg(long = "auth", value_enum, default_value_t = AuthMode::None)]
     pub auth: AuthMode,
     /// With --auth token: lines `ROLE TOKEN [NAME]` or `ROLE sha256:HEX [NAME]`, roles
     /// viewer|admin; without it one admin token is generated and printed as a URL
-    #[arg(long, value_name = "FILE")]
     pub tokens_file: Option<PathBuf>,
     /// With --auth proxy-header: the header holding the user name
-    #[arg(long, value_name = "HEADER", default_value = DEFAULT_PROXY_HEADER)]
     pub auth_proxy_header: String,
     /// Peers whose user header and X-Forwarded-For are believed (repeatable)
-    #[arg(long = "trusted-proxy", value_name = "CIDR")]
     pub trusted_proxies: Vec<Cidr>,
     /// With --auth proxy-header: users that get the admin role (repeatable; others are viewers)
-    #[arg(long = "admin-user", value_name = "USER")]
     pub admin_users: Vec<String>,
     /// Enable write operations (admins only); without it the server is read-only
-    #[arg(long)]
     pub allow_write: bool,
     /// Requests per second per client (0 = unlimited)
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_RATE)]
     pub rate_limit: u32,
     /// Burst size per client
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_BURST)]
     pub rate_burst: u32,
 }
 
@@ -223,14 +214,6 @@ pub fn check_listen(addr: SocketAddr, auth: AuthMode) -> Result<(), SecurityErro
         return Err(SecurityError::ExposedWithoutAuth { addr });
     }
     Ok(())
-}
-
-impl AppState {
-    /// The same state under another security policy.
-    pub fn with_security(mut self, policy: Policy) -> Self {
-        self.security = Arc::new(policy);
-        self
-    }
 }
 
 /// Wraps the app (already given its state) with every security layer of `state`.

@@ -1,13 +1,15 @@
-//! Shared state of every route: the backend, the job registry, the UI directory and
-//! the Host guard. Cheap to clone (all `Arc`s).
+//! Shared state of every route: the backend, the job registry, the comparison cache,
+//! the UI directory, the Host guard, the security policy and the uploads. Cheap to
+//! clone (all `Arc`s). Built in one place, [`AppStateBuilder`]:
+//! `AppState::builder(backend).dist_dir(..).allowed_hosts(..).security(..).jobs(..)
+//! .uploads(..).build()`; everything left out gets its default (no UI, loopback hosts
+//! only, the default policy and job settings, uploads off).
 
-use super::assets::find_dist_dir;
-use super::backend::Backend;
-use super::compare::CompareCache;
-use super::daemon::DaemonBackend;
-use super::jobs::JobRegistry;
+use super::compare::{self, CompareCache};
+use super::jobs::{JobRegistry, JobsConfig};
 use super::security::{HostGuard, Policy};
-use super::ServeConfig;
+use super::upload::Uploads;
+use crate::backend::Backend;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -24,42 +26,73 @@ pub struct AppState {
     /// Comparisons computed (or being computed), by ordered image IDs.
     pub compares: Arc<CompareCache>,
     /// Archive uploads; `None` = turned off (`--no-upload`, and tests that do not set it).
-    pub uploads: Option<Arc<super::upload::Uploads>>,
+    pub uploads: Option<Arc<Uploads>>,
 }
 
 impl AppState {
-    /// State over any backend (tests use fakes).
-    pub fn new(
-        backend: Arc<dyn Backend>,
-        dist_dir: Option<PathBuf>,
-        allowed_hosts: &[String],
-    ) -> Self {
-        AppState {
-            jobs: Arc::new(JobRegistry::new(backend.clone())),
+    /// Starts building the state over any backend (tests use fakes).
+    pub fn builder(backend: Arc<dyn Backend>) -> AppStateBuilder {
+        AppStateBuilder {
             backend,
-            dist_dir,
-            host_guard: Arc::new(HostGuard::new(allowed_hosts)),
-            security: Arc::new(Policy::default()),
-            compares: Arc::default(),
+            dist_dir: None,
+            allowed_hosts: Vec::new(),
+            security: Policy::default(),
+            jobs: JobsConfig::default(),
             uploads: None,
         }
     }
+}
 
-    /// State for `strata serve`: the Docker daemon named by the config (or the environment).
-    pub fn from_config(config: &ServeConfig) -> Self {
-        let backend = Arc::new(DaemonBackend::with_engine_config(config.engine_config()));
-        AppState::with_config(backend, config)
+/// See [`AppState::builder`].
+pub struct AppStateBuilder {
+    backend: Arc<dyn Backend>,
+    dist_dir: Option<PathBuf>,
+    allowed_hosts: Vec<String>,
+    security: Policy,
+    jobs: JobsConfig,
+    uploads: Option<Arc<Uploads>>,
+}
+
+impl AppStateBuilder {
+    /// The built UI to serve (`None` = API only; see [`super::find_dist_dir`]).
+    pub fn dist_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.dist_dir = dir;
+        self
     }
 
-    /// State for `strata serve` over a given backend: the UI directory
-    /// (`--dist-dir`, else `STRATA_DIST_DIR`, else found) and the allowed hosts.
-    pub fn with_config(backend: Arc<dyn Backend>, config: &ServeConfig) -> Self {
-        let dist = find_dist_dir(config.dist_dir.as_deref());
-        let mut hosts = config.allowed_hosts.clone();
-        let ip = config.listen.ip();
-        if !ip.is_unspecified() {
-            hosts.push(ip.to_string());
+    /// `Host` header names accepted besides loopback ones (DNS-rebinding guard).
+    pub fn allowed_hosts(mut self, hosts: &[String]) -> Self {
+        self.allowed_hosts = hosts.to_vec();
+        self
+    }
+
+    /// Auth, write gate and rate limits.
+    pub fn security(mut self, policy: Policy) -> Self {
+        self.security = policy;
+        self
+    }
+
+    /// Analysis jobs: grace period, per-user cap, time limit.
+    pub fn jobs(mut self, config: JobsConfig) -> Self {
+        self.jobs = config;
+        self
+    }
+
+    /// Turns archive uploads on.
+    pub fn uploads(mut self, uploads: Arc<Uploads>) -> Self {
+        self.uploads = Some(uploads);
+        self
+    }
+
+    pub fn build(self) -> AppState {
+        AppState {
+            jobs: Arc::new(JobRegistry::with_config(self.backend.clone(), self.jobs)),
+            backend: self.backend,
+            dist_dir: self.dist_dir,
+            host_guard: Arc::new(HostGuard::new(&self.allowed_hosts)),
+            security: Arc::new(self.security),
+            compares: Arc::new(compare::cache()),
+            uploads: self.uploads,
         }
-        AppState::new(backend, dist, &hosts)
     }
 }

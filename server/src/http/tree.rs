@@ -2,7 +2,7 @@
 //! directory per request (per-layer changes or the stacked view, sorted, paged), the
 //! largest files and the wasted paths with blame (paged).
 
-use super::analysis::Analysis;
+use super::analysis::AnalysedImage;
 use super::error::ApiError;
 use super::images::parse_image_id;
 use super::state::AppState;
@@ -10,7 +10,7 @@ use app::api::{
     decode_raw, encode_raw, CopyCause, DiffMark, NodeFlag, NodeKind, Page, RankedFile, TreeNode,
     TreePage, TreeSort, TreeView, WastedCopy, WastedPath,
 };
-use app::filetree::{DiffMark as Mark, HideCause, NodeId, NodeInfo, StackedTree, TreeFlag};
+use app::filetree::{self, HideCause, NodeId, NodeInfo, StackedTree, TreeFlag};
 use app::fmt::display_path;
 use app::model::EntryKind;
 use axum::extract::{Path, Query, State};
@@ -83,17 +83,17 @@ fn slice<T: Clone>(all: &[T], offset: u64, limit: u64) -> Vec<T> {
     all[start..end].to_vec()
 }
 
-pub(super) fn analysis_of(state: &AppState, id: &str) -> Result<Arc<Analysis>, ApiError> {
+pub(super) fn analysis_of(state: &AppState, id: &str) -> Result<Arc<AnalysedImage>, ApiError> {
     let id = parse_image_id(id)?;
     state.jobs.analysis(&id)
 }
 
-pub(super) fn mark(m: Mark) -> DiffMark {
+pub(super) fn mark(m: filetree::DiffMark) -> DiffMark {
     match m {
-        Mark::Added => DiffMark::Added,
-        Mark::Modified | Mark::AttrsOnly => DiffMark::Modified,
-        Mark::Removed => DiffMark::Removed,
-        Mark::Unchanged => DiffMark::Unchanged,
+        filetree::DiffMark::Added => DiffMark::Added,
+        filetree::DiffMark::Modified | filetree::DiffMark::AttrsOnly => DiffMark::Modified,
+        filetree::DiffMark::Removed => DiffMark::Removed,
+        filetree::DiffMark::Unchanged => DiffMark::Unchanged,
     }
 }
 
@@ -140,7 +140,7 @@ fn copy_cause(c: HideCause) -> CopyCause {
 /// marked `modified` with the flag `changed_below` (as dive marks such directories).
 pub(super) fn to_node(info: &NodeInfo<'_>, changed_below: bool) -> TreeNode {
     let mut flags: Vec<NodeFlag> = info.flags.iter().map(node_flag).collect();
-    if info.mark == Mark::AttrsOnly {
+    if info.mark == filetree::DiffMark::AttrsOnly {
         flags.push(NodeFlag::AttrsOnly);
     }
     let mut shown = mark(info.mark);
@@ -216,7 +216,7 @@ async fn layer_tree(
     let mut children = tree.children(dir, k);
     let changed = analysis.changed_dirs(k);
     if view == TreeView::Layer {
-        children.retain(|c| c.mark != Mark::Unchanged || changed.contains_key(&c.id));
+        children.retain(|c| c.mark != filetree::DiffMark::Unchanged || changed.contains_key(&c.id));
     }
     let mut all: Vec<TreeNode> = children
         .iter()

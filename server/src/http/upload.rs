@@ -21,8 +21,8 @@ pub use spool::{Spool, SpoolError};
 
 use super::audit::AUDIT_TARGET;
 use super::auth::Principal;
-use super::sources::{OpenedSource, SourcesBackend};
 use super::state::AppState;
+use crate::backend::{OpenedSource, SourcesBackend};
 use crate::engine::{Engine, EngineError, LoadOptions};
 use crate::progress::NoProgress;
 use crate::source::Source;
@@ -53,20 +53,16 @@ const MAX_NAME_CHARS: usize = 100;
 /// Media types an upload body may declare.
 const ARCHIVE_TYPES: [&str; 2] = ["application/octet-stream", "application/x-tar"];
 
-/// The `serve` flags of this module (flattened into `strata serve`).
-#[derive(Debug, Clone, clap::Args)]
+/// Upload settings of `strata serve` (flags in `cli::serve_args`).
+#[derive(Debug, Clone)]
 pub struct UploadConfig {
     /// Turn off archive uploads from the UI (POST /api/v1/uploads then answers 403)
-    #[arg(long)]
     pub no_upload: bool,
     /// Largest archive accepted by upload (e.g. 500MB, 4GiB)
-    #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = parse_upload_size)]
     pub max_upload_size: u64,
     /// Seconds an upload may send no bytes before it is abandoned with 408
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_UPLOAD_IDLE_SECS)]
     pub upload_idle_timeout: u64,
     /// Directory for uploads in progress (default: a private directory under $TMPDIR)
-    #[arg(long, value_name = "DIR")]
     pub upload_dir: Option<PathBuf>,
 }
 
@@ -78,17 +74,6 @@ impl Default for UploadConfig {
             upload_idle_timeout: DEFAULT_UPLOAD_IDLE_SECS,
             upload_dir: None,
         }
-    }
-}
-
-/// `--max-upload-size`: a size like `500MB` or `4GiB`, more than zero.
-fn parse_upload_size(s: &str) -> Result<u64, String> {
-    match app::analysis::dive::parse_size(s) {
-        Ok(0) => Err(format!(
-            "{s:?} is not a positive size; use e.g. 500MB or 4GiB"
-        )),
-        Ok(n) => Ok(n),
-        Err(e) => Err(format!("{s:?} is not a size ({e}); use e.g. 500MB or 4GiB")),
     }
 }
 
@@ -144,14 +129,6 @@ impl Uploads {
     /// The spool directory (empty whenever no upload is in progress).
     pub fn spool_dir(&self) -> &std::path::Path {
         self.spool.dir()
-    }
-}
-
-impl AppState {
-    /// The same state with archive uploads turned on.
-    pub fn with_uploads(mut self, uploads: Arc<Uploads>) -> Self {
-        self.uploads = Some(uploads);
-        self
     }
 }
 
@@ -336,13 +313,5 @@ mod tests {
             display_name(Some(&format!("name={}", "x".repeat(500)))).len(),
             MAX_NAME_CHARS
         );
-    }
-
-    #[test]
-    fn upload_sizes_parse_and_zero_is_refused() {
-        assert_eq!(parse_upload_size("4GiB"), Ok(4 << 30));
-        assert_eq!(parse_upload_size("500MB"), Ok(500_000_000));
-        assert!(parse_upload_size("0").is_err());
-        assert!(parse_upload_size("lots").is_err());
     }
 }

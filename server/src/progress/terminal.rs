@@ -3,7 +3,7 @@
 //! layer 3/5`) or several at once (`strata: A layer store 3/5 · B exporting 12 MB`).
 //! Each load reports through its own [`BarSlot`]; a slot never blocks or fails its load.
 
-use super::{LoadStage, Progress, ProgressSink};
+use super::{LoadProgress, LoadStage, ProgressSink};
 use parking_lot::Mutex;
 use std::io::Write;
 use std::sync::Arc;
@@ -35,20 +35,20 @@ struct SlotState {
 
 impl SlotState {
     /// Applies one event; true when the line should be redrawn at once.
-    fn apply(&mut self, event: Progress) -> bool {
+    fn apply(&mut self, event: LoadProgress) -> bool {
         match event {
-            Progress::Stage { stage } => {
+            LoadProgress::Stage { stage } => {
                 self.stage = stage;
                 self.done = 0;
                 self.total = None;
                 true
             }
-            Progress::Bytes { done, total } => {
+            LoadProgress::Bytes { done, total } => {
                 self.done = done;
                 self.total = total;
                 false
             }
-            Progress::Layer { count, .. } => {
+            LoadProgress::Layer { count, .. } => {
                 self.layers = (self.layers + 1).min(count);
                 self.count = count;
                 false
@@ -103,7 +103,7 @@ impl TerminalBar {
 }
 
 impl ProgressSink for BarSlot {
-    fn report(&self, event: Progress) {
+    fn report(&self, event: LoadProgress) {
         let mut s = self.bar.state.lock();
         let Some(slot) = s.slots.get_mut(self.index) else {
             return;
@@ -208,10 +208,10 @@ mod tests {
     #[test]
     fn one_load_gets_the_long_form_with_a_bar() {
         let mut l = line(&[""]);
-        l.slots[0].apply(Progress::Stage {
+        l.slots[0].apply(LoadProgress::Stage {
             stage: LoadStage::Exporting,
         });
-        l.slots[0].apply(Progress::Bytes {
+        l.slots[0].apply(LoadProgress::Bytes {
             done: 50,
             total: Some(100),
         });
@@ -220,7 +220,7 @@ mod tests {
             "strata: exporting from daemon [##########----------] 50 B / 100 B"
         );
         for index in 0..2 {
-            l.slots[0].apply(Progress::Layer {
+            l.slots[0].apply(LoadProgress::Layer {
                 index,
                 count: 3,
                 diff_id: String::new(),
@@ -233,10 +233,10 @@ mod tests {
     #[test]
     fn several_loads_share_one_labelled_line() {
         let mut l = line(&["A", "B"]);
-        l.slots[0].apply(Progress::Stage {
+        l.slots[0].apply(LoadProgress::Stage {
             stage: LoadStage::ReadingStorage,
         });
-        l.slots[1].apply(Progress::Bytes {
+        l.slots[1].apply(LoadProgress::Bytes {
             done: 2048,
             total: None,
         });

@@ -17,8 +17,10 @@ pub const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
 pub fn state(config: SecurityConfig) -> (AppState, Arc<FakeBackend>) {
     let backend = Arc::new(FakeBackend::up());
     let policy = Policy::from_config(&config).expect("policy builds");
-    let state =
-        AppState::new(backend.clone(), None, &["strata.example".to_owned()]).with_security(policy);
+    let state = AppState::builder(backend.clone())
+        .allowed_hosts(&["strata.example".to_owned()])
+        .security(policy)
+        .build();
     (state, backend)
 }
 

@@ -7,7 +7,7 @@
 //! a viewer is counted from the moment its stream is opened until the stream is dropped
 //! (client gone) or detached by an explicit cancel.
 
-use super::super::analysis::Analysis;
+use super::super::analysis::AnalysedImage;
 use app::api::{JobId, JobInfo, JobState, Progress};
 use app::model::Digest;
 use parking_lot::Mutex;
@@ -42,7 +42,7 @@ pub struct Job {
     pub(super) id: JobId,
     pub(super) image_id: Digest,
     pub(super) status: watch::Sender<Status>,
-    result: OnceLock<Arc<Analysis>>,
+    result: OnceLock<Arc<AnalysedImage>>,
     /// Who started it (the per-user cap counts it); `None` for internal starts.
     pub(super) owner: Option<String>,
     /// Cancels the load (the backend honours it) and the job task.
@@ -88,12 +88,12 @@ impl Job {
     }
 
     /// The result once done.
-    pub fn result(&self) -> Option<Arc<Analysis>> {
+    pub fn result(&self) -> Option<Arc<AnalysedImage>> {
         self.result.get().cloned()
     }
 
     /// Records the finished analysis, unless the job already ended (cancelled).
-    pub(super) fn finish(&self, analysis: Analysis) {
+    pub(super) fn finish(&self, analysis: AnalysedImage) {
         let result = &self.result;
         self.status.send_if_modified(|s| {
             if s.state != JobState::Running {

@@ -7,19 +7,17 @@
 //! `docker system df -v` does: a layer (by chain ID) is shared when more than one local
 //! image uses it. Full loads go to the engine, which caches layers by diff ID.
 
-mod history;
-mod memo;
-
-use super::backend::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
+use super::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
 use crate::engine::{Engine, EngineConfig, EngineError};
-use crate::progress::{Progress as EngineProgress, ProgressSink};
+use crate::progress::{LoadProgress, ProgressSink};
+use crate::single_flight::{Keep, SingleFlight};
 use crate::source::docker::{DockerClient, DockerError};
-use app::api::{DockerHealth, ImageDetail, ImageSummary, Progress};
+use app::api::{DockerHealth, ImageDetail, ImageSummary, Progress, RunConfig};
+use app::history::{self, HistoryItem};
 use app::model::{chain_ids, Digest, Image};
-use bollard::models::{ImageHistoryResponseItem, ImageInspect};
+use bollard::models::ImageInspect;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
-use memo::Memo;
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -40,18 +38,23 @@ struct ImageFacts {
     layer_sizes: Vec<u64>,
 }
 
-/// Inspect and history of one image, as the daemon answered them.
-type Described = Arc<(ImageInspect, Vec<ImageHistoryResponseItem>)>;
+/// A filter set in a stable order (the key of the list cache).
+type FilterKey = Vec<(String, Vec<String>)>;
+
+/// Inspect and history of one image, as the daemon answered them (history as the
+/// alignment rules of [`app::history`] read it).
+type Described = Arc<(ImageInspect, Vec<HistoryItem>)>;
 
 /// The Docker daemon as a [`Backend`].
 pub struct DaemonBackend {
     engine: Engine,
     address: String,
     facts: Mutex<HashMap<Digest, Arc<ImageFacts>>>,
-    /// `GET /images/json` answers by filter set (single-flight, see [`memo`]).
-    lists: Memo<String, Arc<Vec<bollard::models::ImageSummary>>>,
-    /// Inspect + history answers by image ID.
-    described: Memo<Digest, Described>,
+    /// `GET /images/json` answers by filter set, shared while in flight and not kept,
+    /// so a tag, a removal or a stopped daemon shows at once.
+    lists: SingleFlight<FilterKey, Arc<Vec<bollard::models::ImageSummary>>, BackendError>,
+    /// Inspect + history answers by image ID (same policy).
+    described: SingleFlight<Digest, Described, BackendError>,
 }
 
 impl DaemonBackend {
@@ -84,8 +87,8 @@ impl DaemonBackend {
             engine,
             address,
             facts: Mutex::new(HashMap::new()),
-            lists: Memo::new(memo::FRESH_FOR),
-            described: Memo::new(memo::FRESH_FOR),
+            lists: SingleFlight::new(Keep::InFlight),
+            described: SingleFlight::new(Keep::InFlight),
         }
     }
 
@@ -108,14 +111,17 @@ impl DaemonBackend {
         &self,
         filters: &HashMap<String, Vec<String>>,
     ) -> Result<Arc<Vec<bollard::models::ImageSummary>>, BackendError> {
-        let docker = self.docker()?;
-        let mut key: Vec<_> = filters.iter().collect();
+        let docker = self.docker()?.clone();
+        let mut key: FilterKey = filters
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         key.sort();
-        let key = format!("{key:?}");
+        let filters = filters.clone();
         self.lists
-            .get(&key, || async {
+            .get(key, |_| async move {
                 docker
-                    .list_images(filters)
+                    .list_images(&filters)
                     .await
                     .map(Arc::new)
                     .map_err(from_docker)
@@ -125,12 +131,13 @@ impl DaemonBackend {
 
     /// Inspect and history of one image (shared with concurrent callers).
     async fn describe(&self, id: &Digest) -> Result<Described, BackendError> {
-        let docker = self.docker()?;
+        let docker = self.docker()?.clone();
+        let id = id.clone();
         self.described
-            .get(id, || async {
-                let inspect = docker.inspect(id).await.map_err(from_docker)?;
-                let hist = docker.history(id).await.map_err(from_docker)?;
-                Ok(Arc::new((inspect, hist)))
+            .get(id.clone(), |_| async move {
+                let inspect = docker.inspect(&id).await.map_err(from_docker)?;
+                let hist = docker.history(&id).await.map_err(from_docker)?;
+                Ok(Arc::new((inspect, hist.iter().map(history_item).collect())))
             })
             .await
     }
@@ -263,8 +270,52 @@ impl DaemonBackend {
             .find(|s| s.id == id)
             .ok_or_else(|| BackendError::NotFound(format!("no such image: {id}")))?;
         let diff_ids = parse_diff_ids(inspect)?;
-        Ok(history::detail(summary, inspect, hist, &diff_ids))
+        let mut detail = detail_of(summary, inspect);
+        history::daemon_history(hist, &diff_ids, &mut detail);
+        Ok(detail)
     }
+}
+
+fn history_item(h: &bollard::models::ImageHistoryResponseItem) -> HistoryItem {
+    HistoryItem {
+        created: h.created,
+        created_by: h.created_by.clone(),
+        comment: h.comment.clone(),
+        size: h.size,
+    }
+}
+
+/// The detail answer from inspect, history not filled in yet.
+fn detail_of(summary: ImageSummary, inspect: &ImageInspect) -> ImageDetail {
+    let cfg = inspect.config.clone().unwrap_or_default();
+    ImageDetail {
+        summary,
+        architecture: inspect.architecture.clone().unwrap_or_default(),
+        os: inspect.os.clone().unwrap_or_default(),
+        variant: inspect.variant.clone().filter(|v| !v.is_empty()),
+        author: inspect.author.clone().filter(|a| !a.is_empty()),
+        created_at: inspect.created.as_ref().map(|c| c.to_string()),
+        config: RunConfig {
+            user: cfg.user.filter(|u| !u.is_empty()),
+            env: cfg.env.unwrap_or_default(),
+            entrypoint: cfg.entrypoint.unwrap_or_default(),
+            cmd: cfg.cmd.unwrap_or_default(),
+            working_dir: cfg.working_dir.filter(|w| !w.is_empty()),
+            exposed_ports: sorted(cfg.exposed_ports.unwrap_or_default()),
+            volumes: sorted(cfg.volumes.unwrap_or_default()),
+            labels: cfg.labels.unwrap_or_default().into_iter().collect(),
+            stop_signal: cfg.stop_signal.filter(|s| !s.is_empty()),
+            shell: cfg.shell.filter(|s| !s.is_empty()),
+        },
+        history: Vec::new(),
+        layers: Vec::new(),
+        history_mismatch: false,
+    }
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
 }
 
 fn from_docker(e: DockerError) -> BackendError {
@@ -293,19 +344,19 @@ struct ProgressAdapter {
 }
 
 impl ProgressSink for ProgressAdapter {
-    fn report(&self, event: EngineProgress) {
+    fn report(&self, event: LoadProgress) {
         let mut p = self.state.lock();
         match event {
-            EngineProgress::Stage { stage } => {
+            LoadProgress::Stage { stage } => {
                 p.stage = Some(stage);
                 p.bytes = 0;
                 p.total_bytes = None;
             }
-            EngineProgress::Bytes { done, total } => {
+            LoadProgress::Bytes { done, total } => {
                 p.bytes = done;
                 p.total_bytes = total;
             }
-            EngineProgress::Layer { index, count, .. } => {
+            LoadProgress::Layer { index, count, .. } => {
                 p.layer = u32::try_from(index + 1).unwrap_or(u32::MAX);
                 p.layers = u32::try_from(count).unwrap_or(u32::MAX);
             }

@@ -8,12 +8,12 @@
 //! ones, newest first, at most [`MAX_KEPT_UPLOADS`] kept in memory (the oldest upload is
 //! dropped first).
 
-use super::backend::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
-use super::images::exact_history;
+use super::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
 use crate::engine::{Engine, LoadOptions};
 use crate::progress::NoProgress;
 use crate::source::Source;
 use app::api::{DockerHealth, ImageDetail, ImageSummary, LoadStage, RunConfig};
+use app::history::exact_history;
 use app::model::{Digest, Image};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;

@@ -1,6 +1,18 @@
-//! The seam between the HTTP layer and image sources: what the routes need from Docker
-//! (health, list, detail, full load). The daemon implementation is [`super::DaemonBackend`];
-//! tests plug in fakes.
+//! Image backends: what the dashboard needs from wherever images live (health, list,
+//! detail, full load, sharing inputs), as the [`Backend`] trait, and its two
+//! implementations — [`DaemonBackend`] over the Docker daemon (through the engine) and
+//! [`SourcesBackend`], which adds images opened from the command line or uploaded.
+//!
+//! A module of its own, not part of `http` or `source`: a backend is neither HTTP (the
+//! routes only hold an `Arc<dyn Backend>`; tests plug in fakes) nor a way to read one
+//! image (that is [`crate::source`] and [`crate::engine`]); it is the catalogue of
+//! images one server shows, with the per-image metadata caches that go with it.
+
+mod daemon;
+mod sources;
+
+pub use daemon::DaemonBackend;
+pub use sources::{open_sources, OpenError, OpenedSource, SourcesBackend, MAX_KEPT_UPLOADS};
 
 use app::api::{DockerHealth, ImageDetail, ImageSummary, Progress};
 use app::compare::SharingInput;
@@ -43,6 +55,12 @@ pub enum BackendError {
     /// Anything else (read errors, limits, corrupt layers).
     #[error("{0}")]
     Failed(String),
+}
+
+impl From<crate::single_flight::TaskFailed> for BackendError {
+    fn from(e: crate::single_flight::TaskFailed) -> Self {
+        BackendError::Failed(e.to_string())
+    }
 }
 
 /// Sharing-map inputs of every local image, and a note per image left out.
