@@ -8,7 +8,8 @@ use app::archive::read_archive;
 use app::compare::{compare, fail_if_larger, render_markdown, ChangeKind, CompareOptions};
 use app::limits::Limits;
 use app::model::{Digest, Image};
-use std::path::PathBuf;
+use crate::system_docker::TestImage;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 
@@ -32,12 +33,29 @@ fn run(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The build context and the two tags (unique to this process and call, as other test
-/// runs may share the daemon); removed on drop.
+/// The build context and the two images (tags unique to this process and call, as other
+/// test runs may share the daemon); removed on drop.
 struct Fixture {
     dir: PathBuf,
-    single: String,
-    multi: String,
+    single: TestImage,
+    multi: TestImage,
+}
+
+/// `docker build` of the context in `dir`, up to the stage `target` if given.
+fn build_image(name: &str, target: Option<&str>, dir: &Path) -> TestImage {
+    let tag = crate::system_docker::unique_tag_with(name, "latest");
+    let args: &[&str] = match target {
+        Some(t) => &["--target", t],
+        None => &[],
+    };
+    let out = crate::system_docker::build(&tag, args, dir).expect("run docker build");
+    assert!(
+        out.status.success(),
+        "docker build of {tag} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    TestImage { tag, id }
 }
 
 impl Fixture {
@@ -45,32 +63,16 @@ impl Fixture {
         let dir = std::env::temp_dir().join(format!("strata-comparer-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let fx = Fixture {
-            dir,
-            single: crate::system_docker::unique_tag_with("comparer-single", "latest"),
-            multi: crate::system_docker::unique_tag_with("comparer-multi", "latest"),
-        };
-        std::fs::copy("/bin/busybox", fx.dir.join("busybox")).unwrap();
-        std::fs::write(fx.dir.join("Dockerfile"), DOCKERFILE).unwrap();
-        for (tag, target) in [(&fx.single, Some("build")), (&fx.multi, None)] {
-            let args: &[&str] = match target {
-                Some(t) => &["--target", t],
-                None => &[],
-            };
-            let out = crate::system_docker::build(tag, args, &fx.dir).expect("run docker build");
-            assert!(
-                out.status.success(),
-                "docker build of {tag} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        fx
+        std::fs::copy("/bin/busybox", dir.join("busybox")).unwrap();
+        std::fs::write(dir.join("Dockerfile"), DOCKERFILE).unwrap();
+        let single = build_image("comparer-single", Some("build"), &dir);
+        let multi = build_image("comparer-multi", None, &dir);
+        Fixture { dir, single, multi }
     }
 }
 
 impl Drop for Fixture {
     fn drop(&mut self) {
-        crate::system_docker::remove(&[&self.single, &self.multi]);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -104,7 +106,7 @@ fn diff_ids(image: &Image) -> Vec<Digest> {
 #[test]
 fn docker_single_stage_vs_multistage_matches_docker_inspect() {
     let fx = Fixture::build();
-    let (single_tag, multi_tag) = (fx.single.as_str(), fx.multi.as_str());
+    let (single_tag, multi_tag) = (fx.single.tag.as_str(), fx.multi.tag.as_str());
     let tar = fx.dir.join("both.tar");
     run(Command::new("docker")
         .args(["save", "-o"])

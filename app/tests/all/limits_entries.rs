@@ -3,6 +3,7 @@
 //! header-only and gzip'd, the amplification case), exactly at the cap; and layers whose
 //! entries (or bytes: `max_job_bytes`) add up past the image cap fail the archive read.
 
+use crate::archive_support::kit;
 use crate::limits_support::gen;
 
 use app::archive::{read_archive, ArchiveError};
@@ -82,11 +83,11 @@ fn image_entry_cap_fails_the_archive() {
                 .expect("generate layer");
             // Distinct layers: append one file with the layer's number before the end.
             tar.truncate(tar.len() - 1024);
-            tar.extend(gen::small_layer(&format!("layer-{i}"), b"x"));
+            tar.extend(kit::layer(&[(format!("layer-{i}").as_str(), b"x".as_slice())]));
             tar
         })
         .collect();
-    let archive = gen::docker_save(&layers);
+    let archive = kit::docker_save(&layers);
 
     let ok = read_archive(&archive[..], &Limits::default(), &mut |_| {})
         .expect("1203 entries under the default image cap");

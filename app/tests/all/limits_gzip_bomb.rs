@@ -4,6 +4,7 @@
 //! bomb is generated while it is read; it never exists in memory. Peak memory is measured
 //! in `limits_rss_bomb.rs`.
 
+use crate::archive_support::kit;
 use crate::limits_support::gen;
 
 use app::archive::{read_archive, ArchiveError};
@@ -90,10 +91,10 @@ fn bomb_inside_a_docker_save_archive_fails_the_image_cleanly() {
     }])
     .to_string()
     .into_bytes();
-    let rest = gen::outer_tar(&[
-        ("config.json".into(), config),
-        ("manifest.json".into(), manifest),
-    ]);
+    let rest = kit::Outer::new()
+        .file("config.json", &config)
+        .file("manifest.json", &manifest)
+        .bytes();
     let outer = Cursor::new(head.as_bytes().to_vec())
         .chain(bomb)
         .chain(Cursor::new(pad))

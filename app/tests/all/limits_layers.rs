@@ -3,6 +3,7 @@
 //! layout read and select in full, in order; 1001 layers fail on `max_layers` with
 //! "limit exceeded".
 
+use crate::archive_support::kit;
 use crate::limits_support::gen;
 
 use app::archive::{read_archive, ArchiveError};
@@ -13,10 +14,10 @@ use std::time::Instant;
 fn layers(n: usize) -> Vec<Vec<u8>> {
     (0..n)
         .map(|i| {
-            gen::small_layer(
-                &format!("layer/{i:04}"),
+            kit::layer(&[(
+                format!("layer/{i:04}").as_str(),
                 format!("content {i}\n").as_bytes(),
-            )
+            )])
         })
         .collect()
 }
@@ -45,25 +46,25 @@ fn check_image(archive: &[u8], layers: &[Vec<u8>]) {
 #[test]
 fn docker_save_with_130_layers() {
     let l = layers(130);
-    check_image(&gen::docker_save(&l), &l);
+    check_image(&kit::docker_save(&l), &l);
 }
 
 #[test]
 fn oci_layout_with_1000_layers() {
     let l = layers(1000);
-    check_image(&gen::oci_layout(&l), &l);
+    check_image(&kit::oci_layout(&l), &l);
 }
 
 #[test]
 fn docker_save_with_1000_layers() {
     let l = layers(1000);
-    check_image(&gen::docker_save(&l), &l);
+    check_image(&kit::docker_save(&l), &l);
 }
 
 #[test]
 fn more_layers_than_the_cap_fail_cleanly() {
     let l = layers(1001);
-    let err = match read_archive(&gen::oci_layout(&l)[..], &Limits::default(), &mut |_| {}) {
+    let err = match read_archive(&kit::oci_layout(&l)[..], &Limits::default(), &mut |_| {}) {
         Ok(a) => a
             .select(None, None)
             .expect_err("1001 layers over max_layers"),

@@ -1,6 +1,6 @@
-//! Builders shared by the `archive_*` integration tests: layer tars, outer archives with
-//! hand-made headers (any name, symlinks), classic `docker save` and OCI layouts, all in
-//! memory.
+//! The tar test kit of the integration tests: layer tars, outer archives with hand-made
+//! headers (any name, symlinks), classic `docker save` and OCI layouts, all in memory.
+//! (Streaming generators too big to hold in memory are in `crate::limits_support::gen`.)
 
 use app::archive::{read_archive, Archive, ArchiveError};
 use app::limits::Limits;
@@ -184,4 +184,18 @@ pub fn l1() -> Vec<u8> {
 }
 pub fn l2() -> Vec<u8> {
     layer(&[("etc/b", b"second layer, different bytes")])
+}
+
+/// A classic `docker save` archive of one image (tag `many:latest`) with these layers.
+pub fn docker_save(layers: &[Vec<u8>]) -> Vec<u8> {
+    let layers: Vec<&[u8]> = layers.iter().map(Vec::as_slice).collect();
+    classic(&layers, &["many:latest"])
+}
+
+/// An OCI image layout (as a tar) of one image with these (uncompressed) layers.
+pub fn oci_layout(layers: &[Vec<u8>]) -> Vec<u8> {
+    let layers: Vec<&[u8]> = layers.iter().map(Vec::as_slice).collect();
+    let mut oci = Oci::default();
+    let image = oci.image(&layers, "amd64", false);
+    oci.outer(vec![image]).bytes()
 }

@@ -1,7 +1,7 @@
 //! Streaming generators and measuring helpers for the `limits_*` tests: a gzip bomb and a
 //! many-entry layer tar that are produced piece by piece as they are read (never held in
-//! memory whole), `docker save` archives with many layers, and peak-RSS readings from
-//! `/proc/self/status`.
+//! memory whole), and peak-RSS readings from `/proc/self/status`. The archives around
+//! them are built with `crate::archive_support::kit`.
 
 use flate2::{Compress, Compression, Crc, FlushCompress};
 use std::io::{self, Read};
@@ -216,89 +216,4 @@ pub fn status_bytes(field: &str) -> u64 {
 /// is the peak of what runs in between.
 pub fn reset_peak_rss() {
     std::fs::write("/proc/self/clear_refs", "5").expect("reset VmHWM via /proc/self/clear_refs");
-}
-
-/// A layer tar with one file `name` holding `data`.
-pub fn small_layer(name: &str, data: &[u8]) -> Vec<u8> {
-    let mut out = ustar_header(name.as_bytes(), data.len() as u64, b'0', b"").to_vec();
-    out.extend_from_slice(data);
-    out.resize(out.len().div_ceil(512) * 512 + 1024, 0);
-    out
-}
-
-/// An outer tar of regular-file members, in order.
-pub fn outer_tar(members: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (name, data) in members {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(tar::EntryType::Regular);
-        b.append_data(&mut h, name, &data[..])
-            .expect("append member");
-    }
-    b.into_inner().expect("finish outer tar")
-}
-
-fn config_for(layers: &[Vec<u8>]) -> Vec<u8> {
-    let diff_ids: Vec<String> = layers
-        .iter()
-        .map(|l| app::model::Digest::of(l).as_str().to_owned())
-        .collect();
-    serde_json::json!({
-        "architecture": "amd64",
-        "os": "linux",
-        "rootfs": {"type": "layers", "diff_ids": diff_ids},
-    })
-    .to_string()
-    .into_bytes()
-}
-
-/// A classic `docker save` archive of one image (tag `many:latest`) with these layers.
-pub fn docker_save(layers: &[Vec<u8>]) -> Vec<u8> {
-    let mut members: Vec<(String, Vec<u8>)> = layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (format!("{i}/layer.tar"), l.clone()))
-        .collect();
-    let paths: Vec<String> = members.iter().map(|(p, _)| p.clone()).collect();
-    members.push(("config.json".into(), config_for(layers)));
-    let manifest = serde_json::json!([{
-        "Config": "config.json", "RepoTags": ["many:latest"], "Layers": paths
-    }]);
-    members.push(("manifest.json".into(), manifest.to_string().into_bytes()));
-    outer_tar(&members)
-}
-
-/// An OCI image layout (as a tar) of one image with these layers, blobs by digest.
-pub fn oci_layout(layers: &[Vec<u8>]) -> Vec<u8> {
-    use app::model::Digest;
-    let blob = |d: &[u8]| format!("blobs/sha256/{}", Digest::of(d).hex());
-    let desc = |mt: &str, d: &[u8]| serde_json::json!({"mediaType": mt, "digest": Digest::of(d).as_str(), "size": d.len()});
-    let config = config_for(layers);
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": desc("application/vnd.oci.image.config.v1+json", &config),
-        "layers": layers.iter()
-            .map(|l| desc("application/vnd.oci.image.layer.v1.tar", l))
-            .collect::<Vec<_>>(),
-    })
-    .to_string()
-    .into_bytes();
-    let index = serde_json::json!({
-        "schemaVersion": 2,
-        "manifests": [desc("application/vnd.oci.image.manifest.v1+json", &manifest)],
-    })
-    .to_string()
-    .into_bytes();
-    let mut members: Vec<(String, Vec<u8>)> = vec![(
-        "oci-layout".into(),
-        br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
-    )];
-    members.extend(layers.iter().map(|l| (blob(l), l.clone())));
-    members.push((blob(&config), config));
-    members.push((blob(&manifest), manifest.clone()));
-    members.push(("index.json".into(), index));
-    outer_tar(&members)
 }

@@ -153,11 +153,13 @@ pub fn load_into_system_daemon(
 ) -> Loaded {
     let image = write_archive(dir, name, tag, big_bytes, marker);
     let archive = dir.join(format!("{name}.tar"));
+    let lock = crate::system_docker::DaemonLock::shared();
     let out = Command::new("docker")
         .args(["load", "-q", "-i"])
         .arg(&archive)
         .output()
         .expect("run docker load");
+    drop(lock);
     assert!(
         out.status.success(),
         "docker load failed: {}",
