@@ -55,7 +55,9 @@ fn lock_path() -> PathBuf {
 /// A held lock on the system daemon's images; released on drop. Builds take it shared,
 /// removals exclusive (`flock(2)`, so it also orders threads of one process, each
 /// holding its own open file).
-pub struct DaemonLock(File);
+pub struct DaemonLock {
+    _file: File,
+}
 
 impl DaemonLock {
     fn open() -> File {
@@ -72,23 +74,27 @@ impl DaemonLock {
     pub fn shared() -> DaemonLock {
         let f = Self::open();
         f.lock_shared().expect("shared lock on the daemon");
-        DaemonLock(f)
+        DaemonLock { _file: f }
     }
 
     /// For removals: waits until no build of this suite runs.
     pub fn exclusive() -> DaemonLock {
         let f = Self::open();
         f.lock().expect("exclusive lock on the daemon");
-        DaemonLock(f)
+        DaemonLock { _file: f }
     }
 }
 
 /// Whether a failed build lost a cached parent image to someone else's removal.
 fn lost_parent(out: &Output) -> bool {
     let err = String::from_utf8_lossy(&out.stderr);
-    ["unknown parent image ID", "No such image", "image not known"]
-        .iter()
-        .any(|s| err.contains(s))
+    [
+        "unknown parent image ID",
+        "No such image",
+        "image not known",
+    ]
+    .iter()
+    .any(|s| err.contains(s))
 }
 
 /// `docker build -q -t <tag> <args…> <context>` with the legacy builder (so equal steps
@@ -119,7 +125,11 @@ pub fn remove(tags: &[&str]) {
         return;
     }
     let _lock = DaemonLock::exclusive();
-    let _ = Command::new("docker").arg("rmi").arg("-f").args(tags).output();
+    let _ = Command::new("docker")
+        .arg("rmi")
+        .arg("-f")
+        .args(tags)
+        .output();
 }
 
 /// An image in the system daemon under a tag of its own, removed (by that tag) on drop.

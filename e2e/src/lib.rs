@@ -332,8 +332,7 @@ impl TestImage {
             std::fs::write(&p, data)?;
         }
         let tag = system_docker::unique_tag_with(&format!("e2e-{name}"), "latest");
-        let out =
-            system_docker::build(&tag, args, ctx.path()).context("running docker build")?;
+        let out = system_docker::build(&tag, args, ctx.path()).context("running docker build")?;
         if !out.status.success() {
             bail!(
                 "docker build of {tag} failed: {}",

@@ -4,14 +4,13 @@
 //! from the build stage). Figures are checked against `docker inspect`.
 //! Images are tagged `strata-test/comparer-*` and removed when the test ends.
 
+use crate::system_docker::TestImage;
 use app::archive::read_archive;
 use app::compare::{compare, fail_if_larger, render_markdown, ChangeKind, CompareOptions};
 use app::limits::Limits;
 use app::model::{Digest, Image};
-use crate::system_docker::TestImage;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
 
 const DOCKERFILE: &str = r#"FROM scratch AS build
 COPY busybox /bin/busybox
@@ -122,8 +121,15 @@ fn docker_single_stage_vs_multistage_matches_docker_inspect() {
     let single = archive
         .select(Some(single_tag), None)
         .expect("single-stage image");
-    let multi = archive.select(Some(multi_tag), None).expect("multistage image");
+    let multi = archive
+        .select(Some(multi_tag), None)
+        .expect("multistage image");
     let (si, mi) = (inspect(single_tag), inspect(multi_tag));
+    assert_eq!(
+        si.id.as_str(),
+        fx.single.id,
+        "the ID `docker build` printed"
+    );
     assert_eq!(single.id, si.id);
     assert_eq!(multi.id, mi.id);
     assert_eq!(diff_ids(&single), si.layers);

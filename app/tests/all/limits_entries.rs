@@ -83,7 +83,10 @@ fn image_entry_cap_fails_the_archive() {
                 .expect("generate layer");
             // Distinct layers: append one file with the layer's number before the end.
             tar.truncate(tar.len() - 1024);
-            tar.extend(kit::layer(&[(format!("layer-{i}").as_str(), b"x".as_slice())]));
+            tar.extend(kit::layer(&[(
+                format!("layer-{i}").as_str(),
+                b"x".as_slice(),
+            )]));
             tar
         })
         .collect();

@@ -4,7 +4,6 @@
 //! "limit exceeded".
 
 use crate::archive_support::kit;
-use crate::limits_support::gen;
 
 use app::archive::{read_archive, ArchiveError};
 use app::limits::Limits;

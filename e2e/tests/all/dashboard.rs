@@ -61,9 +61,7 @@ async fn list_filter_open_image_and_history() -> Result<()> {
     let input = h.wait_testid("filter-input").await?;
     // Our image's own repository: other test runs' `e2e-list-*` images may be listed too.
     let repository = image.tag.split(':').next().unwrap_or_default();
-    input
-        .send_keys(&format!("reference={repository}*"))
-        .await?;
+    input.send_keys(&format!("reference={repository}*")).await?;
     h.wait_testid("filter-apply").await?.click().await?;
     let filtered = eventually("the filtered list", || async {
         let names = row_names(&h).await?;

@@ -1,7 +1,6 @@
 //! The browser tests, one module per page or flow, linked into one binary (one link of
 //! the crate instead of one per file). Run one with `cargo test -p e2e --test all -- upload::`.
 
-
 mod analysis_cancel;
 mod compare;
 mod dashboard;

@@ -4,10 +4,10 @@
 
 use crate::http_support::fake;
 
+use crate::system_docker::TestImage;
 use axum::http::StatusCode;
 use fake::{get_json, request, send, wait_job};
 use server::http::{router, AppState, DaemonBackend};
-use crate::system_docker::TestImage;
 use std::sync::Arc;
 
 /// A FROM-scratch image built for one test; removed on drop.

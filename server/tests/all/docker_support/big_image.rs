@@ -14,7 +14,6 @@ pub struct BigImage {
     /// `sha256:<hex>` of the config (the image ID after `docker load`).
     pub id: String,
     pub tag: String,
-    pub diff_ids: Vec<String>,
 }
 
 /// Writes `<dir>/<name>.tar`: layer 0 holds `big/blob`, `big_bytes` bytes from
@@ -83,7 +82,6 @@ pub fn write_archive(dir: &Path, name: &str, tag: &str, big_bytes: u64, marker: 
     BigImage {
         id: format!("sha256:{config_hex}"),
         tag: tag.to_owned(),
-        diff_ids,
     }
 }
 
