@@ -41,6 +41,18 @@ pub fn unique_tag(name: &str) -> String {
     unique_tag_with(name, "t")
 }
 
+/// `std::fs::copy` of `/bin/busybox` to `to` that also keeps its modification time. The
+/// legacy builder's cache ignores mtimes but a new layer records them: with concurrent
+/// runs the cache may hold several `COPY busybox` steps, and only equal mtimes make
+/// every one of them the same layer (tests expect one shared busybox layer).
+pub fn copy_busybox(to: &Path) -> std::io::Result<u64> {
+    let from = Path::new("/bin/busybox");
+    let n = std::fs::copy(from, to)?;
+    let mtime = std::fs::metadata(from)?.modified()?;
+    File::options().write(true).open(to)?.set_modified(mtime)?;
+    Ok(n)
+}
+
 /// The lock file for the daemon `DOCKER_HOST` names (the default socket when unset).
 fn lock_path() -> PathBuf {
     let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "default".to_owned());

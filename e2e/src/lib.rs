@@ -321,7 +321,7 @@ impl TestImage {
         args: &[&str],
     ) -> Result<TestImage> {
         let ctx = tempfile::tempdir().context("creating a build context")?;
-        std::fs::copy("/bin/busybox", ctx.path().join("busybox"))
+        system_docker::copy_busybox(&ctx.path().join("busybox"))
             .context("copying /bin/busybox (apt-get install busybox-static)")?;
         std::fs::write(ctx.path().join("Dockerfile"), dockerfile)?;
         for (rel, data) in files {

@@ -49,7 +49,7 @@ impl Fixture {
         let tag = &crate::system_docker::unique_tag_with(name, version);
         let ctx = self.dir.join(format!("ctx-{}", self.tags.len()));
         std::fs::create_dir_all(&ctx).unwrap();
-        std::fs::copy("/bin/busybox", ctx.join("busybox")).unwrap();
+        crate::system_docker::copy_busybox(&ctx.join("busybox")).unwrap();
         std::fs::write(ctx.join("payload"), content).unwrap();
         std::fs::write(
             ctx.join("Dockerfile"),

@@ -62,7 +62,7 @@ impl Fixture {
         let dir = std::env::temp_dir().join(format!("strata-comparer-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy("/bin/busybox", dir.join("busybox")).unwrap();
+        crate::system_docker::copy_busybox(&dir.join("busybox")).unwrap();
         std::fs::write(dir.join("Dockerfile"), DOCKERFILE).unwrap();
         let single = build_image("comparer-single", Some("build"), &dir);
         let multi = build_image("comparer-multi", None, &dir);

@@ -62,7 +62,7 @@ impl Drop for Cleanup {
 
 fn build_image(tag: &str, dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
-    std::fs::copy("/bin/busybox", dir.join("busybox"))
+    crate::system_docker::copy_busybox(&dir.join("busybox"))
         .expect("this test needs a static /bin/busybox (Debian busybox-static)");
     std::fs::write(dir.join("step.sh"), STEP).unwrap();
     std::fs::write(dir.join("step2.sh"), STEP2).unwrap();

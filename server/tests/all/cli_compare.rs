@@ -41,7 +41,7 @@ struct Context {
 impl Context {
     fn new() -> Context {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::copy("/bin/busybox", dir.path().join("busybox")).expect("copy busybox");
+        crate::system_docker::copy_busybox(&dir.path().join("busybox")).expect("copy busybox");
         let prune_label = unique_tag("cmp-stage").replace([':', '/'], "-");
         Context { dir, prune_label }
     }

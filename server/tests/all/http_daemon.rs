@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// A FROM-scratch image built for one test; removed on drop.
 fn build_image(name: &str) -> TestImage {
     let ctx = tempfile::tempdir().unwrap();
-    std::fs::copy("/bin/busybox", ctx.path().join("busybox")).unwrap();
+    crate::system_docker::copy_busybox(&ctx.path().join("busybox")).unwrap();
     std::fs::create_dir(ctx.path().join("data")).unwrap();
     std::fs::write(ctx.path().join("data/hello.txt"), b"hello\n").unwrap();
     std::fs::write(

@@ -12,7 +12,7 @@ impl TestImage {
     /// Builds `dockerfile` (which may `COPY busybox /bin/busybox`) with the legacy builder.
     pub fn build(name: &str, dockerfile: &str) -> TestImage {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::copy("/bin/busybox", dir.path().join("busybox")).expect("copy busybox");
+        crate::system_docker::copy_busybox(&dir.path().join("busybox")).expect("copy busybox");
         let tag = unique_tag(name);
         // A label makes the image ID unique even when the layers equal another test's.
         let dockerfile = format!("{dockerfile}\nLABEL strata.test=\"{tag}\"\n");
