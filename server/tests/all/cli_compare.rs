@@ -14,7 +14,10 @@ use std::process::{Command, Output};
 use support::{unique_tag, TestImage};
 
 const KIB: i64 = 1024;
-/// Bytes the build stage leaves behind that the multistage image drops.
+/// Bytes the build stage leaves behind that the multistage image drops. Every step's
+/// output is deterministic (the artifact is `seq` output, not random): with concurrent
+/// test runs the build cache may hold several equal chains, and any of them must give
+/// the multistage build the single-stage image's artifact byte for byte.
 const TOOLCHAIN: i64 = 256 * KIB + 128 * KIB;
 const SOURCES: i64 = 30_000 + 20_000;
 const CACHE: i64 = 64 * KIB;
@@ -29,7 +32,7 @@ RUN mkdir -p /toolchain/bin /toolchain/lib /src /cache \
  && dd if=/dev/zero of=/src/main.c bs=1000 count=30 2>/dev/null \
  && dd if=/dev/zero of=/src/util.c bs=1000 count=20 2>/dev/null\n\
 RUN mkdir -p /out && dd if=/dev/zero of=/cache/obj.o bs=1024 count=64 2>/dev/null \
- && dd if=/dev/urandom of=/out/app bs=1024 count=40 2>/dev/null\n";
+ && seq 1 10000 | head -c 40960 > /out/app\n";
 
 /// A build context holding busybox, shared by every image of one test.
 struct Context {
@@ -50,7 +53,12 @@ impl Context {
     fn build(&self, name: &str, dockerfile: &str) -> TestImage {
         let tag = unique_tag(&format!("cmp-{name}"));
         let file = self.dir.path().join(format!("Dockerfile.{name}"));
-        let dockerfile = dockerfile.replace("@STAGE_LABEL@", &self.prune_label);
+        // A label makes the image ID unique: with another test run's image of equal
+        // content the daemon would report that run's tag for ours.
+        let dockerfile = format!(
+            "{}LABEL strata.test=\"{tag}\"\n",
+            dockerfile.replace("@STAGE_LABEL@", &self.prune_label)
+        );
         std::fs::write(&file, dockerfile).expect("write Dockerfile");
         let file = file.to_str().expect("UTF-8 temp path");
         let out = crate::system_docker::build(&tag, &["-f", file], self.dir.path())
@@ -458,18 +466,19 @@ fn sharing_map_matches_docker_system_df() {
     let one = ctx.build(
         "sh1",
         &format!(
-            "FROM {}\nRUN dd if=/dev/zero of=/one.bin bs=1024 count=12 2>/dev/null\nENV ONE=1\n",
+            "FROM {}\nRUN dd if=/dev/urandom of=/one.bin bs=1024 count=12 2>/dev/null\nENV ONE=1\n",
             base.tag
         ),
     );
     let two = ctx.build(
         "sh2",
         &format!(
-            "FROM {}\nWORKDIR /w\nRUN dd if=/dev/zero of=/w/two.bin bs=1024 count=7 2>/dev/null\nCMD [\"sh\"]\n",
+            "FROM {}\nWORKDIR /w\nRUN dd if=/dev/urandom of=/w/two.bin bs=1024 count=7 2>/dev/null\nCMD [\"sh\"]\n",
             base.tag
         ),
     );
     let ours = [&base, &one, &two];
+    // The apps' layers are random bytes, so no other run's image can share them.
     // Other tests add and remove images meanwhile, which can change shared sizes:
     // retry until the daemon's figures are the same before and after our run.
     for attempt in 0.. {
