@@ -299,16 +299,17 @@ where
     }
 }
 
+#[path = "../../testsupport/system_docker.rs"]
+pub mod system_docker;
+
 /// A test image built from a FROM-scratch Dockerfile with `/bin/busybox` in its context;
-/// removed on drop.
-pub struct TestImage {
-    pub tag: String,
-    pub id: String,
-}
+/// removed on drop (see [`system_docker`] for why builds and removals go through it).
+pub use system_docker::TestImage;
 
 impl TestImage {
-    /// Builds `strata-test/e2e-<name>:latest`. `files` are written into the build context
-    /// (relative path, contents); the context also holds `busybox`.
+    /// Builds `strata-test/e2e-<name>-<pid>-<n>:latest` (unique, as other test runs may
+    /// share the daemon). `files` are written into the build context (relative path,
+    /// contents); the context also holds `busybox`.
     pub fn build(name: &str, dockerfile: &str, files: &[(&str, &[u8])]) -> Result<TestImage> {
         Self::build_with_args(name, dockerfile, files, &[])
     }
@@ -322,7 +323,7 @@ impl TestImage {
         args: &[&str],
     ) -> Result<TestImage> {
         let ctx = tempfile::tempdir().context("creating a build context")?;
-        std::fs::copy("/bin/busybox", ctx.path().join("busybox"))
+        system_docker::copy_busybox(&ctx.path().join("busybox"))
             .context("copying /bin/busybox (apt-get install busybox-static)")?;
         std::fs::write(ctx.path().join("Dockerfile"), dockerfile)?;
         for (rel, data) in files {
@@ -332,15 +333,8 @@ impl TestImage {
             }
             std::fs::write(&p, data)?;
         }
-        let tag = format!("strata-test/e2e-{name}:latest");
-        let out = Command::new("docker")
-            .args(["build", "-q", "-t", &tag])
-            .args(args)
-            .arg(".")
-            .current_dir(ctx.path())
-            .env("DOCKER_BUILDKIT", "0")
-            .output()
-            .context("running docker build")?;
+        let tag = system_docker::unique_tag_with(&format!("e2e-{name}"), "latest");
+        let out = system_docker::build(&tag, args, ctx.path()).context("running docker build")?;
         if !out.status.success() {
             bail!(
                 "docker build of {tag} failed: {}",
@@ -349,15 +343,5 @@ impl TestImage {
         }
         let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         Ok(TestImage { tag, id })
-    }
-}
-
-impl Drop for TestImage {
-    fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["rmi", "-f", &self.tag])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
     }
 }

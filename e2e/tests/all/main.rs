@@ -1,0 +1,12 @@
+//! The browser tests, one module per page or flow, linked into one binary (one link of
+//! the crate instead of one per file). Run one with `cargo test -p e2e --test all -- upload::`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod analysis_cancel;
+mod compare;
+mod dashboard;
+mod explorer;
+mod layout;
+mod pictures;
+mod upload;

@@ -1,0 +1,78 @@
+//! A real `strata serve` process for tests that need the whole stack (socket, hyper,
+//! every layer): started on a free loopback port with no daemon, killed on drop, and a
+
+//! raw HTTP/1.1 client that can stop sending mid-body.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `strata serve`, killed on drop.
+pub struct StrataProc {
+    child: Child,
+    pub port: u16,
+}
+
+impl Drop for StrataProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl StrataProc {
+    /// `strata serve --listen 127.0.0.1:PORT --no-cache ARGS...` once it answers.
+    pub fn start(args: &[&str]) -> StrataProc {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let child = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--no-cache",
+            ])
+            .args(args)
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("strata starts");
+        let server = StrataProc { child, port };
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "strata did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// Opens a connection and sends a POST's head (with `Content-Length: declared`).
+    pub fn post_head(&self, path: &str, content_type: &str, declared: usize) -> TcpStream {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("read timeout");
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: {content_type}\r\nContent-Length: {declared}\r\nConnection: close\r\n\r\n",
+            self.port
+        )
+        .expect("send head");
+        s
+    }
+
+    /// Sends a whole POST and returns the raw response.
+    pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> String {
+        let mut s = self.post_head(path, content_type, body.len());
+        s.write_all(body).expect("send body");
+        let mut out = String::new();
+        s.read_to_string(&mut out).expect("read response");
+        out
+    }
+}
