@@ -133,14 +133,15 @@ async fn a_job_nobody_waits_for_is_cancelled_after_the_grace_and_restarts() {
     })
     .await;
     let info = peek(&state, &job);
-    assert_eq!(info.state, app::api::JobState::Failed);
     assert_eq!(info.error.as_deref(), Some(NOBODY_WAITING));
     eventually("the load saw its token", || {
         backend.cancelled_loads.load(Ordering::SeqCst) == 1
     })
     .await;
+    // A cancelled analysis is not a failure: it is not ready, and says how to restart it.
     let (status, body) = get_json(&app, &format!("/api/v1/images/{}/analysis", digest(1))).await;
-    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "not_ready");
     assert!(body["message"].as_str().unwrap().contains(NOBODY_WAITING));
     // A later start runs it again, as a new job.
     let again = start(&app, 1).await;

@@ -151,7 +151,10 @@ async fn cancel_job(
             "{others} other {who} waiting for this job; it keeps running for them"
         )));
     }
-    let user = principal.map_or_else(|| "a local user".to_owned(), |Extension(p)| p.user);
+    let user = match principal {
+        Some(Extension(p)) if p.via != Via::Loopback => p.user,
+        _ => "a local user".to_owned(),
+    };
     job.cancel_with(&format!("cancelled by {user}"));
     Ok(Json(job.info()).into_response())
 }
