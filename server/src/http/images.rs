@@ -6,7 +6,6 @@ use super::state::AppState;
 use crate::backend::ImageFilters;
 use app::api::{Health, ImageDetail, ImageList, ImageTotals};
 use app::history::exact_history;
-use app::model::Digest;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
