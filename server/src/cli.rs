@@ -216,7 +216,10 @@ fn load_error(e: &EngineError, source: &Source, global: &GlobalArgs) -> CliError
         }
         EngineError::Docker(_) => format!("{e}; check the daemon's logs and retry"),
         EngineError::Source(_) => format!("{e}; {}", source_hint()),
-        EngineError::Io(_) => format!("{e}; check the path and its permissions"),
+        EngineError::Io { .. } => format!("{e}; check the path and its permissions"),
+        EngineError::NotALayout { .. } => {
+            format!("{e}; give the layout directory itself (the one holding oci-layout and index.json)")
+        }
         EngineError::Archive { error, .. } => {
             use app::archive::ArchiveError as A;
             match error {

@@ -118,9 +118,20 @@ pub enum EngineError {
     /// The daemon failed or is unreachable.
     #[error(transparent)]
     Docker(#[from] DockerError),
-    /// A file or directory could not be read.
-    #[error("{0}")]
-    Io(String),
+    /// A file or directory could not be read (the `io::Error` is kept as the source;
+    /// `Arc` because load results are shared between waiters).
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// A directory is too large or too deep to be an OCI layout.
+    #[error("{}: {what}; not an OCI image layout?", path.display())]
+    NotALayout {
+        path: std::path::PathBuf,
+        what: String,
+    },
     /// The image data is invalid (bad archive, digest mismatch, missing layers, ...).
     #[error("{source_name}: {error}")]
     Archive {

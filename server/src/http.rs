@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod compare;
 mod error;
+mod extract;
 mod images;
 mod jobs;
 mod limits;

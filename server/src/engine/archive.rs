@@ -83,7 +83,10 @@ fn file_error(e: ArchiveFileError, cancel: &CancellationToken) -> EngineError {
         return EngineError::Cancelled;
     }
     match e {
-        ArchiveFileError::Io { .. } => EngineError::Io(e.to_string()),
+        ArchiveFileError::Io { path, source } => EngineError::Io {
+            path,
+            source: Arc::new(source),
+        },
         ArchiveFileError::Archive { path, source } => EngineError::Archive {
             source_name: path.display().to_string(),
             error: source,
@@ -100,6 +103,10 @@ fn dir_error(e: OciDirError, cancel: &CancellationToken) -> EngineError {
             source_name: path.display().to_string(),
             error: source,
         },
-        other => EngineError::Io(other.to_string()),
+        OciDirError::Io { path, source } => EngineError::Io {
+            path,
+            source: Arc::new(source),
+        },
+        OciDirError::TooBig { path, what } => EngineError::NotALayout { path, what },
     }
 }

@@ -9,7 +9,7 @@
 
 use super::auth::Principal;
 use super::error::ApiError;
-use super::images::parse_image_id;
+use super::extract::parse_image_id;
 use super::jobs::owner_key;
 use super::state::AppState;
 use crate::single_flight::{Keep, SingleFlight};

@@ -1,12 +1,12 @@
 //! Image routes: health, the filtered list with totals, and one image's detail.
 
 use super::error::ApiError;
+use super::extract::ImagePath;
 use super::state::AppState;
 use crate::backend::ImageFilters;
 use app::api::{Health, ImageDetail, ImageList, ImageTotals};
 use app::history::exact_history;
-use app::model::Digest;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 
@@ -52,24 +52,13 @@ async fn list_images(
 
 async fn image_detail(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ImagePath(id): ImagePath,
 ) -> Result<Json<ImageDetail>, ApiError> {
-    let id = parse_image_id(&id)?;
     let mut detail = state.backend.image_detail(id.clone()).await?;
     if let Some(image) = state.jobs.loaded_image(&id) {
         exact_history(&image, &mut detail);
     }
     Ok(Json(detail))
-}
-
-/// Parses `sha256:<64 hex>` or bare 64 hex; nothing else reaches the backend.
-pub fn parse_image_id(raw: &str) -> Result<Digest, ApiError> {
-    let full = if raw.len() == 64 {
-        format!("sha256:{raw}")
-    } else {
-        raw.to_owned()
-    };
-    Digest::parse(&full).map_err(|e| ApiError::BadRequest(format!("image id: {e}")))
 }
 
 /// `dangling`, `reference` (repeatable), `before`, `since`, `label` (repeatable).

@@ -6,12 +6,13 @@
 
 use super::error::ApiError;
 use super::state::AppState;
-use super::tree::{analysis_of, kind, layer_index, mark, page_bounds, query};
+use super::extract::{ApiPath, ApiQuery, ImagePath};
+use super::tree::{analysis_of, kind, layer_index, mark, page_bounds};
 use app::api::{encode_raw, Page, SearchHit, SearchMode, TreeView};
 use app::filetree;
 use app::fmt::display_path;
 use app::model::EntryKind;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use globset::{Candidate, GlobBuilder, GlobMatcher};
@@ -75,10 +76,10 @@ fn matcher(
 
 async fn search(
     State(state): State<AppState>,
-    Path((id, n)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
+    ImagePath(id): ImagePath,
+    ApiPath((_, n)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Json<Page<SearchHit>>, ApiError> {
-    let q: SearchQuery = query(raw.as_deref())?;
     let text = q.q.unwrap_or_default();
     if text.trim().is_empty() {
         return Err(ApiError::BadRequest(

@@ -4,7 +4,7 @@
 
 use super::analysis::AnalysedImage;
 use super::error::ApiError;
-use super::images::parse_image_id;
+use super::extract::{ApiPath, ApiQuery, ImagePath};
 use super::state::AppState;
 use app::api::{
     decode_raw, encode_raw, CopyCause, DiffMark, NodeFlag, NodeKind, Page, RankedFile, TreeNode,
@@ -12,8 +12,8 @@ use app::api::{
 };
 use app::filetree::{self, HideCause, NodeId, NodeInfo, StackedTree, TreeFlag};
 use app::fmt::display_path;
-use app::model::EntryKind;
-use axum::extract::{Path, Query, State};
+use app::model::{Digest, EntryKind};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -51,21 +51,6 @@ struct PageQuery {
     limit: Option<u64>,
 }
 
-pub(super) fn query<T: Default + serde::de::DeserializeOwned>(
-    raw: Option<&str>,
-) -> Result<T, ApiError> {
-    match raw {
-        None => Ok(T::default()),
-        Some(q) => Query::<T>::try_from_uri(
-            &format!("/?{q}")
-                .parse()
-                .map_err(|_| ApiError::BadRequest("malformed query string".into()))?,
-        )
-        .map(|Query(v)| v)
-        .map_err(|e| ApiError::BadRequest(format!("query: {}", e.body_text()))),
-    }
-}
-
 pub(super) fn page_bounds(
     offset: Option<u64>,
     limit: Option<u64>,
@@ -83,9 +68,8 @@ fn slice<T: Clone>(all: &[T], offset: u64, limit: u64) -> Vec<T> {
     all[start..end].to_vec()
 }
 
-pub(super) fn analysis_of(state: &AppState, id: &str) -> Result<Arc<AnalysedImage>, ApiError> {
-    let id = parse_image_id(id)?;
-    state.jobs.analysis(&id)
+pub(super) fn analysis_of(state: &AppState, id: &Digest) -> Result<Arc<AnalysedImage>, ApiError> {
+    state.jobs.analysis(id)
 }
 
 pub(super) fn mark(m: filetree::DiffMark) -> DiffMark {
@@ -204,10 +188,10 @@ pub(super) fn dir_at(
 
 async fn layer_tree(
     State(state): State<AppState>,
-    Path((id, n)): Path<(String, String)>,
-    raw_query: axum::extract::RawQuery,
+    ImagePath(id): ImagePath,
+    ApiPath((_, n)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<TreeQuery>,
 ) -> Result<Json<TreePage>, ApiError> {
-    let q: TreeQuery = query(raw_query.0.as_deref())?;
     let analysis = analysis_of(&state, &id)?;
     let tree = &analysis.tree;
     let k = layer_index(tree, &n)?;
@@ -253,10 +237,9 @@ async fn layer_tree(
 
 async fn largest_files(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    raw_query: axum::extract::RawQuery,
+    ImagePath(id): ImagePath,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<RankedFile>>, ApiError> {
-    let q: PageQuery = query(raw_query.0.as_deref())?;
     let analysis = analysis_of(&state, &id)?;
     let (offset, limit) = page_bounds(q.offset, q.limit, RANK_LIMIT, RANK_MAX);
     let all = &analysis.report.largest;
@@ -279,10 +262,9 @@ async fn largest_files(
 
 async fn wasted_paths(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    raw_query: axum::extract::RawQuery,
+    ImagePath(id): ImagePath,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<WastedPath>>, ApiError> {
-    let q: PageQuery = query(raw_query.0.as_deref())?;
     let analysis = analysis_of(&state, &id)?;
     let (offset, limit) = page_bounds(q.offset, q.limit, RANK_LIMIT, RANK_MAX);
     let all = &analysis.report.wasted;

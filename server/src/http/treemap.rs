@@ -5,12 +5,13 @@
 
 use super::error::ApiError;
 use super::state::AppState;
-use super::tree::{analysis_of, dir_at, layer_index, query, to_node};
+use super::extract::{ApiPath, ApiQuery, ImagePath};
+use super::tree::{analysis_of, dir_at, layer_index, to_node};
 use app::api::{encode_raw, DiffMark, NodeKind, Treemap, TreemapNode};
 use app::fmt::display_path;
 use app::model::EntryKind;
 use app::treemap::{plan, PlanKind};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -48,10 +49,10 @@ fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
 
 async fn layer_treemap(
     State(state): State<AppState>,
-    Path((id, n)): Path<(String, String)>,
-    raw_query: RawQuery,
+    ImagePath(id): ImagePath,
+    ApiPath((_, n)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<TreemapQuery>,
 ) -> Result<Json<Treemap>, ApiError> {
-    let q: TreemapQuery = query(raw_query.0.as_deref())?;
     let analysis = analysis_of(&state, &id)?;
     let tree = &analysis.tree;
     let k = layer_index(tree, &n)?;

@@ -13,7 +13,7 @@
 
 mod resolve;
 
-pub use resolve::resolve_in;
+pub use resolve::{resolve_in, resolve_listed, Listed};
 
 use super::reference::ImageRef;
 use app::model::Digest;

@@ -89,8 +89,8 @@ async fn daemon_down_is_503_with_retry_after() {
 async fn image_ids_are_validated_before_reaching_the_backend() {
     let (app, _) = app();
     for bad in [
-        "/api/v1/images/abc",
         "/api/v1/images/x%2F..%2F..%2Fcontainers%2Fjson",
+        "/api/v1/images/a%3Fforce%3Dtrue",
         "/api/v1/images/sha256:ZZ",
         "/api/v1/images/..%2Finfo/analysis",
     ] {
@@ -107,6 +107,36 @@ async fn image_ids_are_validated_before_reaching_the_backend() {
     let (status, body) = get_json(&app, &format!("/api/v1/images/{hex}")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["summary"]["tags"][0], "sample:1");
+}
+
+#[tokio::test]
+async fn references_resolve_through_the_backends_list() {
+    let (app, _) = app();
+    let one = fake::digest(1);
+    // name:tag, an ID prefix, and `sha256:` + prefix, as the docker CLI accepts them.
+    for reference in [
+        "sample%3A1".to_owned(),
+        one.hex()[..12].to_owned(),
+        format!("sha256:{}", &one.hex()[..8]),
+    ] {
+        let uri = format!("/api/v1/images/{reference}");
+        let (status, body) = get_json(&app, &uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+        assert_eq!(body["summary"]["id"], one.as_str(), "{uri}");
+    }
+    // Starting an analysis by reference starts the one job of that image.
+    let (status, _, body) = send(&app, request("POST", "/api/v1/images/sample%3A1/analysis")).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let job: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(job["image_id"], one.as_str());
+    // A valid reference nobody has is a 404 that says where to look.
+    for missing in ["nope%3A1", "sample%3A2", "deadbeef"] {
+        let uri = format!("/api/v1/images/{missing}");
+        let (status, body) = get_json(&app, &uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {body}");
+        assert_eq!(body["code"], "not_found");
+        assert!(body["message"].as_str().unwrap().contains("GET /api/v1/images"));
+    }
 }
 
 #[tokio::test]

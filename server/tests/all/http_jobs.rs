@@ -291,6 +291,32 @@ async fn each_client_may_run_a_few_jobs_and_joining_is_free() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_per_user_cap_answers_429_through_every_route_that_starts_jobs() {
+    let (app, _, _) = setup(60.0, 1, None);
+    let me = [10, 0, 0, 9];
+    let analysis = |n: u8| request("POST", &format!("/api/v1/images/{}/analysis", digest(n)));
+    let (status, _, body) = send(&app, from(me, analysis(1))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    // Every route that would start a second job of mine is refused the same way.
+    let compare = request(
+        "POST",
+        &format!("/api/v1/compare?ids={},{}", digest(1), digest(2)),
+    );
+    for (route, req) in [("POST .../analysis", analysis(2)), ("POST /compare", compare)] {
+        let (status, headers, body) = send(&app, from(me, req)).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{route}: {body}");
+        assert_eq!(headers["retry-after"], "5", "{route}");
+        let err: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(err["code"], "too_many_jobs", "{route}");
+        assert!(err["message"].as_str().unwrap().contains("at most 1 per user"));
+    }
+    // Joining my own running job, here by its tag, is free.
+    let by_reference = request("POST", "/api/v1/images/sample%3A1/analysis");
+    let (status, _, body) = send(&app, from(me, by_reference)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queued_jobs_report_their_place_as_the_queue_moves() {
     let (app, state, _) = setup(60.0, 0, Some(2));
     let mut jobs = Vec::new();

@@ -14,11 +14,11 @@
 
 use super::super::auth::{Principal, Via};
 use super::super::error::ApiError;
-use super::super::images::parse_image_id;
+use super::super::extract::{ApiPath, ApiQuery, ImagePath};
 use super::super::state::AppState;
 use super::Job;
-use app::api::{AnalysisSummary, JobEvent, JobInfo, JobState};
-use axum::extract::{ConnectInfo, Path, Query, State};
+use app::api::{AnalysisSummary, JobEvent, JobId, JobInfo, JobState};
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -85,21 +85,20 @@ pub(in crate::http) fn owner_key(
     }
 }
 
-fn find(state: &AppState, id: &str) -> Result<Arc<Job>, ApiError> {
+fn find(state: &AppState, id: &JobId) -> Result<Arc<Job>, ApiError> {
     state
         .jobs
-        .get(id)
+        .get(id.as_str())
         .ok_or_else(|| ApiError::NotFound(format!("no job {id:?}")))
 }
 
 /// `POST /images/{id}/analysis`: 202 with the job at once.
 async fn start_analysis(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ImagePath(id): ImagePath,
     principal: Option<Extension<Principal>>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
 ) -> Result<Response, ApiError> {
-    let id = parse_image_id(&id)?;
     let owner = owner_key(
         principal.as_deref(),
         peer.map(|Extension(ConnectInfo(a))| a),
@@ -110,15 +109,14 @@ async fn start_analysis(
 
 async fn get_analysis(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ImagePath(id): ImagePath,
 ) -> Result<Json<AnalysisSummary>, ApiError> {
-    let id = parse_image_id(&id)?;
     Ok(Json(state.jobs.analysis(&id)?.summary.clone()))
 }
 
 async fn get_job(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<JobId>,
 ) -> Result<Json<JobInfo>, ApiError> {
     let job = find(&state, &id)?;
     job.touch();
@@ -128,8 +126,8 @@ async fn get_job(
 /// `POST /jobs/{id}/cancel`: see the module documentation for the semantics.
 async fn cancel_job(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(query): Query<ViewerQuery>,
+    ApiPath(id): ApiPath<JobId>,
+    ApiQuery(query): ApiQuery<ViewerQuery>,
     principal: Option<Extension<Principal>>,
 ) -> Result<Response, ApiError> {
     let viewer = query.viewer()?;
@@ -163,8 +161,8 @@ async fn cancel_job(
 /// (also when the viewer is detached by a cancel).
 async fn job_events(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(query): Query<ViewerQuery>,
+    ApiPath(id): ApiPath<JobId>,
+    ApiQuery(query): ApiQuery<ViewerQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let viewer = query.viewer()?;
     let job = find(&state, &id)?;

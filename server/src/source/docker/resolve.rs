@@ -7,9 +7,32 @@ use crate::source::reference::{familiar, ImageRef};
 use app::model::Digest;
 use bollard::models::ImageSummary;
 
-/// Resolves `r` against an image list (see [`DockerClient::resolve`]).
+/// What resolving needs of one listed image (from the daemon's list or the API's).
+pub struct Listed<'a> {
+    /// `sha256:<64 hex>` (anything else is skipped).
+    pub id: &'a str,
+    /// `name:tag` as listed.
+    pub tags: &'a [String],
+    /// `name@sha256:…` as listed.
+    pub digests: &'a [String],
+}
+
+/// Resolves `r` against the daemon's image list (see [`DockerClient::resolve`]).
 pub fn resolve_in(r: &ImageRef, images: &[ImageSummary]) -> Result<Digest, DockerError> {
-    let id_of = |s: &ImageSummary| Digest::parse(&s.id).ok();
+    let listed: Vec<Listed<'_>> = images
+        .iter()
+        .map(|s| Listed {
+            id: &s.id,
+            tags: &s.repo_tags,
+            digests: &s.repo_digests,
+        })
+        .collect();
+    resolve_listed(r, &listed)
+}
+
+/// Resolves `r` against any image list.
+pub fn resolve_listed(r: &ImageRef, images: &[Listed<'_>]) -> Result<Digest, DockerError> {
+    let id_of = |s: &Listed<'_>| Digest::parse(s.id).ok();
     let by_prefix = |prefix: &str| -> Result<Digest, DockerError> {
         let hits: Vec<Digest> = images
             .iter()
@@ -29,7 +52,7 @@ pub fn resolve_in(r: &ImageRef, images: &[ImageSummary]) -> Result<Digest, Docke
             let tagged = format!("{p}:latest");
             let named: Vec<Digest> = images
                 .iter()
-                .filter(|s| s.repo_tags.iter().any(|t| t == &tagged))
+                .filter(|s| s.tags.iter().any(|t| t == &tagged))
                 .filter_map(id_of)
                 .collect();
             if !named.is_empty() {
@@ -43,11 +66,11 @@ pub fn resolve_in(r: &ImageRef, images: &[ImageSummary]) -> Result<Digest, Docke
                 .iter()
                 .filter(|s| {
                     let tag_ok = match n.familiar_tagged() {
-                        Some(t) => s.repo_tags.iter().any(|rt| familiar_tag(rt) == t),
+                        Some(t) => s.tags.iter().any(|rt| familiar_tag(rt) == t),
                         None => true,
                     };
                     let digest_ok = match &n.digest {
-                        Some(d) => s.repo_digests.iter().any(|rd| {
+                        Some(d) => s.digests.iter().any(|rd| {
                             rd.rsplit_once('@').is_some_and(|(name, dg)| {
                                 familiar(name) == n.familiar_name() && dg == d.as_str()
                             })
