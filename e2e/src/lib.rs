@@ -278,14 +278,24 @@ pub fn screenshot_dir() -> Result<PathBuf> {
 }
 
 /// Polls `check` until it returns `Some`, or fails after [`TIMEOUT`] naming `what`.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> Result<T>
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>>>,
+{
+    eventually_within(what, TIMEOUT, check).await
+}
+
+/// [`eventually`] with a bound of its own, for work whose length is the machine's speed
+/// (a whole export in a debug build on a loaded machine), not the UI's.
+pub async fn eventually_within<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>>>,
 {
     let start = Instant::now();
     let mut last_err = None;
-    while start.elapsed() < TIMEOUT {
+    while start.elapsed() < limit {
         match check().await {
             Ok(Some(v)) => return Ok(v),
             Ok(None) => {}

@@ -4,7 +4,8 @@
 //! starts it again and runs it to the end.
 
 use anyhow::{ensure, Context, Result};
-use e2e::{eventually, Harness, ServerOptions, TestImage};
+use e2e::{eventually_within, Harness, ServerOptions, TestImage};
+use std::time::Duration;
 
 /// Size of the incompressible file: the export lasts seconds.
 const BIG: usize = 256 << 20;
@@ -77,14 +78,18 @@ async fn cancel_button_stops_the_analysis_and_retry_restarts_it() -> Result<()> 
     );
     retry.click().await?;
     // The restarted job runs to the end (it may take a while in a debug build).
-    eventually("the retried analysis to finish", || async {
-        let job = job_json(&h, "job-2").await?;
-        ensure!(
-            job["state"] != "failed" && job["state"] != "cancelled",
-            "the retried job ended without a result: {job}"
-        );
-        Ok((job["state"] == "done").then_some(()))
-    })
+    eventually_within(
+        "the retried analysis to finish",
+        Duration::from_secs(120),
+        || async {
+            let job = job_json(&h, "job-2").await?;
+            ensure!(
+                job["state"] != "failed" && job["state"] != "cancelled",
+                "the retried job ended without a result: {job}"
+            );
+            Ok((job["state"] == "done").then_some(()))
+        },
+    )
     .await
     .with_context(|| h.server_log())?;
     ensure!(

@@ -5,8 +5,8 @@
 //! stay within one path segment, `**` crosses them; case-sensitive).
 
 use super::error::ApiError;
-use super::state::AppState;
 use super::extract::{ApiPath, ApiQuery, ImagePath};
+use super::state::AppState;
 use super::tree::{analysis_of, kind, layer_index, mark, page_bounds};
 use app::api::{encode_raw, Page, SearchHit, SearchMode, TreeView};
 use app::filetree;

@@ -4,8 +4,8 @@
 //! [`app::treemap::plan`]; rows reuse the tree route's marks and node conversion.
 
 use super::error::ApiError;
-use super::state::AppState;
 use super::extract::{ApiPath, ApiQuery, ImagePath};
+use super::state::AppState;
 use super::tree::{analysis_of, dir_at, layer_index, to_node};
 use app::api::{encode_raw, DiffMark, NodeKind, Treemap, TreemapNode};
 use app::fmt::display_path;

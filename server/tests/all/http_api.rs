@@ -135,7 +135,10 @@ async fn references_resolve_through_the_backends_list() {
         let (status, body) = get_json(&app, &uri).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {body}");
         assert_eq!(body["code"], "not_found");
-        assert!(body["message"].as_str().unwrap().contains("GET /api/v1/images"));
+        assert!(body["message"]
+            .as_str()
+            .unwrap()
+            .contains("GET /api/v1/images"));
     }
 }
 

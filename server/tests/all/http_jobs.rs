@@ -302,13 +302,19 @@ async fn the_per_user_cap_answers_429_through_every_route_that_starts_jobs() {
         "POST",
         &format!("/api/v1/compare?ids={},{}", digest(1), digest(2)),
     );
-    for (route, req) in [("POST .../analysis", analysis(2)), ("POST /compare", compare)] {
+    for (route, req) in [
+        ("POST .../analysis", analysis(2)),
+        ("POST /compare", compare),
+    ] {
         let (status, headers, body) = send(&app, from(me, req)).await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{route}: {body}");
         assert_eq!(headers["retry-after"], "5", "{route}");
         let err: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(err["code"], "too_many_jobs", "{route}");
-        assert!(err["message"].as_str().unwrap().contains("at most 1 per user"));
+        assert!(err["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 1 per user"));
     }
     // Joining my own running job, here by its tag, is free.
     let by_reference = request("POST", "/api/v1/images/sample%3A1/analysis");
