@@ -189,7 +189,7 @@ pub struct DiveFigures {
 
 impl DiveFigures {
     /// One sentence on why dive's wasted bytes differ from Strata's reclaimable bytes
-    /// (see dive's known errors in DESIGN §2).
+    /// (see dive's known errors in ARCHITECTURE.md).
     pub fn why_different(&self, reclaimable: Option<u64>) -> &'static str {
         match reclaimable {
             None => "dive's figures are shown for comparison; Strata's own were not computed.",
