@@ -4,8 +4,8 @@
 //! "as of layer k" is read by binary search over those short lists, so stacking layer k
 //! costs O(entries of k × depth + nodes it deletes), never a re-stack of lower layers.
 //!
-//! Overlay rules applied (ARCHITECTURE.md "Domain facts", bad-input rows F/E/D): tar order, an entry
-//! replaces its path unless both are directories (metadata merges); `.wh.X` deletes X and
+//! Overlay rules applied (ARCHITECTURE.md "Domain facts", bad-input rows F/E/D): tar
+//! order, an entry replaces its path unless both are directories (metadata merges); `.wh.X` deletes X and
 //! its subtree; `.wh..wh..opq` hides lower children before the layer's own entries land;
 //! parent paths through symlinks are resolved inside the tree (≤ 40 hops) and flagged.
 
