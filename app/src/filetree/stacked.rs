@@ -5,9 +5,10 @@
 //! costs O(entries of k × depth + nodes it deletes), never a re-stack of lower layers.
 //!
 //! Overlay rules applied (ARCHITECTURE.md "Domain facts", bad-input rows F/E/D): tar
-//! order, an entry replaces its path unless both are directories (metadata merges); `.wh.X` deletes X and
-//! its subtree; `.wh..wh..opq` hides lower children before the layer's own entries land;
-//! parent paths through symlinks are resolved inside the tree (≤ 40 hops) and flagged.
+//! order, an entry replaces its path unless both are directories (metadata merges);
+//! `.wh.X` deletes X and its subtree; `.wh..wh..opq` hides lower children before the
+//! layer's own entries land; parent paths through symlinks are resolved inside the tree
+//! (≤ 40 hops) and flagged.
 
 use super::layer::{LayerWarningKind, TreeWarning};
 use super::marks::same_content;
