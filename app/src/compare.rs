@@ -11,12 +11,13 @@
 
 mod check;
 mod config;
+mod facts;
 mod files;
 mod group;
 mod layers;
 mod render;
+mod sentences;
 mod sharing;
-mod summary;
 #[cfg(test)]
 mod tests;
 mod totals;
@@ -25,12 +26,14 @@ pub use check::{fail_if_larger, SizeCheck};
 pub use config::{
     diff_config, Change, ConfigDiff, HistoryDiff, HistoryRow, MapDiff, SetDiff, StepStatus,
 };
+pub use facts::{Fact, Setting};
 pub use files::{
     diff_images, diff_trees, AttrChange, ChangeKind, DiffGroup, DiffOptions, DiffTotals,
     FileChange, FileDiff, Relocated, TreeSide,
 };
 pub use layers::{LayerAlignment, LayerCell, LayerRow, LayerSharing, MovedLayer, SharedPrefix};
 pub use render::{render_json, render_markdown, render_sharing_text, render_text};
+pub use sentences::sentence;
 pub use sharing::{sharing_map, SharingImage, SharingInput, SharingMap, StoredLayer};
 
 use crate::filetree::{StackedTree, TreeError};
@@ -135,7 +138,7 @@ pub struct ImageSide {
 }
 
 /// The baseline against one other image.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PairComparison {
     /// Index of the baseline in [`Comparison::images`] (always 0).
     pub baseline: usize,
@@ -148,12 +151,22 @@ pub struct PairComparison {
     /// Final filesystems, when [`CompareOptions::files`] is set.
     pub files: Option<FileDiff>,
     pub config: ConfigDiff,
-    /// Plain-language sentences, most important first.
-    pub summary: Vec<String>,
+    /// What is worth saying, most important first ([`sentence`] words each).
+    pub facts: Vec<Fact>,
 }
 
-/// The result of [`compare`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl PairComparison {
+    /// The facts as sentences, given the compared images' labels.
+    pub fn sentences(&self, images: &[ImageSide]) -> Vec<String> {
+        let label = |i: usize| images.get(i).map_or("?", |s| s.label.as_str());
+        let (a, b) = (label(self.baseline), label(self.other));
+        self.facts.iter().map(|f| sentence(f, a, b)).collect()
+    }
+}
+
+/// The result of [`compare`]: domain data; the API and `--format json` send
+/// [`crate::api::CompareReport`], which adds the sentences.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
     pub images: Vec<ImageSide>,
     pub layers: LayerAlignment,
@@ -166,7 +179,7 @@ impl Comparison {
     pub fn summary(&self) -> Vec<String> {
         self.pairs
             .iter()
-            .flat_map(|p| p.summary.iter().cloned())
+            .flat_map(|p| p.sentences(&self.images))
             .collect()
     }
 }
@@ -206,9 +219,9 @@ pub fn compare(images: &[&Image], opts: &CompareOptions) -> Result<Comparison, C
             moved: layers::moved(a, b),
             files,
             config: diff_config(&a.config, &b.config),
-            summary: Vec::new(),
+            facts: Vec::new(),
         };
-        pair.summary = summary::sentences(&sides[0], &sides[other], &pair, b);
+        pair.facts = facts::facts(&sides[0], &sides[other], &pair, b);
         pairs.push(pair);
     }
     Ok(Comparison {

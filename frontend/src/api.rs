@@ -5,11 +5,11 @@
 //! dropped.
 
 use app::api::{
-    AnalysisSummary, ComparePending, Digest, ErrorBody, ErrorCode, Health, ImageDetail, ImageList,
-    JobEvent, JobId, JobInfo, Page, RankedFile, SearchHit, SearchMode, SharingReport, TreePage,
-    TreeView, WastedPath,
+    AnalysisSummary, ComparePending, CompareReport, Digest, ErrorBody, ErrorCode, Health,
+    ImageDetail, ImageList, JobEvent, JobId, JobInfo, Page, RankedFile, SearchHit, SearchMode,
+    SharingReport, TreePage, TreeView, WastedPath,
 };
-use app::compare::Comparison;
+
 use gloo_net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::closure::Closure;
@@ -255,7 +255,7 @@ pub async fn wasted(id: &Digest, offset: u64, limit: u64) -> Result<Page<WastedP
 #[derive(Debug, Clone, PartialEq)]
 pub enum CompareAnswer {
     /// Every image was read: the comparison.
-    Ready(Box<Comparison>),
+    Ready(Box<CompareReport>),
     /// Some images are still being read (HTTP 202): follow these jobs, then ask again.
     Pending(ComparePending),
 }

@@ -1,12 +1,12 @@
 //! Renderers of a [`Comparison`]: plain text in 100 columns (the CLI), pretty JSON
-//! (serde, the API and `--format json`), and Markdown for a pull-request comment
+//! (the API's report, `--format json`), and Markdown for a pull-request comment
 //! (tables + the summary). Also plain text for a [`SharingMap`]. Names and commands
 //! from images are untrusted: text output escapes control characters, Markdown output
 //! escapes table and code delimiters.
 
 use super::files::{DiffGroup, DiffTotals, FileDiff};
 use super::layers::{LayerCell, LayerSharing};
-use super::summary::{count, pct};
+use super::sentences::{count, pct};
 use super::{Comparison, ImageSide, PairComparison, SharingMap};
 use crate::fmt::{display_path, size};
 use std::fmt::Write as _;
@@ -18,9 +18,9 @@ const MAX_GROUP_ROWS: usize = 12;
 /// Most history rows per pair in reports.
 const MAX_HISTORY_ROWS: usize = 40;
 
-/// Pretty JSON of the whole comparison.
+/// Pretty JSON of the whole comparison: the API's [`crate::api::CompareReport`].
 pub fn render_json(c: &Comparison) -> Result<String, serde_json::Error> {
-    serde_json::to_string_pretty(c)
+    serde_json::to_string_pretty(&crate::api::CompareReport::from(c))
 }
 
 /// Cuts `s` to `width` characters, ending in `…` when cut; control characters escaped.

@@ -6,6 +6,7 @@
 //! (These live beside the code because the test kit is compiled for this crate's own
 //! unit tests; integration tests under `app/tests` would need the `testkit` feature.)
 
+use super::Fact;
 use super::{
     compare, diff_images, diff_trees, stack, ChangeKind, CompareError, CompareOptions, Comparison,
     DiffOptions, LayerSharing, StepStatus,
@@ -290,8 +291,12 @@ fn images_on_one_base_share_the_prefix_and_moved_layers_are_found() {
     assert_eq!(pq.shared_prefix.layers, 2);
     assert_eq!(pq.shared_prefix.content_bytes, 57_000);
     assert!(pq
-        .summary
+        .sentences(&c.images)
         .contains(&"the first 2 layers (57.0 kB) are shared: the common base".to_owned()));
+    assert!(pq.facts.contains(&Fact::SharedBase {
+        layers: 2,
+        bytes: 57_000
+    }));
     assert_eq!(pq.config.history.shared_steps, 2);
     let pr = &c.pairs[1];
     assert_eq!(pr.shared_prefix.layers, 0);
@@ -304,7 +309,7 @@ fn images_on_one_base_share_the_prefix_and_moved_layers_are_found() {
         ),
         (2, 1, 25_000)
     );
-    assert!(pr.summary.contains(
+    assert!(pr.sentences(&c.images).contains(
         &"1 layer of C (25.0 kB) also appears in A on different parents (stored again)".to_owned()
     ));
     let cell = |row: usize, img: usize| c.layers.rows[row].cells[img].clone().unwrap();

@@ -5,7 +5,8 @@
 
 use crate::compare_model::{align_by_diff_id, common_base_rows, sharing_class, short_digest};
 use crate::view_model::bar_percent;
-use app::compare::{Comparison, LayerCell};
+use app::api::CompareReport;
+use app::compare::LayerCell;
 use leptos::prelude::*;
 
 fn cell_view(cell: Option<LayerCell>, max: u64, labels: &[String]) -> AnyView {
@@ -54,7 +55,7 @@ fn cell_view(cell: Option<LayerCell>, max: u64, labels: &[String]) -> AnyView {
 
 /// The side-by-side layer columns.
 #[component]
-pub fn CompareLayers(comparison: Comparison) -> impl IntoView {
+pub fn CompareLayers(comparison: CompareReport) -> impl IntoView {
     let labels: Vec<String> = comparison.images.iter().map(|i| i.label.clone()).collect();
     let n = comparison.images.len();
     let max = comparison.layers.max_layer_bytes;

@@ -11,12 +11,12 @@ use crate::components::{
 };
 use crate::routes::{parse_compare_ids, AppRoute};
 use app::api::ComparePending;
-use app::compare::Comparison;
+use app::api::CompareReport;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-fn totals_view(c: &Comparison) -> impl IntoView {
+fn totals_view(c: &CompareReport) -> impl IntoView {
     let rows = c
         .images
         .iter()
@@ -52,7 +52,7 @@ fn totals_view(c: &Comparison) -> impl IntoView {
     }
 }
 
-fn comparison_view(c: Comparison) -> impl IntoView {
+fn comparison_view(c: CompareReport) -> impl IntoView {
     let names: Vec<(String, String)> = c
         .images
         .iter()

@@ -13,8 +13,9 @@ use super::extract::parse_image_id;
 use super::jobs::owner_key;
 use super::state::AppState;
 use crate::single_flight::{Keep, SingleFlight};
+use app::api::CompareReport;
 use app::api::{ComparePending, JobState, SharingReport};
-use app::compare::{CompareOptions, Comparison, MAX_IMAGES, MIN_IMAGES};
+use app::compare::{CompareOptions, MAX_IMAGES, MIN_IMAGES};
 use app::model::{Digest, Image};
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::StatusCode;
@@ -35,7 +36,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Comparisons by the ordered list of image IDs: computed once, shared by concurrent
 /// requests, the last [`KEPT_COMPARISONS`] successes kept (failures are not).
-pub type CompareCache = SingleFlight<Vec<Digest>, Arc<Comparison>, String>;
+pub type CompareCache = SingleFlight<Vec<Digest>, Arc<CompareReport>, String>;
 
 /// An empty comparison cache.
 pub fn cache() -> CompareCache {
@@ -159,6 +160,7 @@ async fn compare(
             let work = tokio::task::spawn_blocking(move || {
                 let refs: Vec<&Image> = images.iter().map(|i| i.as_ref()).collect();
                 app::compare::compare(&refs, &CompareOptions::default())
+                    .map(|c| CompareReport::from(&c))
             })
             .await;
             match work {
@@ -169,7 +171,7 @@ async fn compare(
         })
         .await;
     match result {
-        Ok(c) => Ok(Json(c.as_ref().clone()).into_response()),
+        Ok(c) => Ok(Json(c.as_ref()).into_response()),
         Err(message) => Err(ApiError::SourceFailed(message)),
     }
 }

@@ -70,7 +70,16 @@ async fn compare_waits_for_the_load_jobs_then_answers_the_comparison() {
             .any(|g| g["display"] == "/many" && g["in_b"] == false && g["totals"]["removed"] == 30),
         "{groups:?}"
     );
-    assert!(!pair["summary"].as_array().unwrap().is_empty());
+    let (summary, facts) = (
+        pair["summary"].as_array().unwrap(),
+        pair["facts"].as_array().unwrap(),
+    );
+    assert_eq!(summary.len(), facts.len(), "one sentence per fact");
+    assert_eq!(facts[0]["kind"], "size", "{facts:?}");
+    assert!(
+        summary[0].as_str().unwrap().starts_with("B is "),
+        "{summary:?}"
+    );
     // The same request again joins the finished jobs: no new loads.
     let loads = backend.loads.load(Ordering::SeqCst);
     let (status, again) = get_json(&app, &uri).await;

@@ -4,7 +4,7 @@
 use super::{bytes, compare_two, image, multistage, single_stage};
 use crate::compare::{
     compare, diff_images, fail_if_larger, render_json, render_markdown, render_text, CompareError,
-    CompareOptions, Comparison, DiffOptions,
+    CompareOptions, DiffOptions,
 };
 use crate::testkit::{ImageBuilder, LayerBuilder};
 
@@ -76,8 +76,9 @@ fn renderers_show_the_figures() {
     assert!(md.contains("| /usr/lib/gcc | 400 kB (2) |"), "{md}");
     assert!(md.contains("| Env CC | gcc |  |"), "{md}");
     let json = render_json(&c).unwrap();
-    let back: Comparison = serde_json::from_str(&json).unwrap();
-    assert_eq!(back, c);
+    let back: crate::api::CompareReport = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, crate::api::CompareReport::from(&c));
+    assert_eq!(back.summary().collect::<Vec<_>>(), c.summary());
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["images"][1]["content_bytes"], 110_000);
 }

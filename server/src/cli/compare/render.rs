@@ -17,7 +17,7 @@ const MAX_ROWS: usize = 12;
 pub fn render(o: &Outcome, format: CompareFormat) -> Result<String, serde_json::Error> {
     match format {
         CompareFormat::Json => {
-            let mut v = serde_json::to_value(&o.comparison)?;
+            let mut v = serde_json::to_value(app::api::CompareReport::from(&o.comparison))?;
             if let serde_json::Value::Object(map) = &mut v {
                 if let Some(d) = &o.layer_diff {
                     map.insert("layer_diff".to_owned(), serde_json::to_value(d)?);
