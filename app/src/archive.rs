@@ -30,6 +30,7 @@
 mod assembler;
 mod build;
 mod docker_save;
+pub mod media_type;
 mod oci;
 pub mod path;
 pub mod platform;
@@ -37,6 +38,7 @@ mod select;
 mod stream;
 
 pub use assembler::Assembler;
+pub use media_type::{MediaKind, MediaType};
 pub use path::PathError;
 pub use platform::{BadPlatform, Platform};
 pub use select::MISSING_LAYER_WARNING;

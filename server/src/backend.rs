@@ -14,9 +14,11 @@ mod sources;
 pub use daemon::DaemonBackend;
 pub use sources::{open_sources, OpenError, OpenedSource, SourcesBackend, MAX_KEPT_UPLOADS};
 
+use crate::engine::EngineError;
+use crate::source::docker::DockerError;
 use app::api::{DockerHealth, ImageDetail, ImageSummary, Progress};
 use app::compare::SharingInput;
-use app::model::{Digest, Image};
+use app::model::{BadDigest, Digest, Image};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -39,22 +41,90 @@ pub struct ImageFilters {
     pub label: Vec<String>,
 }
 
-/// What went wrong talking to a source.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// What went wrong talking to a source. Errors from the daemon client and the engine
+/// are kept whole as the cause; [`BackendError::kind`] says which answer they deserve.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum BackendError {
     /// The daemon could not be reached.
     #[error("docker daemon at {address} is unavailable: {reason}")]
     Unavailable { address: String, reason: String },
-    /// No such image (or other object).
+    /// The daemon's list has no such image.
+    #[error("no such image: {0}")]
+    NoSuchImage(Digest),
+    /// No such image (or other object), in a source without a typed error of its own.
     #[error("{0}")]
     NotFound(String),
-    /// The daemon rejected the request (bad filter, bad reference).
+    /// The request was rejected (bad filter, bad reference).
     #[error("{0}")]
     Invalid(String),
-    /// Anything else (read errors, limits, corrupt layers).
+    /// The Docker daemon or its client failed.
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+    /// Loading through the engine failed (read errors, limits, corrupt layers).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The daemon's inspect answer names a layer by a malformed digest.
+    #[error("image config lists a malformed layer diff ID: {0}")]
+    BadDiffId(#[source] BadDigest),
+    /// Anything else (a worker task that failed, a source-specific failure).
     #[error("{0}")]
     Failed(String),
+}
+
+/// The answer a [`BackendError`] deserves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendErrorKind {
+    /// The source cannot be reached now; retry later.
+    Unavailable,
+    /// No such image.
+    NotFound,
+    /// The request itself is wrong.
+    Invalid,
+    /// The source failed while answering.
+    Failed,
+}
+
+impl BackendError {
+    /// Which answer this error deserves, looking through the kept cause.
+    pub fn kind(&self) -> BackendErrorKind {
+        match self {
+            BackendError::Unavailable { .. } => BackendErrorKind::Unavailable,
+            BackendError::NoSuchImage(_) | BackendError::NotFound(_) => BackendErrorKind::NotFound,
+            BackendError::Invalid(_) => BackendErrorKind::Invalid,
+            BackendError::Docker(d) => docker_kind(d),
+            BackendError::Engine(EngineError::Docker(d)) => docker_kind(d),
+            BackendError::Engine(e) if e.is_not_found() => BackendErrorKind::NotFound,
+            BackendError::Engine(_) | BackendError::BadDiffId(_) | BackendError::Failed(_) => {
+                BackendErrorKind::Failed
+            }
+        }
+    }
+
+    /// For an unreachable daemon, its address and the reason; `None` otherwise.
+    pub fn unavailable(&self) -> Option<(&str, &str)> {
+        let docker = match self {
+            BackendError::Unavailable { address, reason } => return Some((address, reason)),
+            BackendError::Docker(d) | BackendError::Engine(EngineError::Docker(d)) => d,
+            _ => return None,
+        };
+        match docker {
+            DockerError::Unavailable { address, reason }
+            | DockerError::Config { address, reason } => Some((address, reason)),
+            _ => None,
+        }
+    }
+}
+
+fn docker_kind(e: &DockerError) -> BackendErrorKind {
+    match e {
+        DockerError::Unavailable { .. } | DockerError::Config { .. } => {
+            BackendErrorKind::Unavailable
+        }
+        DockerError::NotFound(_) => BackendErrorKind::NotFound,
+        DockerError::Ambiguous { .. } => BackendErrorKind::Invalid,
+        _ => BackendErrorKind::Failed,
+    }
 }
 
 impl From<crate::single_flight::TaskFailed> for BackendError {
@@ -89,4 +159,46 @@ pub trait Backend: Send + Sync + 'static {
     ) -> BoxFuture<'static, Result<Arc<Image>, BackendError>>;
     /// Layer diff IDs and sizes of every local image, from metadata only (no layer read).
     fn sharing_inputs(&self) -> BoxFuture<'_, Result<SharingInputs, BackendError>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn kind_looks_through_the_kept_cause() {
+        let missing = BackendError::from(DockerError::NotFound("app:1".into()));
+        assert_eq!(missing.kind(), BackendErrorKind::NotFound);
+        let ambiguous = BackendError::from(EngineError::Docker(DockerError::Ambiguous {
+            reference: "ab".into(),
+            count: 2,
+        }));
+        assert_eq!(ambiguous.kind(), BackendErrorKind::Invalid);
+        let down = BackendError::from(EngineError::Docker(DockerError::Unavailable {
+            address: "unix:///nope.sock".into(),
+            reason: "no such file".into(),
+        }));
+        assert_eq!(down.kind(), BackendErrorKind::Unavailable);
+        assert_eq!(
+            down.unavailable(),
+            Some(("unix:///nope.sock", "no such file"))
+        );
+    }
+
+    #[test]
+    fn io_errors_keep_their_source_through_the_backend() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = BackendError::from(EngineError::Io {
+            path: "/srv/app.tar".into(),
+            source: Arc::new(io),
+        });
+        assert_eq!(e.kind(), BackendErrorKind::Failed);
+        // `transparent`: the engine error's own message and cause, unchanged.
+        assert!(e.to_string().contains("/srv/app.tar"), "{e}");
+        let io = e.source().expect("the io::Error is kept");
+        assert_eq!(io.to_string(), "denied");
+        let bad = BackendError::BadDiffId(BadDigest("md5:x".into()));
+        assert!(bad.source().is_some());
+    }
 }

@@ -42,7 +42,7 @@ pub use security::{
 };
 pub use state::{AppState, AppStateBuilder};
 pub use upload::{
-    SpoolError, UploadConfig, UploadError, Uploads, DEFAULT_MAX_UPLOAD_SIZE,
+    SpoolError, UploadConfig, UploadError, UploadTarget, Uploads, DEFAULT_MAX_UPLOAD_SIZE,
     DEFAULT_UPLOAD_IDLE_SECS, MAX_CONCURRENT_UPLOADS, UPLOAD_PATH,
 };
 

@@ -11,19 +11,13 @@
 //! the `unknown/unknown` platform).
 
 use super::assembler::{Assembler, Member};
+use super::media_type::{MediaKind, MediaType};
 use super::platform::Platform;
 use super::{path, ArchiveError, Skipped};
 use crate::model::Digest;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
-
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 
 /// `org.opencontainers.image.ref.name`.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -35,7 +29,7 @@ const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
 #[derive(Debug, Clone, Deserialize)]
 pub struct Descriptor {
     #[serde(rename = "mediaType", default)]
-    pub media_type: Option<String>,
+    pub media_type: Option<MediaType>,
     pub digest: String,
     #[serde(default)]
     pub size: Option<u64>,
@@ -60,7 +54,7 @@ pub struct DescriptorPlatform {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Document {
     #[serde(rename = "mediaType", default)]
-    pub media_type: Option<String>,
+    pub media_type: Option<MediaType>,
     #[serde(default)]
     pub manifests: Option<Vec<Descriptor>>,
     #[serde(default)]
@@ -182,10 +176,10 @@ enum Kind {
     Unknown,
 }
 
-fn kind_of(media_type: Option<&str>) -> Kind {
-    match media_type {
-        Some(OCI_INDEX | DOCKER_LIST) => Kind::Index,
-        Some(OCI_MANIFEST | DOCKER_MANIFEST) => Kind::Manifest,
+fn kind_of(media_type: Option<&MediaType>) -> Kind {
+    match media_type.map(MediaType::kind) {
+        Some(MediaKind::Index) => Kind::Index,
+        Some(MediaKind::Manifest) => Kind::Manifest,
         _ => Kind::Unknown,
     }
 }
@@ -198,7 +192,7 @@ fn check_document(what: &str, doc: &Document, announced: &Kind) -> Result<(), Ar
             what: what.to_owned(),
         });
     }
-    let own = doc.media_type.as_deref();
+    let own = doc.media_type.as_ref();
     let agrees = match (announced, kind_of(own)) {
         (_, Kind::Unknown) if own.is_none() => true,
         (Kind::Index, Kind::Index) | (Kind::Manifest, Kind::Manifest) => true,
@@ -210,7 +204,7 @@ fn check_document(what: &str, doc: &Document, announced: &Kind) -> Result<(), Ar
             what: what.to_owned(),
             message: format!(
                 "document mediaType {:?} contradicts its descriptor",
-                own.unwrap_or("")
+                own.map_or("", MediaType::as_str)
             ),
         });
     }
@@ -280,12 +274,9 @@ pub fn walk(
             skipped.push(skip("attestation manifest"));
             continue;
         }
-        let kind = kind_of(desc.media_type.as_deref());
-        if matches!(kind, Kind::Unknown) && desc.media_type.is_some() {
-            skipped.push(skip(&format!(
-                "unknown media type {:?}",
-                desc.media_type.as_deref().unwrap_or("")
-            )));
+        let kind = kind_of(desc.media_type.as_ref());
+        if let (Kind::Unknown, Some(t)) = (&kind, &desc.media_type) {
+            skipped.push(skip(&format!("unknown media type {:?}", t.as_str())));
             continue;
         }
         let Ok(digest) = desc.digest("index entry") else {
@@ -323,14 +314,11 @@ pub fn walk(
                 });
             }
         } else if document.layers.is_some() || document.config.is_some() {
-            let config_type = document
-                .config
-                .as_ref()
-                .and_then(|c| c.media_type.as_deref());
-            if !matches!(config_type, None | Some(OCI_CONFIG | DOCKER_CONFIG)) {
+            let config_type = document.config.as_ref().and_then(|c| c.media_type.as_ref());
+            if let Some(t) = config_type.filter(|t| t.kind() != MediaKind::Config) {
                 skipped.push(skip(&format!(
                     "not an image (config media type {:?})",
-                    config_type.unwrap_or("")
+                    t.as_str()
                 )));
                 continue;
             }

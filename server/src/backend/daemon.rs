@@ -8,10 +8,10 @@
 //! image uses it. Full loads go to the engine, which caches layers by diff ID.
 
 use super::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
-use crate::engine::{Engine, EngineConfig, EngineError};
+use crate::engine::{Engine, EngineConfig};
 use crate::progress::{LoadProgress, ProgressSink};
 use crate::single_flight::{Keep, SingleFlight};
-use crate::source::docker::{DockerClient, DockerError};
+use crate::source::docker::DockerClient;
 use app::api::{DockerHealth, ImageDetail, ImageSummary, Progress, RunConfig};
 use app::history::{self, HistoryItem};
 use app::model::{chain_ids, Digest, Image};
@@ -103,7 +103,7 @@ impl DaemonBackend {
     }
 
     fn docker(&self) -> Result<&DockerClient, BackendError> {
-        self.engine.docker().map_err(from_engine)
+        self.engine.docker().map_err(BackendError::from)
     }
 
     /// The daemon's image list for `filters` (shared with concurrent callers).
@@ -124,7 +124,7 @@ impl DaemonBackend {
                     .list_images(&filters)
                     .await
                     .map(Arc::new)
-                    .map_err(from_docker)
+                    .map_err(BackendError::from)
             })
             .await
     }
@@ -135,8 +135,8 @@ impl DaemonBackend {
         let id = id.clone();
         self.described
             .get(id.clone(), |_| async move {
-                let inspect = docker.inspect(&id).await.map_err(from_docker)?;
-                let hist = docker.history(&id).await.map_err(from_docker)?;
+                let inspect = docker.inspect(&id).await.map_err(BackendError::from)?;
+                let hist = docker.history(&id).await.map_err(BackendError::from)?;
                 Ok(Arc::new((inspect, hist.iter().map(history_item).collect())))
             })
             .await
@@ -268,7 +268,7 @@ impl DaemonBackend {
             .await?
             .into_iter()
             .find(|s| s.id == id)
-            .ok_or_else(|| BackendError::NotFound(format!("no such image: {id}")))?;
+            .ok_or_else(|| BackendError::NoSuchImage(id.clone()))?;
         let diff_ids = parse_diff_ids(inspect)?;
         let mut detail = detail_of(summary, inspect);
         history::daemon_history(hist, &diff_ids, &mut detail);
@@ -318,25 +318,6 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-fn from_docker(e: DockerError) -> BackendError {
-    match e {
-        DockerError::Unavailable { address, reason } | DockerError::Config { address, reason } => {
-            BackendError::Unavailable { address, reason }
-        }
-        DockerError::NotFound(_) => BackendError::NotFound(e.to_string()),
-        DockerError::Ambiguous { .. } => BackendError::Invalid(e.to_string()),
-        other => BackendError::Failed(other.to_string()),
-    }
-}
-
-fn from_engine(e: EngineError) -> BackendError {
-    match e {
-        EngineError::Docker(d) => from_docker(d),
-        other if other.is_not_found() => BackendError::NotFound(other.to_string()),
-        other => BackendError::Failed(other.to_string()),
-    }
-}
-
 /// Turns the engine's events into the API's cumulative progress.
 struct ProgressAdapter {
     state: Mutex<Progress>,
@@ -379,7 +360,7 @@ fn parse_diff_ids(inspect: &bollard::models::ImageInspect) -> Result<Vec<Digest>
         .map(|layers| {
             layers
                 .iter()
-                .map(|l| Digest::parse(l).map_err(|e| BackendError::Failed(e.to_string())))
+                .map(|l| Digest::parse(l).map_err(BackendError::BadDiffId))
                 .collect()
         })
         .unwrap_or_else(|| Ok(Vec::new()))
@@ -410,7 +391,7 @@ impl Backend for DaemonBackend {
         async move {
             let result = match self.docker() {
                 Ok(d) => match tokio::time::timeout(HEALTH_TIMEOUT, d.info()).await {
-                    Ok(r) => r.map_err(from_docker),
+                    Ok(r) => r.map_err(BackendError::from),
                     Err(_) => Err(BackendError::Unavailable {
                         address: self.address.clone(),
                         reason: format!("no answer within {} s", HEALTH_TIMEOUT.as_secs()),
@@ -431,9 +412,9 @@ impl Backend for DaemonBackend {
                     address: self.address.clone(),
                     version: None,
                     api_version: None,
-                    reason: Some(match e {
-                        BackendError::Unavailable { reason, .. } => reason,
-                        other => other.to_string(),
+                    reason: Some(match e.unavailable() {
+                        Some((_, reason)) => reason.to_owned(),
+                        None => e.to_string(),
                     }),
                 },
             }
@@ -468,7 +449,7 @@ impl Backend for DaemonBackend {
             let loaded = engine
                 .load_daemon_image(&id, sink, cancel)
                 .await
-                .map_err(from_engine)?;
+                .map_err(BackendError::from)?;
             Ok(loaded.image)
         }
         .boxed()
@@ -479,7 +460,7 @@ impl Backend for DaemonBackend {
             let docker = self.docker()?;
             crate::source::sharing::daemon_inputs(docker)
                 .await
-                .map_err(from_docker)
+                .map_err(BackendError::from)
         }
         .boxed()
     }

@@ -8,7 +8,7 @@
 //! ones, newest first, at most [`MAX_KEPT_UPLOADS`] kept in memory (the oldest upload is
 //! dropped first).
 
-use super::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
+use super::{Backend, BackendError, BackendErrorKind, ImageFilters, ProgressFn, SharingInputs};
 use crate::engine::{Engine, LoadOptions};
 use crate::progress::NoProgress;
 use crate::source::Source;
@@ -146,10 +146,11 @@ impl SourcesBackend {
             Ok(list) => list,
             // The opened images are still worth showing without a daemon; with none,
             // the caller gets the 503 (and Retry-After) that says why the list is empty.
-            Err(BackendError::Unavailable { address, reason })
-                if !self.opened.is_empty() || !uploads.is_empty() =>
+            Err(e)
+                if e.kind() == BackendErrorKind::Unavailable
+                    && (!self.opened.is_empty() || !uploads.is_empty()) =>
             {
-                tracing::debug!("listing only opened sources: daemon at {address}: {reason}");
+                tracing::debug!("listing only opened sources: {e}");
                 Vec::new()
             }
             Err(e) => return Err(e),

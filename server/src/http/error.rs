@@ -1,7 +1,7 @@
 //! `ApiError`: every failure of a route, rendered as `{code, message}` JSON with the
 //! matching status. Internal details are logged, not sent.
 
-use crate::backend::BackendError;
+use crate::backend::{BackendError, BackendErrorKind};
 use app::api::{ErrorBody, ErrorCode};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -71,13 +71,19 @@ impl ApiError {
 
 impl From<BackendError> for ApiError {
     fn from(e: BackendError) -> Self {
-        match e {
-            BackendError::Unavailable { address, reason } => {
-                ApiError::DockerUnavailable { address, reason }
+        if let Some((address, reason)) = e.unavailable() {
+            return ApiError::DockerUnavailable {
+                address: address.to_owned(),
+                reason: reason.to_owned(),
+            };
+        }
+        let message = e.to_string();
+        match e.kind() {
+            BackendErrorKind::NotFound => ApiError::NotFound(message),
+            BackendErrorKind::Invalid => ApiError::BadRequest(message),
+            BackendErrorKind::Unavailable | BackendErrorKind::Failed => {
+                ApiError::SourceFailed(message)
             }
-            BackendError::NotFound(m) => ApiError::NotFound(m),
-            BackendError::Invalid(m) => ApiError::BadRequest(m),
-            BackendError::Failed(m) => ApiError::SourceFailed(m),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Archive uploads: `POST /api/v1/uploads` takes the raw bytes of a `docker save` or OCI
 //! archive, streams them to a private spool file ([`spool`]), loads the image in-process
 //! through the engine, and adds it to the image list beside the daemon's
-//! ([`SourcesBackend::add_upload`]). Archives are never handed to the daemon
+//! (through an [`UploadTarget`], in the server [`crate::backend::SourcesBackend`]). Archives are never handed to the daemon
 //! (BAD-INPUTS §3: `POST /images/load` unpacks attacker tars).
 //!
 //! Limits: the body is capped by `--max-upload-size` while it streams (a larger
@@ -77,11 +77,23 @@ impl Default for UploadConfig {
     }
 }
 
+/// Where a loaded upload is listed: the one thing the upload route asks of a backend.
+pub trait UploadTarget: Send + Sync + 'static {
+    /// Lists `upload` beside the other images and returns what it is listed as.
+    fn add_upload(&self, upload: OpenedSource) -> ImageSummary;
+}
+
+impl UploadTarget for SourcesBackend {
+    fn add_upload(&self, upload: OpenedSource) -> ImageSummary {
+        SourcesBackend::add_upload(self, upload)
+    }
+}
+
 /// What the upload route needs: where uploads go, how they are loaded and where the
 /// loaded images are listed.
 pub struct Uploads {
     engine: Engine,
-    sources: Arc<SourcesBackend>,
+    target: Arc<dyn UploadTarget>,
     spool: Spool,
     max_bytes: u64,
     idle: Duration,
@@ -90,10 +102,10 @@ pub struct Uploads {
 }
 
 impl Uploads {
-    /// Opens the spool directory of `config`; loaded images are added to `sources`.
+    /// Opens the spool directory of `config`; loaded images are added to `target`.
     pub fn new(
         engine: Engine,
-        sources: Arc<SourcesBackend>,
+        target: Arc<dyn UploadTarget>,
         config: &UploadConfig,
     ) -> Result<Uploads, SpoolError> {
         let spool = Spool::open(config.upload_dir.as_deref())?;
@@ -104,7 +116,7 @@ impl Uploads {
         );
         Ok(Uploads {
             engine,
-            sources,
+            target,
             spool,
             max_bytes: config.max_upload_size,
             idle: Duration::from_secs(config.upload_idle_timeout.max(1)),
@@ -258,7 +270,7 @@ async fn receive_and_load(
         tracing::warn!("cannot remove spooled upload {spool_path}: {e}");
     }
     let loaded = loaded.map_err(|e| load_error(&e, &spool_path, name))?;
-    let summary = uploads.sources.add_upload(OpenedSource {
+    let summary = uploads.target.add_upload(OpenedSource {
         source: format!("upload:{name}"),
         image: loaded.image,
     });
