@@ -12,6 +12,7 @@
 mod analysis;
 mod compare;
 mod error;
+mod files;
 mod tree;
 mod treemap;
 
@@ -19,6 +20,7 @@ pub use crate::model::Digest;
 pub use analysis::*;
 pub use compare::*;
 pub use error::*;
+pub use files::*;
 pub use tree::*;
 pub use treemap::*;
 

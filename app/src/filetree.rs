@@ -18,10 +18,12 @@ mod stacked;
 pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
+mod versions;
 
 pub use flags::{TreeFlag, TreeFlags};
 pub use layer::{LayerNode, LayerTree, LayerWarningKind, TreeWarning};
 pub use stacked::{HiddenCopy, HideCause, LayerStats, NodeInfo, StackedTree};
+pub use versions::{Follow, OpenError, OpenedFile, PathVersion, VersionChange, MAX_HOPS};
 
 use serde::{Deserialize, Serialize};
 

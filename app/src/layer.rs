@@ -271,6 +271,7 @@ fn make_entry(h: &Header, limits: &Limits) -> Option<Entry> {
         link,
         crc64: None,
         flags,
+        offset: h.offset,
     })
 }
 

@@ -14,6 +14,7 @@ pub mod api;
 pub mod archive;
 pub mod compare;
 pub mod compress;
+pub mod content;
 pub mod filetree;
 pub mod fmt;
 pub mod history;

@@ -179,6 +179,10 @@ pub struct Entry {
     /// CRC-64/GO-ISO of the file content (what tar-split stores), regular files only.
     pub crc64: Option<u64>,
     pub flags: Vec<EntryFlag>,
+    /// Byte offset of the entry's first header block (extension headers included) in the
+    /// uncompressed layer tar: where a content read starts. 0 when unknown.
+    #[serde(default)]
+    pub offset: u64,
 }
 
 /// How a layer blob was compressed, detected by magic bytes.

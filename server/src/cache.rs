@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever [`LayerIndex`] or the encoding changes; old files are then ignored.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"STRATA\0L";
 
 /// Cache IO failures (reads never fail: an unreadable entry is a miss).
@@ -152,6 +152,7 @@ mod tests {
                 link: None,
                 crc64: Some(42),
                 flags: vec![],
+                offset: 0,
             }],
             warnings: vec![],
         }

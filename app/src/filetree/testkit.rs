@@ -27,6 +27,7 @@ fn entry(path: &str, kind: EntryKind) -> Entry {
         link: None,
         crc64: None,
         flags: Vec::new(),
+        offset: 0,
     }
 }
 

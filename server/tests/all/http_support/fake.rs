@@ -76,6 +76,7 @@ pub fn entry(path: &str, kind: EntryKind, size: u64) -> Entry {
         link: None,
         crc64: (kind == EntryKind::File).then_some(size),
         flags: vec![],
+        offset: 0,
     }
 }
 
