@@ -9,10 +9,12 @@
 //! stale); a whole-file read is checked against the index's CRC-64; overlay2 reads are
 //! confined to the layer directory by `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`.
 
+mod diff;
 pub mod locate;
 pub mod overlay;
 mod window;
 
+pub use diff::{diff, Side, MAX_DIFF_BYTES};
 pub use locate::{locate, LocateError};
 pub use window::Window;
 

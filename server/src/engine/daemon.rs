@@ -240,7 +240,7 @@ fn inconsistent(id: &Digest, message: String) -> EngineError {
 }
 
 /// The daemon's layer store, if it is a graphdriver store this process can read.
-async fn layer_store(inner: &Inner) -> Option<LayerStore> {
+pub(super) async fn layer_store(inner: &Inner) -> Option<LayerStore> {
     let docker = inner.docker.as_ref().ok()?;
     let info = docker.info().await.ok()?;
     LayerStore::open(info.root_dir.as_deref()?, info.driver.as_deref()?)
