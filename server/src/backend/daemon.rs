@@ -8,12 +8,15 @@
 //! image uses it. Full loads go to the engine, which caches layers by diff ID.
 
 use super::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
+use crate::content::LayerBytes;
 use crate::engine::{Engine, EngineConfig};
 use crate::progress::{LoadProgress, ProgressSink};
 use crate::single_flight::{Keep, SingleFlight};
 use crate::source::docker::DockerClient;
+use crate::source::{ImageRef, Source};
 use app::api::{DockerHealth, ImageDetail, ImageSummary, Progress, RunConfig};
 use app::history::{self, HistoryItem};
+use app::limits::Limits;
 use app::model::{chain_ids, Digest, Image};
 use bollard::models::ImageInspect;
 use futures_util::future::BoxFuture;
@@ -461,6 +464,25 @@ impl Backend for DaemonBackend {
             crate::source::sharing::daemon_inputs(docker)
                 .await
                 .map_err(BackendError::from)
+        }
+        .boxed()
+    }
+
+    fn layer_bytes(
+        &self,
+        image: Arc<Image>,
+        layer: u32,
+    ) -> BoxFuture<'_, Result<LayerBytes, BackendError>> {
+        async move {
+            let store = self.engine.layer_store().await;
+            let source = Source::Docker(ImageRef::Id(image.id.clone()));
+            let limits = Limits::default();
+            tokio::task::spawn_blocking(move || {
+                crate::content::locate(&source, store.as_ref(), &image, layer as usize, &limits)
+            })
+            .await
+            .map_err(|e| BackendError::Failed(format!("internal error: {e}")))?
+            .map_err(BackendError::from)
         }
         .boxed()
     }

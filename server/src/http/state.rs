@@ -27,6 +27,8 @@ pub struct AppState {
     pub compares: Arc<CompareCache>,
     /// Archive uploads; `None` = turned off (`--no-upload`, and tests that do not set it).
     pub uploads: Option<Arc<Uploads>>,
+    /// Slots for file-content reads (`files::MAX_CONCURRENT_READS`).
+    pub content_reads: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -93,6 +95,9 @@ impl AppStateBuilder {
             security: Arc::new(self.security),
             compares: Arc::new(compare::cache()),
             uploads: self.uploads,
+            content_reads: Arc::new(tokio::sync::Semaphore::new(
+                super::files::MAX_CONCURRENT_READS,
+            )),
         }
     }
 }

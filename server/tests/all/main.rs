@@ -40,6 +40,7 @@ mod fault_export;
 mod http_api;
 mod http_compare;
 mod http_daemon;
+mod http_files;
 mod http_jobs;
 mod http_sources;
 mod http_tree;
