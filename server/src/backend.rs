@@ -9,6 +9,7 @@
 //! images one server shows, with the per-image metadata caches that go with it.
 
 mod daemon;
+mod exports;
 mod sources;
 
 pub use daemon::DaemonBackend;

@@ -58,6 +58,8 @@ pub struct DaemonBackend {
     lists: SingleFlight<FilterKey, Arc<Vec<bollard::models::ImageSummary>>, BackendError>,
     /// Inspect + history answers by image ID (same policy).
     described: SingleFlight<Digest, Described, BackendError>,
+    /// Exports kept for file contents when the layer store is not readable.
+    exports: super::exports::Exports,
 }
 
 impl DaemonBackend {
@@ -92,6 +94,7 @@ impl DaemonBackend {
             facts: Mutex::new(HashMap::new()),
             lists: SingleFlight::new(Keep::InFlight),
             described: SingleFlight::new(Keep::InFlight),
+            exports: super::exports::Exports::default(),
         }
     }
 
@@ -474,16 +477,37 @@ impl Backend for DaemonBackend {
         layer: u32,
     ) -> BoxFuture<'_, Result<LayerBytes, BackendError>> {
         async move {
-            let store = self.engine.layer_store().await;
-            let source = Source::Docker(ImageRef::Id(image.id.clone()));
-            let limits = Limits::default();
-            tokio::task::spawn_blocking(move || {
-                crate::content::locate(&source, store.as_ref(), &image, layer as usize, &limits)
-            })
-            .await
-            .map_err(|e| BackendError::Failed(format!("internal error: {e}")))?
-            .map_err(BackendError::from)
+            // Docker's unpacked layers when readable, else the image's export on disk.
+            if let Some(store) = self.engine.layer_store().await {
+                let src = Source::Docker(ImageRef::Id(image.id.clone()));
+                match locate_blocking(src, Some(store), image.clone(), layer).await {
+                    Ok(bytes) => return Ok(bytes),
+                    Err(e) => tracing::info!("layer store: {e}; reading the export instead"),
+                }
+            }
+            let path = self.exports.archive_of(&self.engine, &image.id).await?;
+            let archive = Source::DockerArchive {
+                path,
+                reference: None,
+            };
+            locate_blocking(archive, None, image, layer).await
         }
         .boxed()
     }
+}
+
+/// [`crate::content::locate`] on a blocking thread.
+async fn locate_blocking(
+    source: Source,
+    store: Option<crate::source::storage::LayerStore>,
+    image: Arc<Image>,
+    layer: u32,
+) -> Result<LayerBytes, BackendError> {
+    let limits = Limits::default();
+    tokio::task::spawn_blocking(move || {
+        crate::content::locate(&source, store.as_ref(), &image, layer as usize, &limits)
+    })
+    .await
+    .map_err(|e| BackendError::Failed(format!("internal error: {e}")))?
+    .map_err(BackendError::from)
 }

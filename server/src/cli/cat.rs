@@ -16,13 +16,31 @@ use std::sync::Arc;
 
 pub async fn cat(global: &GlobalArgs, args: CatArgs) -> Result<ExitCode, CliError> {
     let prepared = load(global, &args.source, args.platform.as_deref()).await?;
-    let store = if prepared.source.is_docker() {
-        engine(global).layer_store().await
-    } else {
-        None
-    };
     let image = prepared.loaded.image.clone();
-    let source = prepared.source.clone();
+    let mut source = prepared.source.clone();
+    let mut store = None;
+    // Kept until the end: the export read instead of an unreadable layer store.
+    let mut _spool = None;
+    if source.is_docker() {
+        let engine = engine(global);
+        store = engine.layer_store().await;
+        if store.is_none() {
+            let dir = tempfile::Builder::new()
+                .prefix("strata-cat-")
+                .tempdir()
+                .map_err(|e| CliError(format!("cannot create a temporary directory: {e}")))?;
+            let path = dir.path().join("image.tar");
+            engine
+                .export_to_file(&image.id, &path)
+                .await
+                .map_err(|e| CliError(format!("exporting {}: {e}", args.source)))?;
+            source = crate::source::Source::DockerArchive {
+                path,
+                reference: None,
+            };
+            _spool = Some(dir);
+        }
+    }
     let task = tokio::task::spawn_blocking(move || {
         let tree = StackedTree::from_layers(image.layers.iter().cloned())
             .map_err(|e| CliError(format!("{}: {e}", args.source)))?;
