@@ -3,8 +3,8 @@
 //! layer deletes it) — or a unified diff of two layers' versions. A path that is absent
 //! or a directory is exit 2 with one line ("not in layer 3; present in layers 1, 2").
 
-use super::{engine, load, CatArgs, CliError, GlobalArgs};
-use crate::content::{self, LayerBytes, Side, MAX_DIFF_BYTES};
+use super::{cache_dir, engine, load, CatArgs, CliError, GlobalArgs};
+use crate::content::{self, Contents, LayerBytes, Side, MAX_DIFF_BYTES};
 use crate::source::storage::LayerStore;
 use app::content::unified;
 use app::filetree::{Follow, OpenedFile, StackedTree};
@@ -41,6 +41,7 @@ pub async fn cat(global: &GlobalArgs, args: CatArgs) -> Result<ExitCode, CliErro
             _spool = Some(dir);
         }
     }
+    let contents = Contents::new(cache_dir(global).as_deref());
     let task = tokio::task::spawn_blocking(move || {
         let tree = StackedTree::from_layers(image.layers.iter().cloned())
             .map_err(|e| CliError(format!("{}: {e}", args.source)))?;
@@ -50,6 +51,7 @@ pub async fn cat(global: &GlobalArgs, args: CatArgs) -> Result<ExitCode, CliErro
             source: &source,
             store: store.as_ref(),
             limits: Limits::default(),
+            contents: &contents,
             path: &args.path,
         };
         match args.diff.as_deref() {
@@ -68,6 +70,7 @@ struct Ctx<'a> {
     source: &'a crate::source::Source,
     store: Option<&'a LayerStore>,
     limits: Limits,
+    contents: &'a Contents,
     path: &'a str,
 }
 
@@ -101,8 +104,10 @@ impl Ctx<'_> {
     fn cat(&self, layer: Option<u32>) -> Result<(), CliError> {
         let file = self.open(layer)?;
         let bytes = self.bytes_of(file.layer)?;
-        let mut opened =
-            content::open_file(&bytes, file.entry, 0, &self.limits).map_err(|e| self.fail(e))?;
+        let mut opened = self
+            .contents
+            .open_file(&bytes, file.entry, 0)
+            .map_err(|e| self.fail(e))?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         match std::io::copy(&mut opened.reader, &mut out).and_then(|_| out.flush()) {
             Ok(()) => Ok(()),
@@ -124,7 +129,7 @@ impl Ctx<'_> {
     fn diff(&self, a: u32, b: u32) -> Result<(), CliError> {
         let (fa, fb) = (self.open(Some(a))?, self.open(Some(b))?);
         let (sa, sb) = (self.side(&fa)?, self.side(&fb)?);
-        let d = content::diff(&sa, &sb, MAX_DIFF_BYTES, &self.limits).map_err(|e| self.fail(e))?;
+        let d = content::diff(self.contents, &sa, &sb, MAX_DIFF_BYTES).map_err(|e| self.fail(e))?;
         let shown = self.path.trim_start_matches('/');
         let text = match (&d.hunks, &d.note) {
             (Some(h), _) if !h.is_empty() => unified(

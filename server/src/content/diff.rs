@@ -2,11 +2,10 @@
 //! layer index allows, a line diff when both are text under the cap, else size and
 //! checksum only — the same answer for the API and `strata cat --diff`.
 
-use super::{open_file, LayerBytes, ReadError};
+use super::{Contents, LayerBytes, ReadError};
 use app::api::{etag, DiffSide, FileDiff};
 use app::content::{is_binary, line_diff};
 use app::fmt::display_path;
-use app::limits::Limits;
 use app::model::{Digest, Entry};
 use std::io::Read;
 
@@ -34,8 +33,8 @@ impl Side<'_> {
         }
     }
 
-    fn read(&self, limits: &Limits) -> Result<Vec<u8>, ReadError> {
-        let mut f = open_file(&self.bytes, self.entry, 0, limits)?;
+    fn read(&self, contents: &Contents) -> Result<Vec<u8>, ReadError> {
+        let mut f = contents.open_file(&self.bytes, self.entry, 0)?;
         let mut out = Vec::new();
         f.reader.read_to_end(&mut out).map_err(|e| ReadError::Io {
             path: display_path(&self.entry.path).into(),
@@ -46,7 +45,12 @@ impl Side<'_> {
 }
 
 /// Compares two versions (blocking: reads both when a line diff is possible).
-pub fn diff(a: &Side<'_>, b: &Side<'_>, cap: u64, limits: &Limits) -> Result<FileDiff, ReadError> {
+pub fn diff(
+    contents: &Contents,
+    a: &Side<'_>,
+    b: &Side<'_>,
+    cap: u64,
+) -> Result<FileDiff, ReadError> {
     let (ea, eb) = (a.entry, b.entry);
     let same_crc = ea.crc64.is_some() && ea.crc64 == eb.crc64 && ea.size == eb.size;
     if same_crc || ea.size.max(eb.size) > cap {
@@ -66,7 +70,7 @@ pub fn diff(a: &Side<'_>, b: &Side<'_>, cap: u64, limits: &Limits) -> Result<Fil
             note: Some(note),
         });
     }
-    let (da, db) = (a.read(limits)?, b.read(limits)?);
+    let (da, db) = (a.read(contents)?, b.read(contents)?);
     let identical = da == db;
     let (ba, bb) = (is_binary(&da), is_binary(&db));
     let texts = std::str::from_utf8(&da)

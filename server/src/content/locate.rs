@@ -101,7 +101,7 @@ pub fn locate(
                 start: 0,
                 len,
                 compression: index.compression,
-                diff_id: index.diff_id.clone(),
+                blob_digest: Some(blob.clone()),
             })
         }
         Source::DockerArchive { path, .. }
@@ -127,7 +127,7 @@ pub fn locate(
                 start,
                 len,
                 compression: index.compression,
-                diff_id: index.diff_id.clone(),
+                blob_digest: Some(blob.clone()),
             })
         }
     }

@@ -19,7 +19,6 @@ use crate::content::{self, FileBytes, ReadError, Side, MAX_DIFF_BYTES};
 use app::api::{decode_raw, encode_raw, etag, FileDiff, FileVersion, FileVersions, VersionChange};
 use app::filetree::{self, Follow, OpenError, OpenedFile};
 use app::fmt::display_path;
-use app::limits::Limits;
 use app::model::{Digest, EntryKind};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -284,12 +283,12 @@ async fn file(
         .layer_bytes(analysis.image.clone(), layer)
         .await?;
     let start = range.start;
-    let FileBytes { reader, .. } = tokio::task::spawn_blocking(move || {
-        content::open_file(&bytes, &entry, start, &Limits::default())
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(read_error)?;
+    let contents = state.contents.clone();
+    let FileBytes { reader, .. } =
+        tokio::task::spawn_blocking(move || contents.open_file(&bytes, &entry, start))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(read_error)?;
     out.insert(
         header::CONTENT_LENGTH,
         header_value(&range.len().to_string()),
@@ -497,6 +496,7 @@ async fn diff(
     let (ea, eb) = (fa.entry.clone(), fb.entry.clone());
     let (la, lb) = (fa.layer, fb.layer);
     let (ia, ib) = (analysis.image.id.clone(), b_analysis.image.id.clone());
+    let contents = state.contents.clone();
     let result = tokio::task::spawn_blocking(move || {
         let a = Side {
             image: ia,
@@ -510,7 +510,7 @@ async fn diff(
             entry: &eb,
             bytes: bytes_b,
         };
-        content::diff(&a, &b, MAX_DIFF_BYTES, &Limits::default())
+        content::diff(&contents, &a, &b, MAX_DIFF_BYTES)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
