@@ -414,49 +414,13 @@ pub(super) async fn base_layers(inner: &Inner, image: &Image) -> Option<u32> {
     (best > 0).then(|| u32::try_from(best).ok()).flatten()
 }
 
-/// Exports `id` only to read the layer member names its `manifest.json` lists (what dive
-/// shows as layer IDs); the layers themselves are not indexed.
-pub(super) async fn export_to_file(
+/// Runs `consume` on a blocking thread over the daemon's export of `id`, holding an
+/// export slot; a daemon failure in the stream wins over what `consume` returned.
+async fn with_export<T: Send + 'static>(
     inner: &Arc<Inner>,
     id: &Digest,
-    dest: &std::path::Path,
-) -> Result<(), EngineError> {
-    let docker = inner
-        .docker
-        .as_ref()
-        .map_err(|e| EngineError::Docker(e.clone()))?;
-    let _permit = inner
-        .exports
-        .acquire(&|_| {})
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?;
-    inner.stats.exports.fetch_add(1, Ordering::Relaxed);
-    let stream = docker.export(id).await?;
-    let cancel = CancellationToken::new();
-    let (mut reader, failure) = spawn_pump(stream, cancel.clone());
-    let _guard = cancel.drop_guard();
-    let path = dest.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut file = std::fs::File::create(&path)?;
-        std::io::copy(&mut reader, &mut file)?;
-        file.sync_all()
-    })
-    .await
-    .map_err(|e| EngineError::Internal(format!("export writer: {e}")))?
-    .map_err(|e| EngineError::Io {
-        path: dest.to_owned(),
-        source: Arc::new(e),
-    })?;
-    if let Some(e) = failure.lock().take() {
-        return Err(EngineError::Docker(e));
-    }
-    Ok(())
-}
-
-pub(super) async fn export_layer_members(
-    inner: &Arc<Inner>,
-    id: &Digest,
-) -> Result<Option<Vec<String>>, EngineError> {
+    consume: impl FnOnce(super::export::ChannelReader) -> T + Send + 'static,
+) -> Result<T, EngineError> {
     let docker = inner
         .docker
         .as_ref()
@@ -471,15 +435,44 @@ pub(super) async fn export_layer_members(
     let cancel = CancellationToken::new();
     let (reader, failure) = spawn_pump(stream, cancel.clone());
     let _guard = cancel.drop_guard();
-    let max_json = inner.config.limits.max_json;
-    let id2 = id.clone();
-    let members = tokio::task::spawn_blocking(move || {
-        crate::source::archive_file::layer_members_in_stream(reader, &id2, max_json)
-    })
-    .await
-    .map_err(|e| EngineError::Internal(format!("export reader: {e}")))?;
+    let out = tokio::task::spawn_blocking(move || consume(reader))
+        .await
+        .map_err(|e| EngineError::Internal(format!("export reader: {e}")))?;
     if let Some(e) = failure.lock().take() {
         return Err(EngineError::Docker(e));
     }
-    Ok(members)
+    Ok(out)
+}
+
+/// Writes the export of `id` (`docker save` format) to `dest`.
+pub(super) async fn export_to_file(
+    inner: &Arc<Inner>,
+    id: &Digest,
+    dest: &std::path::Path,
+) -> Result<(), EngineError> {
+    let path = dest.to_owned();
+    with_export(inner, id, move |mut reader| {
+        let mut file = std::fs::File::create(&path)?;
+        std::io::copy(&mut reader, &mut file)?;
+        file.sync_all()
+    })
+    .await?
+    .map_err(|e| EngineError::Io {
+        path: dest.to_owned(),
+        source: Arc::new(e),
+    })
+}
+
+/// Exports `id` only to read the layer member names its `manifest.json` lists (what dive
+/// shows as layer IDs); the layers themselves are not indexed.
+pub(super) async fn export_layer_members(
+    inner: &Arc<Inner>,
+    id: &Digest,
+) -> Result<Option<Vec<String>>, EngineError> {
+    let max_json = inner.config.limits.max_json;
+    let id2 = id.clone();
+    with_export(inner, id, move |reader| {
+        crate::source::archive_file::layer_members_in_stream(reader, &id2, max_json)
+    })
+    .await
 }

@@ -271,13 +271,7 @@ async fn file(
         _ => range,
     };
     let partial = partial || range.len() < size;
-    let permit = state
-        .content_reads
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| ApiError::ReadsBusy {
-            max: MAX_CONCURRENT_READS,
-        })?;
+    let permit = read_slot(&state)?;
     let bytes = state
         .backend
         .layer_bytes(analysis.image.clone(), layer)
@@ -308,6 +302,17 @@ async fn file(
     };
     let body = stream(Box::new(reader.take(range.len())), permit);
     Ok((status, out, body).into_response())
+}
+
+/// One of the server's file-read slots, or 429.
+fn read_slot(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    state
+        .content_reads
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::ReadsBusy {
+            max: MAX_CONCURRENT_READS,
+        })
 }
 
 /// The headers every byte answer carries.
@@ -478,13 +483,7 @@ async fn diff(
             )));
         }
     }
-    let _permit = state
-        .content_reads
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| ApiError::ReadsBusy {
-            max: MAX_CONCURRENT_READS,
-        })?;
+    let _permit = read_slot(&state)?;
     let bytes_a = state
         .backend
         .layer_bytes(analysis.image.clone(), fa.layer)
