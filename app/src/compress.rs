@@ -16,6 +16,8 @@
 //! `Limits::max_compression_ratio` times the compressed bytes consumed, so a bomb fails
 //! early with bounded memory.
 
+pub mod gzip_index;
+
 use crate::limits::Limits;
 use crate::model::Compression;
 use crate::tar::TarSource;

@@ -9,17 +9,19 @@
 //! images one server shows, with the per-image metadata caches that go with it.
 
 mod daemon;
+mod exports;
 mod sources;
 
 pub use daemon::DaemonBackend;
 pub use sources::{open_sources, OpenError, OpenedSource, SourcesBackend, MAX_KEPT_UPLOADS};
 
+use crate::content::{LayerBytes, LocateError};
 use crate::engine::EngineError;
 use crate::source::docker::DockerError;
 use app::api::{DockerHealth, ImageDetail, ImageSummary, Progress};
 use app::compare::SharingInput;
 use app::model::{BadDigest, Digest, Image};
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, FutureExt as _};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -67,6 +69,12 @@ pub enum BackendError {
     /// The daemon's inspect answer names a layer by a malformed digest.
     #[error("image config lists a malformed layer diff ID: {0}")]
     BadDiffId(#[source] BadDigest),
+    /// The layer's bytes could not be found.
+    #[error(transparent)]
+    Locate(#[from] LocateError),
+    /// The source keeps no layer bytes (an uploaded archive once loaded).
+    #[error("{0}")]
+    NoBytes(String),
     /// Anything else (a worker task that failed, a source-specific failure).
     #[error("{0}")]
     Failed(String),
@@ -95,9 +103,13 @@ impl BackendError {
             BackendError::Docker(d) => docker_kind(d),
             BackendError::Engine(EngineError::Docker(d)) => docker_kind(d),
             BackendError::Engine(e) if e.is_not_found() => BackendErrorKind::NotFound,
-            BackendError::Engine(_) | BackendError::BadDiffId(_) | BackendError::Failed(_) => {
-                BackendErrorKind::Failed
+            BackendError::Locate(LocateError::NoLayer { .. }) | BackendError::NoBytes(_) => {
+                BackendErrorKind::NotFound
             }
+            BackendError::Engine(_)
+            | BackendError::BadDiffId(_)
+            | BackendError::Locate(_)
+            | BackendError::Failed(_) => BackendErrorKind::Failed,
         }
     }
 
@@ -159,6 +171,21 @@ pub trait Backend: Send + Sync + 'static {
     ) -> BoxFuture<'static, Result<Arc<Image>, BackendError>>;
     /// Layer diff IDs and sizes of every local image, from metadata only (no layer read).
     fn sharing_inputs(&self) -> BoxFuture<'_, Result<SharingInputs, BackendError>>;
+    /// Where the bytes of layer `layer` of a loaded `image` can be read (file contents).
+    /// Backends that keep no layer bytes answer [`BackendError::NoBytes`].
+    fn layer_bytes(
+        &self,
+        image: Arc<Image>,
+        layer: u32,
+    ) -> BoxFuture<'_, Result<LayerBytes, BackendError>> {
+        let _ = (image, layer);
+        async {
+            Err(BackendError::NoBytes(
+                "this source keeps no layer bytes".into(),
+            ))
+        }
+        .boxed()
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
-//! The command line: `strata [serve|analyze|ci|compare|sharing]`, parsed with clap, run on a tokio
+//! The command line: `strata [serve|analyze|ci|compare|sharing|cat]`, parsed with clap, run on a tokio
 //! runtime, with every failure reported as one line on stderr —
 //! `strata: <what failed on what>; <what to do>` — and exit code 2 (1 is reserved for
 //! a CI rule failure, 0 for success). No path here panics or prints a backtrace.
 
 mod args;
+mod cat;
 mod ci;
 mod compare;
 mod report;
@@ -12,8 +13,8 @@ mod serve_args;
 mod sharing;
 
 pub use args::{
-    AnalyzeArgs, CiArgs, Cli, Command, CompareArgs, CompareFormat, Format, GlobalArgs, LayerRef,
-    RuleSet, ServeArgs, SharingArgs, SharingFormat,
+    AnalyzeArgs, CatArgs, CiArgs, Cli, Command, CompareArgs, CompareFormat, Format, GlobalArgs,
+    LayerRef, RuleSet, ServeArgs, SharingArgs, SharingFormat,
 };
 pub use serve::{serve, ServeConfig, ServeError};
 pub use serve_args::{AuthModeArg, JobsArgs, SecurityArgs, UploadArgs};
@@ -95,6 +96,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Some(Command::Ci(args)) => ci::ci(&global, args).await,
         Some(Command::Compare(args)) => compare::compare(&global, args).await,
         Some(Command::Sharing(args)) => sharing::sharing(&global, args).await,
+        Some(Command::Cat(args)) => cat::cat(&global, args).await,
     }
 }
 

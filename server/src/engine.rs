@@ -318,6 +318,25 @@ impl Engine {
         daemon::export_layer_members(&self.inner, id).await
     }
 
+    /// The daemon's graphdriver layer store, when this process can read it (file
+    /// contents of daemon images are read from there).
+    pub async fn layer_store(&self) -> Option<crate::source::storage::LayerStore> {
+        if !self.inner.config.use_layer_store {
+            return None;
+        }
+        daemon::layer_store(&self.inner).await
+    }
+
+    /// Writes the daemon's export of image `id` (`docker save` format) to `dest`, taking
+    /// an export slot like a load does.
+    pub async fn export_to_file(
+        &self,
+        id: &Digest,
+        dest: &std::path::Path,
+    ) -> Result<(), EngineError> {
+        daemon::export_to_file(&self.inner, id, dest).await
+    }
+
     /// How many bottom layers are the base image, judged from the other tagged images in
     /// the daemon (the longest one whose layers are a strict prefix of `image`'s); `None`
     /// when none is found (callers then treat layer 0 as the base, like dive).

@@ -13,6 +13,7 @@ mod auth;
 mod compare;
 mod error;
 mod extract;
+mod files;
 mod images;
 mod jobs;
 mod limits;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(images::routes())
         .merge(jobs::routes())
         .merge(tree::routes())
+        .merge(files::routes())
         .merge(treemap::routes())
         .merge(compare::routes())
         .merge(search::routes())

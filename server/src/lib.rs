@@ -5,6 +5,7 @@
 pub mod backend;
 pub mod cache;
 pub mod cli;
+pub mod content;
 pub mod engine;
 pub mod http;
 pub mod progress;

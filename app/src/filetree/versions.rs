@@ -75,7 +75,7 @@ pub enum OpenError {
     #[error("is a {0}, not a regular file")]
     NotAFile(&'static str),
     /// A symlink whose target is not in the image.
-    #[error("symlink to {} points outside the image's files", String::from_utf8_lossy(.target))]
+    #[error("symlink to {}: no such file in the image (links resolve inside the image, never on the host)", String::from_utf8_lossy(.target))]
     Dangling { target: Vec<u8> },
     /// More than [`MAX_HOPS`] links (a loop).
     #[error("too many levels of symbolic links (more than {MAX_HOPS})")]

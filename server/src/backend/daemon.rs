@@ -8,12 +8,15 @@
 //! image uses it. Full loads go to the engine, which caches layers by diff ID.
 
 use super::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
+use crate::content::LayerBytes;
 use crate::engine::{Engine, EngineConfig};
 use crate::progress::{LoadProgress, ProgressSink};
 use crate::single_flight::{Keep, SingleFlight};
 use crate::source::docker::DockerClient;
+use crate::source::{ImageRef, Source};
 use app::api::{DockerHealth, ImageDetail, ImageSummary, Progress, RunConfig};
 use app::history::{self, HistoryItem};
+use app::limits::Limits;
 use app::model::{chain_ids, Digest, Image};
 use bollard::models::ImageInspect;
 use futures_util::future::BoxFuture;
@@ -55,6 +58,8 @@ pub struct DaemonBackend {
     lists: SingleFlight<FilterKey, Arc<Vec<bollard::models::ImageSummary>>, BackendError>,
     /// Inspect + history answers by image ID (same policy).
     described: SingleFlight<Digest, Described, BackendError>,
+    /// Exports kept for file contents when the layer store is not readable.
+    exports: super::exports::Exports,
 }
 
 impl DaemonBackend {
@@ -89,6 +94,7 @@ impl DaemonBackend {
             facts: Mutex::new(HashMap::new()),
             lists: SingleFlight::new(Keep::InFlight),
             described: SingleFlight::new(Keep::InFlight),
+            exports: super::exports::Exports::default(),
         }
     }
 
@@ -464,4 +470,44 @@ impl Backend for DaemonBackend {
         }
         .boxed()
     }
+
+    fn layer_bytes(
+        &self,
+        image: Arc<Image>,
+        layer: u32,
+    ) -> BoxFuture<'_, Result<LayerBytes, BackendError>> {
+        async move {
+            // Docker's unpacked layers when readable, else the image's export on disk.
+            if let Some(store) = self.engine.layer_store().await {
+                let src = Source::Docker(ImageRef::Id(image.id.clone()));
+                match locate_blocking(src, Some(store), image.clone(), layer).await {
+                    Ok(bytes) => return Ok(bytes),
+                    Err(e) => tracing::info!("layer store: {e}; reading the export instead"),
+                }
+            }
+            let path = self.exports.archive_of(&self.engine, &image.id).await?;
+            let archive = Source::DockerArchive {
+                path,
+                reference: None,
+            };
+            locate_blocking(archive, None, image, layer).await
+        }
+        .boxed()
+    }
+}
+
+/// [`crate::content::locate`] on a blocking thread.
+async fn locate_blocking(
+    source: Source,
+    store: Option<crate::source::storage::LayerStore>,
+    image: Arc<Image>,
+    layer: u32,
+) -> Result<LayerBytes, BackendError> {
+    let limits = Limits::default();
+    tokio::task::spawn_blocking(move || {
+        crate::content::locate(&source, store.as_ref(), &image, layer as usize, &limits)
+    })
+    .await
+    .map_err(|e| BackendError::Failed(format!("internal error: {e}")))?
+    .map_err(BackendError::from)
 }

@@ -9,11 +9,13 @@
 //! dropped first).
 
 use super::{Backend, BackendError, BackendErrorKind, ImageFilters, ProgressFn, SharingInputs};
+use crate::content::LayerBytes;
 use crate::engine::{Engine, LoadOptions};
 use crate::progress::NoProgress;
 use crate::source::Source;
 use app::api::{DockerHealth, ImageDetail, ImageSummary, LoadStage, RunConfig};
 use app::history::exact_history;
+use app::limits::Limits;
 use app::model::{Digest, Image};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
@@ -340,6 +342,37 @@ impl Backend for SourcesBackend {
     /// The daemon's images only: opened archives are not in its layer store.
     fn sharing_inputs(&self) -> BoxFuture<'_, Result<SharingInputs, BackendError>> {
         self.inner.sharing_inputs()
+    }
+
+    fn layer_bytes(
+        &self,
+        image: Arc<Image>,
+        layer: u32,
+    ) -> BoxFuture<'_, Result<LayerBytes, BackendError>> {
+        let opened = self.opened.iter().find(|o| o.image.id == image.id).cloned();
+        let uploaded = self.uploads().iter().any(|u| u.image.id == image.id);
+        async move {
+            let Some(opened) = opened else {
+                if uploaded {
+                    return Err(BackendError::NoBytes(
+                        "uploaded archives are not kept after loading, so their file contents \
+                         cannot be read; open the file with `strata serve FILE` instead"
+                            .into(),
+                    ));
+                }
+                return self.inner.layer_bytes(image, layer).await;
+            };
+            let source =
+                Source::parse(&opened.source).map_err(|e| BackendError::Failed(e.to_string()))?;
+            let limits = Limits::default();
+            tokio::task::spawn_blocking(move || {
+                crate::content::locate(&source, None, &image, layer as usize, &limits)
+            })
+            .await
+            .map_err(|e| BackendError::Failed(format!("internal error: {e}")))?
+            .map_err(BackendError::from)
+        }
+        .boxed()
     }
 }
 

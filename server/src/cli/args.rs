@@ -51,6 +51,28 @@ pub enum Command {
     Compare(CompareArgs),
     /// Show which layers the local daemon's images share and what sharing saves
     Sharing(SharingArgs),
+    /// Write the bytes of a file in the image to stdout (the final filesystem, or the
+    /// version stored in one layer), or diff two layers' versions
+    Cat(CatArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CatArgs {
+    /// The image: docker:REF, REF, docker-archive:PATH[:REF], oci-archive:PATH[:REF], oci:DIR[:REF], or a path
+    #[arg(value_name = "SOURCE")]
+    pub source: String,
+    /// The file's path inside the image, e.g. /etc/os-release
+    #[arg(value_name = "PATH")]
+    pub path: String,
+    /// The version stored in layer N (0 = bottom), even if a later layer deletes it
+    #[arg(long, value_name = "N", conflicts_with = "diff")]
+    pub layer: Option<u32>,
+    /// Print a unified diff of the versions stored in two layers
+    #[arg(long, num_args = 2, value_names = ["LAYER_A", "LAYER_B"])]
+    pub diff: Option<Vec<u32>>,
+    /// Platform to pick from multi-platform archives (default: this host's, e.g. linux/amd64)
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
 }
 
 #[derive(Debug, Clone, clap::Args)]

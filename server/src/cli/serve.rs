@@ -121,7 +121,10 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         .dist_dir(find_dist_dir(config.dist_dir.as_deref()))
         .allowed_hosts(&hosts)
         .security(policy)
-        .jobs(config.jobs.clone());
+        .jobs(config.jobs.clone())
+        .contents(Arc::new(crate::content::Contents::new(
+            config.cache_dir.as_deref(),
+        )));
     if config.uploads.no_upload {
         tracing::info!("archive uploads turned off (--no-upload)");
     } else {

@@ -240,7 +240,7 @@ fn inconsistent(id: &Digest, message: String) -> EngineError {
 }
 
 /// The daemon's layer store, if it is a graphdriver store this process can read.
-async fn layer_store(inner: &Inner) -> Option<LayerStore> {
+pub(super) async fn layer_store(inner: &Inner) -> Option<LayerStore> {
     let docker = inner.docker.as_ref().ok()?;
     let info = docker.info().await.ok()?;
     LayerStore::open(info.root_dir.as_deref()?, info.driver.as_deref()?)
@@ -416,6 +416,43 @@ pub(super) async fn base_layers(inner: &Inner, image: &Image) -> Option<u32> {
 
 /// Exports `id` only to read the layer member names its `manifest.json` lists (what dive
 /// shows as layer IDs); the layers themselves are not indexed.
+pub(super) async fn export_to_file(
+    inner: &Arc<Inner>,
+    id: &Digest,
+    dest: &std::path::Path,
+) -> Result<(), EngineError> {
+    let docker = inner
+        .docker
+        .as_ref()
+        .map_err(|e| EngineError::Docker(e.clone()))?;
+    let _permit = inner
+        .exports
+        .acquire(&|_| {})
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?;
+    inner.stats.exports.fetch_add(1, Ordering::Relaxed);
+    let stream = docker.export(id).await?;
+    let cancel = CancellationToken::new();
+    let (mut reader, failure) = spawn_pump(stream, cancel.clone());
+    let _guard = cancel.drop_guard();
+    let path = dest.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::File::create(&path)?;
+        std::io::copy(&mut reader, &mut file)?;
+        file.sync_all()
+    })
+    .await
+    .map_err(|e| EngineError::Internal(format!("export writer: {e}")))?
+    .map_err(|e| EngineError::Io {
+        path: dest.to_owned(),
+        source: Arc::new(e),
+    })?;
+    if let Some(e) = failure.lock().take() {
+        return Err(EngineError::Docker(e));
+    }
+    Ok(())
+}
+
 pub(super) async fn export_layer_members(
     inner: &Arc<Inner>,
     id: &Digest,

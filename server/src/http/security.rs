@@ -250,7 +250,9 @@ async fn check_and_decorate(guard: &HostGuard, req: Request, next: Next) -> Resp
         None => ApiError::ForbiddenHost(String::new()).into_response(),
     };
     let headers = response.headers_mut();
-    headers.insert(
+    // A route's own policy (`sandbox` on image file contents) stays, and the default is
+    // enforced beside it: browsers apply every CSP header, so the result is stricter.
+    headers.append(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
     );

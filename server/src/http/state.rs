@@ -27,6 +27,10 @@ pub struct AppState {
     pub compares: Arc<CompareCache>,
     /// Archive uploads; `None` = turned off (`--no-upload`, and tests that do not set it).
     pub uploads: Option<Arc<Uploads>>,
+    /// Slots for file-content reads (`files::MAX_CONCURRENT_READS`).
+    pub content_reads: Arc<tokio::sync::Semaphore>,
+    /// File-content reader with its gzip index cache.
+    pub contents: Arc<crate::content::Contents>,
 }
 
 impl AppState {
@@ -39,6 +43,7 @@ impl AppState {
             security: Policy::default(),
             jobs: JobsConfig::default(),
             uploads: None,
+            contents: None,
         }
     }
 }
@@ -51,9 +56,16 @@ pub struct AppStateBuilder {
     security: Policy,
     jobs: JobsConfig,
     uploads: Option<Arc<Uploads>>,
+    contents: Option<Arc<crate::content::Contents>>,
 }
 
 impl AppStateBuilder {
+    /// The file-content reader (default: gzip indexes in memory only).
+    pub fn contents(mut self, contents: Arc<crate::content::Contents>) -> Self {
+        self.contents = Some(contents);
+        self
+    }
+
     /// The built UI to serve (`None` = API only; see [`super::find_dist_dir`]).
     pub fn dist_dir(mut self, dir: Option<PathBuf>) -> Self {
         self.dist_dir = dir;
@@ -93,6 +105,12 @@ impl AppStateBuilder {
             security: Arc::new(self.security),
             compares: Arc::new(compare::cache()),
             uploads: self.uploads,
+            content_reads: Arc::new(tokio::sync::Semaphore::new(
+                super::files::MAX_CONCURRENT_READS,
+            )),
+            contents: self
+                .contents
+                .unwrap_or_else(|| Arc::new(crate::content::Contents::new(None))),
         }
     }
 }

@@ -107,9 +107,9 @@ pub fn layer_members_in_stream(
 }
 
 /// A file read by app's tar reader that seeks over payloads instead of reading them.
-struct Seeking {
-    file: std::fs::File,
-    len: u64,
+pub(crate) struct Seeking {
+    pub(crate) file: std::fs::File,
+    pub(crate) len: u64,
 }
 
 impl Read for Seeking {

@@ -74,17 +74,7 @@ impl LayerStore {
         diff_id: &Digest,
         limits: &Limits,
     ) -> Result<LayerIndex, StorageError> {
-        let dir = self.base.join("layerdb/sha256").join(chain_id.hex());
-        let diff_path = dir.join("diff");
-        let recorded = read_capped(&diff_path, 128)?;
-        let recorded = String::from_utf8_lossy(&recorded).trim().to_owned();
-        if recorded != diff_id.as_str() {
-            return Err(StorageError::DiffMismatch {
-                path: diff_path,
-                expected: diff_id.clone(),
-                found: recorded.chars().take(80).collect(),
-            });
-        }
+        let dir = self.layer_dir(chain_id, diff_id)?;
         let ts_path = dir.join("tar-split.json.gz");
         let file = std::fs::File::open(&ts_path).map_err(|source| StorageError::Io {
             path: ts_path.clone(),
@@ -96,6 +86,48 @@ impl LayerStore {
                 message: e.to_string(),
             }
         })
+    }
+}
+
+impl LayerStore {
+    /// `layerdb/sha256/<chain-id>/`, checked to record `diff_id` as its diff.
+    fn layer_dir(&self, chain_id: &Digest, diff_id: &Digest) -> Result<PathBuf, StorageError> {
+        let dir = self.base.join("layerdb/sha256").join(chain_id.hex());
+        let diff_path = dir.join("diff");
+        let recorded = read_capped(&diff_path, 128)?;
+        let recorded = String::from_utf8_lossy(&recorded).trim().to_owned();
+        if recorded != diff_id.as_str() {
+            return Err(StorageError::DiffMismatch {
+                path: diff_path,
+                expected: diff_id.clone(),
+                found: recorded.chars().take(80).collect(),
+            });
+        }
+        Ok(dir)
+    }
+
+    /// The unpacked directory of the layer at `chain_id` (overlay2:
+    /// `<root>/overlay2/<cache-id>/diff`), checked to hold `diff_id` like
+    /// [`LayerStore::index_layer`]. Only the overlay2 driver keeps layers this way.
+    pub fn diff_dir(&self, chain_id: &Digest, diff_id: &Digest) -> Result<PathBuf, StorageError> {
+        let dir = self.layer_dir(chain_id, diff_id)?;
+        let cache_id_path = dir.join("cache-id");
+        let cache_id = read_capped(&cache_id_path, 128)?;
+        let cache_id = String::from_utf8_lossy(&cache_id).trim().to_owned();
+        let driver = self.base.file_name().and_then(|d| d.to_str()).unwrap_or("");
+        let root = self.base.parent().and_then(Path::parent);
+        let valid = !cache_id.is_empty() && cache_id.bytes().all(|b| b.is_ascii_alphanumeric());
+        match root {
+            Some(root) if valid && driver == "overlay2" => {
+                Ok(root.join(driver).join(cache_id).join("diff"))
+            }
+            _ => Err(StorageError::Io {
+                path: cache_id_path,
+                source: std::io::Error::other(format!(
+                    "no unpacked layer directory (driver {driver}, cache id {cache_id:?})"
+                )),
+            }),
+        }
     }
 }
 

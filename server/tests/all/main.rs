@@ -26,6 +26,7 @@ mod security_support {
 }
 
 mod cli_analyze;
+mod cli_cat;
 mod cli_ci;
 mod cli_compare;
 mod cli_serve;
@@ -39,6 +40,7 @@ mod fault_export;
 mod http_api;
 mod http_compare;
 mod http_daemon;
+mod http_files;
 mod http_jobs;
 mod http_sources;
 mod http_tree;
