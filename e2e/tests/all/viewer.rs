@@ -2,7 +2,7 @@
 //! in the next lists three versions and its deleted version still opens; the diff of two
 //! versions shows added and removed lines; a binary shows as hex, a PNG as a preview, a
 //! large text file in pages with line numbers that continue; a symlink is followed inside
-//! the image. Hostile content stays text: an `index.html` with a script and an SVG with
+//! the image and a hard link opens its target's bytes. Hostile content stays text: an `index.html` with a script and an SVG with
 //! `onload` run nothing in the app, and the raw file URL opened directly runs nothing
 //! either (CSP sandbox, nosniff).
 
@@ -17,7 +17,7 @@ const DOCKERFILE: &str = r#"FROM scratch
 COPY busybox /bin/busybox
 COPY v1/ /srv/
 COPY v2/ /srv/
-RUN ["/bin/busybox", "sh", "-c", "/bin/busybox rm /srv/config.txt && /bin/busybox ln -s logo.png /srv/current-logo"]
+RUN ["/bin/busybox", "sh", "-c", "/bin/busybox rm /srv/config.txt && /bin/busybox ln -s logo.png /srv/current-logo && /bin/busybox ln /srv/tool.bin /srv/tool.bin.link"]
 "#;
 
 const CONFIG_V1: &str = "name=strata\nmode=debug\nport=8080\n";
@@ -231,6 +231,8 @@ async fn hex_and_picture(h: &Harness, image: &TestImage) -> Result<()> {
         "shown from a blob, not the server URL: {shown}"
     );
     ensure!(shown[2] == "image/png", "{shown}");
+    let size = text_of(h, "viewer-picture-size").await?;
+    ensure!(size == "image/png, 64 × 64 pixels", "{size}");
     h.screenshot("viewer-picture").await?;
     Ok(())
 }
@@ -395,6 +397,23 @@ async fn symlink(h: &Harness, image: &TestImage) -> Result<()> {
     let layer = text_of(h, "viewer-layer").await?;
     ensure!(layer == "bytes from layer 1", "{layer}");
     h.screenshot("viewer-symlink-followed").await?;
+
+    // The hard link made in layer 3 opens the bytes of tool.bin (copied up into layer 3).
+    open(h, image, 3, "layer", "tool.bin.link").await?;
+    let said = text_of(h, "viewer-hardlink").await?;
+    ensure!(said.contains("srv/tool.bin"), "{said}");
+    let hex = eventually("the hard link's bytes", || async {
+        let t = text_of(h, "viewer-hex").await?;
+        Ok(t.contains("7f 45 4c 46").then_some(t))
+    })
+    .await?;
+    ensure!(hex.contains(".ELF"), "hex of the target");
+    let size = text_of(h, "viewer-size").await?;
+    ensure!(
+        size == format!("608 B ({} bytes)", binary().len()),
+        "{size}"
+    );
+    h.screenshot("viewer-hardlink").await?;
     Ok(())
 }
 

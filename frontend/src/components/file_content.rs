@@ -79,11 +79,21 @@ fn PicturePreview(bytes: Vec<u8>, mime: &'static str) -> impl IntoView {
             let _ = web_sys::Url::revoke_object_url(&u);
         });
     }
+    let size = RwSignal::new(None::<(u32, u32)>);
+    let img = NodeRef::<leptos::html::Img>::new();
+    let on_load = move |_| {
+        if let Some(i) = img.get_untracked() {
+            size.set(Some((i.natural_width(), i.natural_height())));
+        }
+    };
     match url {
         Some(src) => view! {
             <div class="picture-preview">
-                <img src=src alt="preview" data-testid="viewer-picture" data-mime=mime/>
+                <img src=src alt="preview" data-testid="viewer-picture" data-mime=mime node_ref=img on:load=on_load/>
             </div>
+            <p class="muted picture-size" data-testid="viewer-picture-size">
+                {move || size.get().map(|(w, h)| format!("{mime}, {w} × {h} pixels"))}
+            </p>
         }
         .into_any(),
         None => view! { <p class="notice notice-error">"The browser could not prepare the preview."</p> }

@@ -73,6 +73,11 @@ fn ViewerBody(
         path_raw,
         versions,
     } = versions;
+    let path = if path.starts_with('/') {
+        path
+    } else {
+        format!("/{path}")
+    };
     let all = StoredValue::new(versions.clone());
     let selected = RwSignal::new(initial_version(&versions, layer, view).unwrap_or(0));
     let followed = RwSignal::new(false);
@@ -122,7 +127,7 @@ fn ViewerBody(
         Some(view! {
             <div class="viewer-diff">
                 <div class="viewer-diff-head">
-                    <h3>{format!("Layer {from} → layer {to}")}</h3>
+                    <h3>"Diff"</h3>
                     <button class="link-btn" data-testid="viewer-diff-close" on:click=move |_| compare_to.set(None)>"hide the diff"</button>
                 </div>
                 <VersionDiff image_id=id.get_value() path_raw=raw.get_value() from=from to=to/>
@@ -198,7 +203,9 @@ fn version_content(
         }
         .into_any(),
         (_, Some(NodeKind::Hardlink)) => view! {
-            <p class="viewer-link" data-testid="viewer-hardlink">"Hard link to "<code>{target}</code>": its content:"</p>
+            <p class="viewer-link" data-testid="viewer-hardlink">
+                <span>"Hard link to"</span><code>{target}</code><span class="muted">"— showing the content they share"</span>
+            </p>
             <FileContent image_id path_raw source=own mode=mode/>
         }
         .into_any(),
