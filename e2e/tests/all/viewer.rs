@@ -54,6 +54,7 @@ fn image() -> Result<TestImage> {
             ("v1/index.html", INDEX_HTML.as_bytes()),
             ("v1/evil.svg", EVIL_SVG.as_bytes()),
             ("v1/big.txt", big.as_bytes()),
+            ("v1/empty.txt", b""),
             ("v2/config.txt", CONFIG_V2.as_bytes()),
         ],
         &["--network", "none"],
@@ -237,7 +238,7 @@ async fn hex_and_picture(h: &Harness, image: &TestImage) -> Result<()> {
     Ok(())
 }
 
-/// A 700 kB text in pages; line numbers continue on the next page.
+/// A 660 kB text in pages; line numbers continue on the next page. An empty file.
 async fn paging(h: &Harness, image: &TestImage) -> Result<()> {
     open(h, image, 1, "layer", "big.txt").await?;
     let total = BIG_LINES * big_line(1).len();
@@ -273,6 +274,13 @@ async fn paging(h: &Harness, image: &TestImage) -> Result<()> {
         "the line after the cut one"
     );
     h.screenshot("viewer-paged").await?;
+
+    // An empty file: the range asked for is past its end (416), and the viewer says so.
+    open(h, image, 1, "layer", "empty.txt").await?;
+    let empty = text_of(h, "viewer-empty").await?;
+    ensure!(empty == "The file is empty.", "{empty}");
+    let size = text_of(h, "viewer-size").await?;
+    ensure!(size == "0 B (0 bytes)", "{size}");
     Ok(())
 }
 
@@ -381,6 +389,7 @@ async fn symlink(h: &Harness, image: &TestImage) -> Result<()> {
     open(h, image, 3, "stacked", "current-logo").await?;
     let target = text_of(h, "viewer-link-target").await?;
     ensure!(target == "logo.png", "{target}");
+    h.screenshot("viewer-symlink").await?;
     h.wait_testid("viewer-follow").await?.click().await?;
     let followed = text_of(h, "viewer-followed").await?;
     ensure!(followed.contains("as of layer 3"), "{followed}");
@@ -428,9 +437,10 @@ async fn viewer_versions_content_and_hostile_files() -> Result<()> {
     hostile_content(&h, &image).await?;
     h.finish().await?;
 
-    // The same diff in the dark theme.
+    // The same diff in the dark theme, at the narrowest supported width.
     let dark =
         Harness::start_with_browser(ServerOptions::default(), &[], &["--force-dark-mode"]).await?;
+    dark.client.set_window_size(1024, 768).await?;
     open(&dark, &image, 2, "layer", "config.txt").await?;
     text_of(&dark, "viewer-text-lines").await?;
     dark.wait_testid("viewer-compare")
@@ -438,6 +448,15 @@ async fn viewer_versions_content_and_hostile_files() -> Result<()> {
         .select_by_value("1")
         .await?;
     text_of(&dark, "diff-hunk-header").await?;
-    dark.screenshot("viewer-diff-dark").await?;
+    let overflow = js(
+        &dark,
+        "return document.documentElement.scrollWidth - window.innerWidth;",
+    )
+    .await?;
+    ensure!(
+        overflow.as_i64().is_some_and(|o| o <= 0),
+        "the page scrolls sideways at 1024 px with the viewer open: {overflow}"
+    );
+    dark.screenshot("viewer-diff-dark-1024").await?;
     dark.finish().await
 }
