@@ -15,6 +15,10 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast as _;
 
+mod files;
+
+pub use files::{file_diff, file_range, file_url, file_versions, FileChunk, FileScope, FileSource};
+
 const BASE: &str = "/api/v1";
 
 /// Why an API call failed.

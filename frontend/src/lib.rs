@@ -5,6 +5,7 @@
 pub mod api;
 pub mod compare_model;
 pub mod components;
+pub mod file_model;
 pub mod pages;
 pub mod routes;
 pub mod tree_nav;

@@ -10,3 +10,4 @@ mod explorer;
 mod layout;
 mod pictures;
 mod upload;
+mod viewer;

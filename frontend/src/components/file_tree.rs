@@ -4,7 +4,8 @@
 //! Only the rows in view are rendered (a fixed row height turns the scroll position into
 //! a slice), so a directory of 300k files scrolls smoothly. Keyboard: arrows move and
 //! open/close, Enter opens, Home/End/PageUp/PageDown jump, `/` focuses the path search,
-//! whose hits reveal themselves in the tree.
+//! whose hits reveal themselves in the tree. Clicking a file, link or deletion row (or
+//! Enter on it) hands its raw path to `on_open` (the explorer's file viewer).
 
 use super::TreeSearch;
 use crate::api;
@@ -58,8 +59,21 @@ fn load_dir(
     });
 }
 
-/// One file or directory row; clicking a directory toggles it.
-fn node_row(row: TreeRow, focused: bool, on_click: impl Fn(&TreeRow) + 'static) -> impl IntoView {
+/// Whether a row of this kind opens in the file viewer.
+fn opens(kind: NodeKind) -> bool {
+    matches!(
+        kind,
+        NodeKind::File | NodeKind::Symlink | NodeKind::Hardlink | NodeKind::Whiteout
+    )
+}
+
+/// One file or directory row; clicking a directory toggles it, clicking a file opens it.
+fn node_row(
+    row: TreeRow,
+    focused: bool,
+    open: bool,
+    on_click: impl Fn(&TreeRow) + 'static,
+) -> impl IntoView {
     let mark = row.node.mark;
     let is_dir = row.node.kind == NodeKind::Dir;
     let twisty = match (is_dir, row.expanded) {
@@ -88,10 +102,12 @@ fn node_row(row: TreeRow, focused: bool, on_click: impl Fn(&TreeRow) + 'static) 
     view! {
         <li
             class=format!(
-                "tree-row mark-{}{}{}",
+                "tree-row mark-{}{}{}{}{}",
                 mark.as_str(),
                 if is_dir { " is-dir" } else { "" },
-                if focused { " focused" } else { "" }
+                if opens(row.node.kind) { " opens" } else { "" },
+                if focused { " focused" } else { "" },
+                if open { " open" } else { "" }
             )
             role="treeitem"
             aria-selected=focused.to_string()
@@ -131,9 +147,16 @@ fn row_depth(r: &Row) -> u32 {
     }
 }
 
-/// The explorer tree of `image_id` at `layer`.
+/// The explorer tree of `image_id` at `layer`; `on_open` gets the raw path of a file row
+/// chosen, `open_path` marks the row open in the viewer.
 #[component]
-pub fn FileTree(image_id: Digest, layer: u32, view: TreeView) -> impl IntoView {
+pub fn FileTree(
+    image_id: Digest,
+    layer: u32,
+    view: TreeView,
+    #[prop(optional)] on_open: Option<Callback<String>>,
+    #[prop(optional, into)] open_path: Signal<Option<String>>,
+) -> impl IntoView {
     let state = TreeState {
         children: RwSignal::new(HashMap::new()),
         truncated: RwSignal::new(HashMap::new()),
@@ -165,6 +188,9 @@ pub fn FileTree(image_id: Digest, layer: u32, view: TreeView) -> impl IntoView {
         let image_id = image_id.clone();
         move |row: &TreeRow| {
             if row.node.kind != NodeKind::Dir {
+                if let (true, Some(open)) = (opens(row.node.kind), on_open) {
+                    open.run(row.path_raw.clone());
+                }
                 return;
             }
             let path = row.path_raw.clone();
@@ -244,7 +270,10 @@ pub fn FileTree(image_id: Digest, layer: u32, view: TreeView) -> impl IntoView {
                 NavAction::Open => {
                     ev.prevent_default();
                     match row {
-                        Some(Row::Node(n)) if n.node.kind == NodeKind::Dir && !n.expanded => {
+                        Some(Row::Node(n))
+                            if (n.node.kind == NodeKind::Dir && !n.expanded)
+                                || opens(n.node.kind) =>
+                        {
                             toggle(n)
                         }
                         Some(Row::More { dir, .. }) => load_more(dir),
@@ -368,6 +397,7 @@ pub fn FileTree(image_id: Digest, layer: u32, view: TreeView) -> impl IntoView {
                     let total = all.len();
                     let (start, end) = visible_range(scroll_top.get(), viewport, total);
                     let now = focused.get();
+                    let open_now = open_path.get();
                     let top = start as f64 * ROW_HEIGHT;
                     let bottom = (total - end) as f64 * ROW_HEIGHT;
                     let shown = all[start..end].iter().cloned().enumerate().map(|(offset, row)| {
@@ -375,7 +405,8 @@ pub fn FileTree(image_id: Digest, layer: u32, view: TreeView) -> impl IntoView {
                         match row {
                             Row::Node(row) => {
                                 let toggle = toggle.clone();
-                                node_row(row, index == now, move |r| {
+                                let open = open_now.as_deref() == Some(row.path_raw.as_str());
+                                node_row(row, index == now, open, move |r| {
                                     focused.set(index);
                                     toggle(r);
                                 }).into_any()

@@ -1,10 +1,11 @@
 //! The layer explorer: pick a layer, switch between "changes in this layer" and
 //! "filesystem as of this layer", and browse the lazily loaded tree or a size treemap
 //! of the filesystem as of the layer (`?show=treemap&path_raw=<base64>` keeps the
-//! treemap and its zoomed directory in the URL).
+//! treemap and its zoomed directory in the URL). Clicking a file in the tree opens it in
+//! the file viewer beside the tree, as of the layer and view shown.
 
 use crate::api;
-use crate::components::{AnalysisProgress, ErrorNotice, FileTree, Treemap};
+use crate::components::{AnalysisProgress, ErrorNotice, FileTree, FileViewer, Treemap};
 use crate::routes::{parse_view, AppRoute, ImageParams};
 use app::api::{Digest, TreeView};
 use leptos::prelude::*;
@@ -56,6 +57,10 @@ fn LayerView(id: Digest) -> impl IntoView {
     let show_map = Memo::new(move |_| query.read().get("show").as_deref() == Some("treemap"));
     let map_path = Memo::new(move |_| query.read().get("path_raw").unwrap_or_default());
     let ready = RwSignal::new(false);
+    // The raw path open in the file viewer.
+    let open_file = RwSignal::new(None::<String>);
+    let on_open = Callback::new(move |raw: String| open_file.set(Some(raw)));
+    let on_close = Callback::new(move |()| open_file.set(None));
     let detail = LocalResource::new(move || {
         let id = id.get();
         async move { api::image_detail(&id).await }
@@ -159,12 +164,20 @@ fn LayerView(id: Digest) -> impl IntoView {
                 let image_id = id.get();
                 view! { <AnalysisProgress image_id=image_id on_done=Callback::new(move |_| ready.set(true))/> }
             })}
-            {move || ready.get().then(|| {
-                if show_map.get() {
-                    view! { <Treemap image_id=id.get() layer=layer.get() path_raw=map_path on_zoom=on_zoom/> }.into_any()
-                } else {
-                    view! { <FileTree image_id=id.get() layer=layer.get() view=view_mode.get()/> }.into_any()
-                }
+            {move || ready.get().then(|| view! {
+                <div class=move || if open_file.read().is_some() { "explorer-body with-viewer" } else { "explorer-body" }>
+                    {move || if show_map.get() {
+                        view! { <Treemap image_id=id.get() layer=layer.get() path_raw=map_path on_zoom=on_zoom/> }.into_any()
+                    } else {
+                        view! {
+                            <FileTree image_id=id.get() layer=layer.get() view=view_mode.get()
+                                on_open=on_open open_path=Signal::derive(move || open_file.get())/>
+                        }.into_any()
+                    }}
+                    {move || open_file.get().map(|raw| view! {
+                        <FileViewer image_id=id.get() path_raw=raw layer=layer.get() view=view_mode.get() on_close=on_close/>
+                    })}
+                </div>
             })}
         </section>
     }

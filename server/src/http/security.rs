@@ -19,8 +19,10 @@ use axum::Router;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-/// The page's policy: our own scripts and wasm only, no plugins, no framing.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+/// The page's policy: our own scripts and wasm only, no plugins, no framing; pictures
+/// from our origin or from `blob:` URLs the page made itself (the file viewer previews a
+/// picture from bytes it fetched and typed by their magic bytes).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 /// Which `Host` header values are accepted.
 #[derive(Debug, Clone)]
