@@ -175,8 +175,9 @@ mod tests {
 
         // Stored under another key: never returned for that key.
         let other = Digest::of(b"two");
-        let file = dir.join("layers/v1").join(li.diff_id.hex());
-        assert!(std::fs::copy(&file, dir.join("layers/v1").join(other.hex())).is_ok());
+        let layers = dir.join(format!("layers/v{FORMAT_VERSION}"));
+        let file = layers.join(li.diff_id.hex());
+        assert!(std::fs::copy(&file, layers.join(other.hex())).is_ok());
         assert_eq!(cache.get_layer(&other), None);
 
         // Corrupt and other-version files are misses, then rewritten.

@@ -498,7 +498,9 @@ mod tests {
         let r = load_path(&engine, path.to_str().unwrap(), CancellationToken::new()).await;
         assert!(matches!(r, Err(EngineError::Archive { .. })), "{r:?}");
         assert_eq!(
-            std::fs::read_dir(cache.join("layers/v1")).unwrap().count(),
+            std::fs::read_dir(cache.join(format!("layers/v{}", crate::cache::FORMAT_VERSION)))
+                .unwrap()
+                .count(),
             0
         );
     }

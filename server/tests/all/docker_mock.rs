@@ -156,7 +156,8 @@ async fn load(engine: &Engine, s: &str) -> Result<server::engine::Loaded, Engine
 }
 
 fn cached_files(dir: &std::path::Path) -> usize {
-    ["layers/v1", "configs/v1"]
+    let v = server::cache::FORMAT_VERSION;
+    [format!("layers/v{v}"), format!("configs/v{v}")]
         .iter()
         .map(|d| {
             std::fs::read_dir(dir.join(d))
