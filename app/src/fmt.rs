@@ -1,6 +1,19 @@
 //! Formatting at the edge: human sizes and short digests. Everything inside the engine
 //! stays in `u64` bytes; only reports and views call these.
 
+/// `1204` → `1,204`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `1.2 MB`-style size with decimal units, as `docker image ls` and dive print sizes.
 pub fn size(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];

@@ -108,18 +108,7 @@ pub fn fetch_end(start: u64) -> u64 {
     start.saturating_add(PAGE_SIZE + UTF8_SLACK)
 }
 
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use app::fmt::thousands;
 
 fn is_continuation(b: u8) -> bool {
     b & 0xC0 == 0x80

@@ -6,8 +6,9 @@
 
 use super::files::{DiffGroup, DiffTotals, FileDiff};
 use super::layers::{LayerCell, LayerSharing};
-use super::sentences::{count, pct};
+use super::sentences::pct;
 use super::{Comparison, ImageSide, PairComparison, SharingMap};
+use crate::fmt::thousands;
 use crate::fmt::{display_path, size};
 use std::fmt::Write as _;
 
@@ -92,29 +93,29 @@ fn totals_line(t: &DiffTotals) -> String {
     if t.removed > 0 {
         parts.push(format!(
             "removed {} files ({})",
-            count(t.removed),
+            thousands(t.removed),
             size(t.removed_bytes)
         ));
     }
     if t.added > 0 {
         parts.push(format!(
             "added {} ({})",
-            count(t.added),
+            thousands(t.added),
             size(t.added_bytes)
         ));
     }
     if t.changed > 0 {
         parts.push(format!(
             "changed {} ({} → {})",
-            count(t.changed),
+            thousands(t.changed),
             size(t.changed_bytes_before),
             size(t.changed_bytes_after)
         ));
     }
     if t.attrs_only > 0 {
-        parts.push(format!("attributes only {}", count(t.attrs_only)));
+        parts.push(format!("attributes only {}", thousands(t.attrs_only)));
     }
-    parts.push(format!("identical {}", count(t.unchanged)));
+    parts.push(format!("identical {}", thousands(t.unchanged)));
     parts.join(" · ")
 }
 
@@ -130,7 +131,7 @@ fn bytes_or_blank(n: u64, b: u64) -> String {
     if n == 0 {
         String::new()
     } else {
-        format!("{} ({})", size(b), count(n))
+        format!("{} ({})", size(b), thousands(n))
     }
 }
 
@@ -183,7 +184,7 @@ fn text_config(out: &mut String, c: &Comparison, p: &PairComparison) {
         if h.shared_steps == 1 {
             "1 step".to_owned()
         } else {
-            format!("{} steps", count(h.shared_steps as u64))
+            format!("{} steps", thousands(h.shared_steps as u64))
         }
     );
     for r in h.rows.iter().skip(h.shared_steps).take(MAX_HISTORY_ROWS) {
@@ -403,8 +404,8 @@ pub fn render_sharing_text(m: &SharingMap) -> String {
     let _ = writeln!(
         out,
         "{} images, {} distinct layers: {} virtual, {} stored, {} saved by sharing",
-        count(m.images.len() as u64),
-        count(m.layers.len() as u64),
+        thousands(m.images.len() as u64),
+        thousands(m.layers.len() as u64),
         size(m.total_virtual),
         size(m.total_stored),
         size(m.savings)

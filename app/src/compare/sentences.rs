@@ -3,20 +3,7 @@
 //! typed facts the domain computes.
 
 use super::facts::{Fact, Setting};
-use crate::fmt::size;
-
-/// `1,204`.
-pub(crate) fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+use crate::fmt::{size, thousands};
 
 /// `62%`, or `4.5%` below 10, or `0.3%`.
 pub(crate) fn pct(p: f64) -> String {
@@ -32,7 +19,7 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")
     } else {
-        format!("{} {many}", count(n))
+        format!("{} {many}", thousands(n))
     }
 }
 
@@ -117,7 +104,7 @@ pub fn sentence(fact: &Fact, a: &str, b: &str) -> String {
             plural(*layers as u64, "layer", "layers")
         ),
         Fact::FilesKept { kept, of } => {
-            format!("{b} keeps {} of {a}'s {} files", count(*kept), count(*of))
+            format!("{b} keeps {} of {a}'s {} files", thousands(*kept), thousands(*of))
         }
         Fact::FilesAdded { files, bytes } => format!(
             "{b} adds {} ({})",
@@ -126,7 +113,7 @@ pub fn sentence(fact: &Fact, a: &str, b: &str) -> String {
         ),
         Fact::Relocated { files, bytes } => format!(
             "{} of {a}'s removed files ({}) are in {b} at other paths (moved or renamed)",
-            count(*files),
+            thousands(*files),
             size(*bytes)
         ),
         Fact::AttrsOnly { files } => format!(
@@ -194,10 +181,10 @@ mod tests {
 
     #[test]
     fn counts_have_thousands_separators() {
-        assert_eq!(count(0), "0");
-        assert_eq!(count(999), "999");
-        assert_eq!(count(4_120), "4,120");
-        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(4_120), "4,120");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
     #[test]

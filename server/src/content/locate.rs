@@ -15,7 +15,7 @@ use app::limits::Limits;
 use app::model::{chain_ids, Digest, Image};
 use app::tar::TarReader;
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -154,7 +154,7 @@ impl Members {
                 path: path.to_owned(),
             });
         }
-        let file = std::fs::File::open(path).map_err(io)?;
+        file.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
         let mut tar = TarReader::with_source(Seeking { file, len }, &Limits::default());
         let mut members = Members {
             files: HashMap::new(),
