@@ -31,7 +31,7 @@ mod assembler;
 mod build;
 mod docker_save;
 pub mod media_type;
-mod oci;
+pub(crate) mod oci;
 pub mod path;
 pub mod platform;
 mod select;

@@ -15,6 +15,7 @@ pub mod archive;
 pub mod compare;
 pub mod compress;
 pub mod content;
+pub mod distribution;
 pub mod filetree;
 pub mod fmt;
 pub mod history;

@@ -113,6 +113,7 @@ fn engine(global: &GlobalArgs) -> Engine {
         docker_host: global.docker_host.clone(),
         cache_dir: cache_dir(global),
         use_layer_store: !global.no_layer_store,
+        registry: global.registry_settings(),
         ..EngineConfig::default()
     });
     if let Some(e) = engine.cache_error() {
@@ -122,7 +123,7 @@ fn engine(global: &GlobalArgs) -> Engine {
 }
 
 fn source_hint() -> &'static str {
-    "use docker:NAME[:TAG], an image ID, docker-archive:FILE, oci-archive:FILE or oci:DIR"
+    "use docker:NAME[:TAG], an image ID, docker-archive:FILE, oci-archive:FILE, oci:DIR or registry:HOST/REPO:TAG"
 }
 
 /// A loaded image with what the reports need besides it.
@@ -167,14 +168,9 @@ pub(crate) async fn load(
         b.clear();
     }
     let loaded = result.map_err(|e| load_error(&e, &parsed, global))?;
-    let r = &loaded.report;
     let line = format!(
-        "layers from cache: {}/{}, from layer store: {}, from export: {}, from archive: {} (engine {} ms)",
-        r.from_cache,
-        r.layers,
-        r.from_layer_store,
-        r.from_export,
-        r.from_archive,
+        "{} (engine {} ms)",
+        loaded.report,
         started.elapsed().as_millis()
     );
     if global.verbose {
@@ -217,6 +213,7 @@ fn load_error(e: &EngineError, source: &Source, global: &GlobalArgs) -> CliError
             format!("{e}; give more digits of the ID or use NAME:TAG")
         }
         EngineError::Docker(_) => format!("{e}; check the daemon's logs and retry"),
+        EngineError::Registry(r) => registry_hint(e, r),
         EngineError::Source(_) => format!("{e}; {}", source_hint()),
         EngineError::Io { .. } => format!("{e}; check the path and its permissions"),
         EngineError::NotALayout { .. } => {
@@ -243,6 +240,20 @@ fn load_error(e: &EngineError, source: &Source, global: &GlobalArgs) -> CliError
     CliError(msg)
 }
 
+/// Registry errors mostly carry their own advice; a few get the command to run.
+fn registry_hint(e: &EngineError, r: &crate::registry::RegistryError) -> String {
+    use crate::registry::RegistryError as R;
+    use app::distribution::DistributionError as D;
+    match r {
+        R::NotFound { .. } => format!("{e}; check the repository and tag (skopeo list-tags docker://REPO lists them)"),
+        R::Distribution { error: D::NoPlatform { .. }, .. } => format!("{e}; pass --platform OS/ARCH"),
+        R::Unreachable { .. } | R::Stalled { .. } | R::Status { .. } => {
+            format!("{e}; check the address and that the registry is up, then retry")
+        }
+        _ => e.to_string(),
+    }
+}
+
 fn selector_example(source: &Source) -> String {
     match source {
         Source::OciDir { path, .. } => format!("oci:{}:REF", path.display()),
@@ -251,6 +262,7 @@ fn selector_example(source: &Source) -> String {
             format!("docker-archive:{}:NAME:TAG", path.display())
         }
         Source::Docker(_) => "docker:NAME:TAG".to_owned(),
+        Source::Registry(r) => format!("registry:{}/{}@sha256:DIGEST", r.registry, r.repository),
     }
 }
 

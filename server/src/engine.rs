@@ -20,9 +20,11 @@ mod archive;
 mod daemon;
 mod export;
 mod queue;
+pub mod registry;
 
 use crate::cache::LayerCache;
 use crate::progress::{LoadProgress, LoadStage, ProgressSink};
+use crate::registry::{BlobStore, RegistryClient, RegistryError, RegistrySettings};
 use crate::single_flight::{Keep, SingleFlight, TaskFailed};
 use crate::source::docker::{DockerClient, DockerError};
 use crate::source::{Source, SourceError};
@@ -54,6 +56,8 @@ pub struct EngineConfig {
     pub use_layer_store: bool,
     /// Longest silence tolerated between two chunks of an export.
     pub export_idle_timeout: std::time::Duration,
+    /// How registries are reached (credentials, CAs, plain-HTTP hosts).
+    pub registry: RegistrySettings,
 }
 
 impl Default for EngineConfig {
@@ -64,6 +68,7 @@ impl Default for EngineConfig {
             limits: Limits::default(),
             use_layer_store: true,
             export_idle_timeout: crate::source::docker::EXPORT_IDLE_TIMEOUT,
+            registry: RegistrySettings::default(),
         }
     }
 }
@@ -86,10 +91,29 @@ pub struct LoadReport {
     pub from_layer_store: usize,
     /// From `GET /images/{id}/get`.
     pub from_export: usize,
-    /// From an archive file or OCI layout.
+    /// From an archive file or OCI layout (or a registry blob already on disk).
     pub from_archive: usize,
+    /// Downloaded from a registry.
+    pub from_registry: usize,
     /// Whether the daemon was asked for an export.
     pub exported: bool,
+}
+
+impl std::fmt::Display for LoadReport {
+    /// `layers from cache: 1/3, from layer store: 0, from export: 0, from archive: 0,
+    /// from registry: 2`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "layers from cache: {}/{}, from layer store: {}, from export: {}, from archive: {}, from registry: {}",
+            self.from_cache,
+            self.layers,
+            self.from_layer_store,
+            self.from_export,
+            self.from_archive,
+            self.from_registry
+        )
+    }
 }
 
 /// A loaded image and how it was obtained.
@@ -118,6 +142,9 @@ pub enum EngineError {
     /// The daemon failed or is unreachable.
     #[error(transparent)]
     Docker(#[from] DockerError),
+    /// A registry failed, refused or is unreachable.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
     /// A file or directory could not be read (the `io::Error` is kept as the source;
     /// `Arc` because load results are shared between waiters).
     #[error("cannot read {}: {source}", path.display())]
@@ -167,7 +194,7 @@ impl EngineError {
             self,
             EngineError::Docker(DockerError::NotFound(_))
                 | EngineError::Source(SourceError::NotFound(_))
-        )
+        ) || matches!(self, EngineError::Registry(r) if r.is_not_found())
     }
 }
 
@@ -186,6 +213,9 @@ pub(crate) struct Inner {
     flights: SingleFlight<Digest, Loaded, EngineError, Arc<daemon::FanOut>>,
     exports: ExportQueue,
     stats: Counters,
+    registry: Result<RegistryClient, RegistryError>,
+    /// The blob store, opened on first use (a temporary one without a cache directory).
+    blobs: std::sync::OnceLock<Result<(BlobStore, Option<tempfile::TempDir>), RegistryError>>,
 }
 
 #[derive(Default)]
@@ -209,8 +239,11 @@ impl Engine {
                 Err(e) => (None, Some(e.to_string())),
             },
         };
+        let registry = RegistryClient::new(config.registry.clone());
         Engine {
             inner: Arc::new(Inner {
+                registry,
+                blobs: std::sync::OnceLock::new(),
                 config,
                 docker,
                 cache,
@@ -282,6 +315,7 @@ impl Engine {
                 )
                 .await
             }
+            Source::Registry(r) => registry::load(&self.inner, r, options, progress, cancel).await,
             Source::OciDir { path, reference } => {
                 archive::load(
                     &self.inner,
@@ -345,7 +379,53 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// The registry client (fails only for unusable `--registry-ca` files).
+    pub fn registry(&self) -> Result<&RegistryClient, EngineError> {
+        self.inner.registry()
+    }
+
+    /// The bytes of layer `layer` of an image loaded from registry reference `r` (the
+    /// blob is fetched into the blob store when it is not there yet).
+    pub async fn registry_layer_bytes(
+        &self,
+        r: &crate::registry::RegistryRef,
+        image: &Image,
+        layer: usize,
+    ) -> Result<crate::content::LayerBytes, EngineError> {
+        registry::layer_bytes(&self.inner, r, image, layer).await
+    }
+
+    /// The store registry blobs are kept in.
+    pub fn blob_store(&self) -> Result<BlobStore, EngineError> {
+        self.inner.blob_store()
+    }
+}
+
 impl Inner {
+    fn registry(&self) -> Result<&RegistryClient, EngineError> {
+        self.registry
+            .as_ref()
+            .map_err(|e| EngineError::Registry(e.clone()))
+    }
+
+    fn blob_store(&self) -> Result<BlobStore, EngineError> {
+        let opened = self.blobs.get_or_init(|| match &self.config.cache_dir {
+            Some(dir) => BlobStore::open(&dir.join("blobs")).map(|s| (s, None)),
+            None => {
+                let tmp = tempfile::tempdir().map_err(|e| RegistryError::Store {
+                    path: std::env::temp_dir(),
+                    message: e.to_string(),
+                })?;
+                BlobStore::open(tmp.path()).map(|s| (s, Some(tmp)))
+            }
+        });
+        opened
+            .as_ref()
+            .map(|(s, _)| s.clone())
+            .map_err(|e| EngineError::Registry(e.clone()))
+    }
+
     /// A verified layer from memory or disk.
     fn cached_layer(&self, diff_id: &Digest) -> Option<Arc<LayerIndex>> {
         if let Some(hit) = self.memory.lock().get(diff_id).and_then(Weak::upgrade) {

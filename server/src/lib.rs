@@ -9,5 +9,6 @@ pub mod content;
 pub mod engine;
 pub mod http;
 pub mod progress;
+pub mod registry;
 pub mod single_flight;
 pub mod source;

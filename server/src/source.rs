@@ -1,6 +1,6 @@
 //! Where an image comes from: the SOURCE strings of the CLI and the API
 //! (`docker:REF`, bare `REF`, `docker-archive:PATH[:REF]`, `oci-archive:PATH[:REF]`,
-//! `oci:DIR[:REF]`, a bare file or directory path) parsed into a typed [`Source`], and the
+//! `oci:DIR[:REF]`, `registry:HOST/REPO[:TAG|@DIGEST]`, a bare file or directory path) parsed into a typed [`Source`], and the
 //! IO that reads each kind ([`docker`] for the daemon, [`storage`] for the daemon's own
 //! layer store, [`archive_file`] and [`oci_dir`] for files on disk).
 //!
@@ -15,6 +15,8 @@ pub mod sharing;
 pub mod storage;
 
 pub use reference::{ImageRef, NamedRef, RefError};
+
+use crate::registry::RegistryRef;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -44,6 +46,8 @@ pub enum Source {
         path: PathBuf,
         reference: Option<String>,
     },
+    /// An image in a registry, `registry:HOST[:PORT]/REPO[:TAG|@DIGEST]`.
+    Registry(RegistryRef),
 }
 
 /// Why a SOURCE string could not be understood.
@@ -81,6 +85,7 @@ impl fmt::Display for Source {
             Source::OciArchive { path, reference } => with_ref(f, "oci-archive:", path, reference),
             Source::OciDir { path, reference } => with_ref(f, "oci:", path, reference),
             Source::ArchiveFile { path, reference } => with_ref(f, "", path, reference),
+            Source::Registry(r) => write!(f, "registry:{r}"),
         }
     }
 }
@@ -104,6 +109,9 @@ impl Source {
     pub fn parse_with(s: &str, probe: &dyn Fn(&Path) -> PathKind) -> Result<Self, SourceError> {
         if let Some(r) = s.strip_prefix("docker:") {
             return Ok(Source::Docker(ImageRef::parse(r)?));
+        }
+        if let Some(r) = s.strip_prefix("registry:") {
+            return Ok(Source::Registry(RegistryRef::parse(r)?));
         }
         for (prefix, make) in [
             ("docker-archive:", Kind::DockerArchive),
@@ -312,6 +320,7 @@ mod tests {
     #[test]
     fn display_round_trips() {
         for s in [
+            "registry:127.0.0.1:5000/team/api:1.4",
             "docker:busybox:1",
             "docker-archive:/x/y.tar:app:v1",
             "oci:/x/layout",

@@ -60,6 +60,8 @@ pub enum LoadStage {
     Exporting,
     /// Reading an archive file or an OCI layout directory.
     ReadingArchive,
+    /// Downloading layer blobs from a registry (and indexing them as they arrive).
+    Downloading,
     /// Done: the image is complete.
     Done,
     /// A stage this build does not know (a newer server).
@@ -75,6 +77,7 @@ impl LoadStage {
             LoadStage::ReadingStorage => "reading the daemon's layer store",
             LoadStage::Exporting => "exporting from the daemon",
             LoadStage::ReadingArchive => "reading the archive",
+            LoadStage::Downloading => "downloading from the registry",
             LoadStage::Done => "done",
             LoadStage::Unknown => "working",
         }

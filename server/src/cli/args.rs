@@ -35,6 +35,35 @@ pub struct GlobalArgs {
     /// Print where layers came from (cache, layer store, export) on stderr
     #[arg(long, short, global = true)]
     pub verbose: bool,
+    /// Docker config holding registry credentials; default: $DOCKER_CONFIG/config.json,
+    /// else ~/.docker/config.json (auths, credsStore and credHelpers are honoured)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub registry_config: Option<PathBuf>,
+    /// Also trust this CA certificate (PEM) for registries (repeatable)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub registry_ca: Vec<PathBuf>,
+    /// Allow plain HTTP for this registry (repeatable; loopback registries always may)
+    #[arg(long, global = true, value_name = "HOST[:PORT]")]
+    pub insecure_registry: Vec<String>,
+    /// Fail a registry read after SECS seconds of silence (default 30; tests use a short one)
+    #[arg(long, global = true, hide = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub registry_timeout: Option<u64>,
+}
+
+impl GlobalArgs {
+    /// How registries are reached, from the registry flags.
+    pub fn registry_settings(&self) -> crate::registry::RegistrySettings {
+        let mut s = crate::registry::RegistrySettings {
+            config_file: self.registry_config.clone(),
+            ca_files: self.registry_ca.clone(),
+            insecure: self.insecure_registry.clone(),
+            ..Default::default()
+        };
+        if let Some(secs) = self.registry_timeout {
+            s.stall_timeout = std::time::Duration::from_secs(secs);
+        }
+        s
+    }
 }
 
 /// The subcommands.
@@ -58,7 +87,7 @@ pub enum Command {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct CatArgs {
-    /// The image: docker:REF, REF, docker-archive:PATH[:REF], oci-archive:PATH[:REF], oci:DIR[:REF], or a path
+    /// The image: docker:REF, REF, docker-archive:PATH[:REF], oci-archive:PATH[:REF], oci:DIR[:REF], registry:HOST/REPO[:TAG|@DIGEST], or a path
     #[arg(value_name = "SOURCE")]
     pub source: String,
     /// The file's path inside the image, e.g. /etc/os-release
@@ -128,7 +157,7 @@ pub enum Format {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct AnalyzeArgs {
-    /// The image: docker:REF, REF, docker-archive:PATH[:REF], oci-archive:PATH[:REF], oci:DIR[:REF], or a path
+    /// The image: docker:REF, REF, docker-archive:PATH[:REF], oci-archive:PATH[:REF], oci:DIR[:REF], registry:HOST/REPO[:TAG|@DIGEST], or a path
     #[arg(value_name = "SOURCE")]
     pub source: String,
     /// Output format
@@ -153,7 +182,7 @@ pub enum RuleSet {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct CiArgs {
-    /// The image: docker:REF, REF, docker-archive:PATH[:REF], oci-archive:PATH[:REF], oci:DIR[:REF], or a path
+    /// The image: docker:REF, REF, docker-archive:PATH[:REF], oci-archive:PATH[:REF], oci:DIR[:REF], registry:HOST/REPO[:TAG|@DIGEST], or a path
     #[arg(value_name = "SOURCE")]
     pub source: String,
     /// dive CI rules file (default: .dive-ci in the current directory, if present)

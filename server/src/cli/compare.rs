@@ -218,17 +218,7 @@ async fn load_all(
     if global.verbose {
         let mut err = std::io::stderr().lock();
         for (i, l) in loaded.iter().enumerate() {
-            let r = &l.report;
-            let _ = writeln!(
-                err,
-                "strata: {}: layers from cache: {}/{}, from layer store: {}, from export: {}, from archive: {}",
-                label(i),
-                r.from_cache,
-                r.layers,
-                r.from_layer_store,
-                r.from_export,
-                r.from_archive
-            );
+            let _ = writeln!(err, "strata: {}: {}", label(i), l.report);
         }
     }
     Ok(loaded)

@@ -42,6 +42,8 @@ pub struct ServeConfig {
     pub export_idle_timeout: std::time::Duration,
     /// Archive uploads from the UI (on unless `--no-upload`).
     pub uploads: UploadConfig,
+    /// How registries are reached.
+    pub registry: crate::registry::RegistrySettings,
 }
 
 impl ServeConfig {
@@ -52,6 +54,7 @@ impl ServeConfig {
             cache_dir: self.cache_dir.clone(),
             use_layer_store: self.use_layer_store,
             export_idle_timeout: self.export_idle_timeout,
+            registry: self.registry.clone(),
             ..EngineConfig::default()
         }
     }
@@ -71,6 +74,7 @@ impl Default for ServeConfig {
             use_layer_store: true,
             export_idle_timeout: crate::source::docker::EXPORT_IDLE_TIMEOUT,
             uploads: UploadConfig::default(),
+            registry: crate::registry::RegistrySettings::default(),
         }
     }
 }
@@ -174,6 +178,7 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode
             crate::source::docker::EXPORT_IDLE_TIMEOUT,
             std::time::Duration::from_secs,
         ),
+        registry: global.registry_settings(),
     };
     serve(config).await.map_err(|e| match e {
         ServeError::Open(_) => CliError(format!(

@@ -68,6 +68,9 @@ pub fn locate(
         count: image.layers.len(),
     })?;
     match source {
+        Source::Registry(_) => Err(LocateError::Store(
+            "registry blobs are located by the engine (Engine::registry_layer_bytes)".into(),
+        )),
         Source::Docker(_) => {
             let store = store.ok_or_else(|| {
                 LocateError::Store(

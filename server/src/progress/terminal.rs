@@ -143,6 +143,7 @@ fn render_one(s: &SlotState) -> String {
         LoadStage::ReadingStorage => "reading layer store",
         LoadStage::Exporting => "exporting from daemon",
         LoadStage::ReadingArchive => "reading archive",
+        LoadStage::Downloading => "downloading",
         LoadStage::Done => "done",
         _ => "working",
     };
@@ -176,6 +177,7 @@ fn render_compact(label: &str, s: &SlotState) -> String {
         LoadStage::ReadingStorage => "layer store",
         LoadStage::Exporting => "exporting",
         LoadStage::ReadingArchive => "archive",
+        LoadStage::Downloading => "downloading",
         LoadStage::Done => "done",
         _ => "working",
     };
