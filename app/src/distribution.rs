@@ -126,8 +126,8 @@ pub fn decode(content_type: Option<&str>, bytes: &[u8]) -> Result<Manifest, Dist
         .map(|t| t.split(';').next().unwrap_or("").trim())
         .filter(|t| !t.is_empty() && *t != "application/json")
         .map(MediaType::parse);
-    let schema_one = serde_json::from_slice::<SchemaVersion>(bytes)
-        .is_ok_and(|v| v.schema_version == Some(1));
+    let schema_one =
+        serde_json::from_slice::<SchemaVersion>(bytes).is_ok_and(|v| v.schema_version == Some(1));
     let kind = doc
         .media_type
         .as_ref()

@@ -245,8 +245,13 @@ fn registry_hint(e: &EngineError, r: &crate::registry::RegistryError) -> String 
     use crate::registry::RegistryError as R;
     use app::distribution::DistributionError as D;
     match r {
-        R::NotFound { .. } => format!("{e}; check the repository and tag (skopeo list-tags docker://REPO lists them)"),
-        R::Distribution { error: D::NoPlatform { .. }, .. } => format!("{e}; pass --platform OS/ARCH"),
+        R::NotFound { .. } => {
+            format!("{e}; check the repository and tag (skopeo list-tags docker://REPO lists them)")
+        }
+        R::Distribution {
+            error: D::NoPlatform { .. },
+            ..
+        } => format!("{e}; pass --platform OS/ARCH"),
         R::Unreachable { .. } | R::Stalled { .. } | R::Status { .. } => {
             format!("{e}; check the address and that the registry is up, then retry")
         }

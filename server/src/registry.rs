@@ -90,7 +90,9 @@ pub enum RegistryError {
         status: u16,
         message: String,
     },
-    #[error("registry {registry} is rate-limiting requests (429) for {what}; retry in {retry_after} s")]
+    #[error(
+        "registry {registry} is rate-limiting requests (429) for {what}; retry in {retry_after} s"
+    )]
     RateLimited {
         registry: String,
         what: String,

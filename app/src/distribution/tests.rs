@@ -122,7 +122,8 @@ fn junk_is_refused_with_a_reason() {
         decode(None, &bad),
         Err(DistributionError::BadDigest { .. })
     ));
-    let empty = bytes(json!({"mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}));
+    let empty =
+        bytes(json!({"mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}));
     assert_eq!(decode(None, &empty), Err(DistributionError::EmptyIndex));
 }
 
@@ -158,7 +159,11 @@ fn assemble_checks_every_diff_id() {
         Err(DistributionError::DiffIdMismatch { index: 0, .. })
     ));
     assert!(matches!(
-        assemble(&origin, saved.config_raw.clone(), saved.layers[..1].to_vec()),
+        assemble(
+            &origin,
+            saved.config_raw.clone(),
+            saved.layers[..1].to_vec()
+        ),
         Err(DistributionError::LayerCountMismatch { .. })
     ));
 }

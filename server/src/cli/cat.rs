@@ -41,6 +41,16 @@ pub async fn cat(global: &GlobalArgs, args: CatArgs) -> Result<ExitCode, CliErro
             _spool = Some(dir);
         }
     }
+    // Registry layers are fetched into the blob store on demand (from the blocking
+    // thread, through the runtime's handle).
+    let registry = match &source {
+        crate::source::Source::Registry(r) => Some(RegistryBytes {
+            engine: engine(global),
+            reference: r.clone(),
+            runtime: tokio::runtime::Handle::current(),
+        }),
+        _ => None,
+    };
     let contents = Contents::new(cache_dir(global).as_deref());
     let task = tokio::task::spawn_blocking(move || {
         let tree = StackedTree::from_layers(image.layers.iter().cloned())
@@ -50,6 +60,7 @@ pub async fn cat(global: &GlobalArgs, args: CatArgs) -> Result<ExitCode, CliErro
             tree: &tree,
             source: &source,
             store: store.as_ref(),
+            registry: registry.as_ref(),
             limits: Limits::default(),
             contents: &contents,
             path: &args.path,
@@ -69,9 +80,17 @@ struct Ctx<'a> {
     tree: &'a StackedTree,
     source: &'a crate::source::Source,
     store: Option<&'a LayerStore>,
+    registry: Option<&'a RegistryBytes>,
     limits: Limits,
     contents: &'a Contents,
     path: &'a str,
+}
+
+/// What reads the layers of a registry image.
+struct RegistryBytes {
+    engine: crate::engine::Engine,
+    reference: crate::registry::RegistryRef,
+    runtime: tokio::runtime::Handle,
 }
 
 impl Ctx<'_> {
@@ -91,6 +110,15 @@ impl Ctx<'_> {
     }
 
     fn bytes_of(&self, layer: u32) -> Result<LayerBytes, CliError> {
+        if let Some(r) = self.registry {
+            return r
+                .runtime
+                .block_on(
+                    r.engine
+                        .registry_layer_bytes(&r.reference, self.image, layer as usize),
+                )
+                .map_err(|e| self.fail(e));
+        }
         content::locate(
             self.source,
             self.store,

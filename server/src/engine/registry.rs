@@ -43,24 +43,23 @@ pub async fn resolve(
         tag: r.shown_tag(),
         manifest_digest: top.digest.clone(),
     };
-    let manifest = match distribution::decode(top.content_type.as_deref(), &top.bytes)
-        .map_err(dist)?
-    {
-        Manifest::Image(m) => m,
-        Manifest::Index(entries) => {
-            let wanted = options.platform.clone().unwrap_or_else(host_platform);
-            let entry = distribution::choose(&entries, &wanted).map_err(dist)?;
-            let one = client.manifest(r, entry.digest.as_str()).await?;
-            match distribution::decode(one.content_type.as_deref(), &one.bytes).map_err(dist)? {
-                Manifest::Image(m) => m,
-                Manifest::Index(_) => {
-                    return Err(dist(distribution::DistributionError::UnknownMediaType(
-                        "an index inside an index".into(),
-                    )))
+    let manifest =
+        match distribution::decode(top.content_type.as_deref(), &top.bytes).map_err(dist)? {
+            Manifest::Image(m) => m,
+            Manifest::Index(entries) => {
+                let wanted = options.platform.clone().unwrap_or_else(host_platform);
+                let entry = distribution::choose(&entries, &wanted).map_err(dist)?;
+                let one = client.manifest(r, entry.digest.as_str()).await?;
+                match distribution::decode(one.content_type.as_deref(), &one.bytes).map_err(dist)? {
+                    Manifest::Image(m) => m,
+                    Manifest::Index(_) => {
+                        return Err(dist(distribution::DistributionError::UnknownMediaType(
+                            "an index inside an index".into(),
+                        )))
+                    }
                 }
             }
-        }
-    };
+        };
     Ok(Resolved { origin, manifest })
 }
 
@@ -78,7 +77,7 @@ pub(super) async fn load(
     let limits = &inner.config.limits;
     let config_raw = cancellable(
         &cancel,
-        client.small_blob(r, &manifest.config, limits.max_json),
+        config_blob(client, &store, r, &manifest.config, limits.max_json),
     )
     .await?;
     let dist = |error| {
@@ -181,6 +180,34 @@ pub(super) async fn load(
         image: Arc::new(image),
         report,
     })
+}
+
+/// The config blob, from the store when it is there (verified again: it is small).
+async fn config_blob(
+    client: &RegistryClient,
+    store: &BlobStore,
+    r: &RegistryRef,
+    blob: &BlobRef,
+    cap: u64,
+) -> Result<Vec<u8>, RegistryError> {
+    if let Some(path) = store.get(&blob.digest, blob.size) {
+        if let Ok(bytes) = std::fs::read(&path) {
+            if Digest::of(&bytes) == blob.digest && bytes.len() as u64 <= cap {
+                return Ok(bytes);
+            }
+        }
+    }
+    let bytes = client.small_blob(r, blob, cap).await?;
+    let mut partial = store.create(&blob.digest)?;
+    let written = partial
+        .file()
+        .map(|f| f.write_all(&bytes))
+        .transpose()
+        .and_then(|_| partial.commit().map(|_| ()));
+    if let Err(e) = written {
+        tracing::warn!("blob store: {}: {e}", blob.digest);
+    }
+    Ok(bytes)
 }
 
 async fn cancellable<T>(

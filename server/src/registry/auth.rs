@@ -60,8 +60,8 @@ fn params(s: &str) -> Vec<(String, String)> {
         while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
             chars.next();
         }
-        let key: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ','))
-            .collect();
+        let key: String =
+            std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ',')).collect();
         if key.is_empty() || chars.next() != Some('=') {
             return out;
         }
@@ -106,9 +106,9 @@ impl TokenAnswer {
             .token
             .filter(|t| !t.is_empty())
             .or(self.access_token.filter(|t| !t.is_empty()))?;
-        let life = self
-            .expires_in
-            .map_or(DEFAULT_TOKEN_LIFE, |s| Duration::from_secs(s.clamp(10, 3600)));
+        let life = self.expires_in.map_or(DEFAULT_TOKEN_LIFE, |s| {
+            Duration::from_secs(s.clamp(10, 3600))
+        });
         Some((token, life))
     }
 }
@@ -232,8 +232,8 @@ mod tests {
                 authorization: None
             }
         );
-        let TokenAnswer { .. } = serde_json::from_str::<TokenAnswer>(r#"{"access_token":"t"}"#)
-            .unwrap();
+        let TokenAnswer { .. } =
+            serde_json::from_str::<TokenAnswer>(r#"{"access_token":"t"}"#).unwrap();
         assert_eq!(
             serde_json::from_str::<TokenAnswer>(r#"{"token":"t","expires_in":300}"#)
                 .unwrap()

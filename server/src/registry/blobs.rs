@@ -109,6 +109,11 @@ mod tests {
         let mut abandoned = store.create(&other).unwrap();
         abandoned.file().unwrap().write_all(b"x").unwrap();
         drop(abandoned);
-        assert_eq!(std::fs::read_dir(dir.path().join("sha256")).unwrap().count(), 1);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("sha256"))
+                .unwrap()
+                .count(),
+            1
+        );
     }
 }

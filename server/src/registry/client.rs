@@ -300,9 +300,7 @@ impl RegistryClient {
                 expected: blob.digest.clone(),
                 actual: format!("{actual} ({done} bytes)"),
             };
-            let _ = tx
-                .send(Err(std::io::Error::other(e.to_string())))
-                .await;
+            let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
             return Err(e);
         }
         Ok(())
@@ -596,7 +594,9 @@ impl RegistryClient {
         if !status.is_success() {
             return Err(self.status_error(target, resp).await);
         }
-        let bytes = self.read_capped(target, resp, auth::MAX_TOKEN_ANSWER).await?;
+        let bytes = self
+            .read_capped(target, resp, auth::MAX_TOKEN_ANSWER)
+            .await?;
         serde_json::from_slice::<TokenAnswer>(&bytes)
             .ok()
             .and_then(TokenAnswer::into_token)
@@ -609,9 +609,10 @@ impl RegistryClient {
 
     fn no_credentials(&self, target: &Target<'_>) -> RegistryError {
         let file = match &self.inner.config {
-            Ok(c) => c
-                .path()
-                .map_or_else(|| "~/.docker/config.json".to_owned(), |p| p.display().to_string()),
+            Ok(c) => c.path().map_or_else(
+                || "~/.docker/config.json".to_owned(),
+                |p| p.display().to_string(),
+            ),
             Err(_) => "the docker config".to_owned(),
         };
         RegistryError::Unauthorized {
@@ -798,9 +799,15 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 fn net_error(registry: &str, e: &reqwest::Error) -> RegistryError {
     let message = error_chain(e);
-    let tls = ["certificate", "tls", "handshake", "InvalidCertificate", "UnknownIssuer"]
-        .iter()
-        .any(|k| message.contains(k));
+    let tls = [
+        "certificate",
+        "tls",
+        "handshake",
+        "InvalidCertificate",
+        "UnknownIssuer",
+    ]
+    .iter()
+    .any(|k| message.contains(k));
     if tls {
         RegistryError::Tls {
             registry: registry.to_owned(),

@@ -267,9 +267,7 @@ fn run_helper(
             Err(e) => return Err(fail(e.to_string())),
         }
     }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| fail(e.to_string()))?;
+    let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         // docker treats "credentials not found" as anonymous.
@@ -358,7 +356,10 @@ mod tests {
             r#"read server; echo "{\"ServerURL\":\"$server\",\"Username\":\"u-$server\",\"Secret\":\"pw\"}""#,
         );
         helper("token", r#"echo '{"Username":"<token>","Secret":"rt"}'"#);
-        helper("none", "echo 'credentials not found in native keychain'; exit 1");
+        helper(
+            "none",
+            "echo 'credentials not found in native keychain'; exit 1",
+        );
         helper("broken", "echo 'keychain locked' ; exit 3");
         let c = config(
             dir.path(),

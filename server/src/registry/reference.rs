@@ -26,10 +26,16 @@ impl RegistryRef {
     pub fn parse(s: &str) -> Result<Self, RefError> {
         let shown = || s.chars().take(80).collect::<String>();
         let ImageRef::Named(named) = ImageRef::parse(s)? else {
-            return Err(RefError::BadName(shown(), "expected HOST[:PORT]/REPOSITORY"));
+            return Err(RefError::BadName(
+                shown(),
+                "expected HOST[:PORT]/REPOSITORY",
+            ));
         };
         let Some((host, repo)) = named.name.split_once('/') else {
-            return Err(RefError::BadName(shown(), "expected HOST[:PORT]/REPOSITORY"));
+            return Err(RefError::BadName(
+                shown(),
+                "expected HOST[:PORT]/REPOSITORY",
+            ));
         };
         let host_like = host.contains('.') || host.contains(':') || host == "localhost";
         if !host_like || !valid_host(host) {
@@ -121,7 +127,9 @@ pub fn valid_host(host: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     port_ok && name_ok
 }

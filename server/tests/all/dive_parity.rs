@@ -23,7 +23,7 @@ fn both(name: &str, image: &ImageBuilder) -> (Value, Value) {
     )
 }
 
-fn run_dive(dir: &Path, archive: &Path) -> Value {
+pub(crate) fn run_dive(dir: &Path, archive: &Path) -> Value {
     let out = dir.join("dive.json");
     let status = Command::new("dive")
         .args(["--source", "docker-archive"])
@@ -61,7 +61,7 @@ fn run_strata(dir: &Path, archive: &Path) -> Value {
 }
 
 /// Asserts equality and, on failure, names the first differing JSON path.
-fn assert_same(case: &str, dive: &Value, strata: &Value) {
+pub(crate) fn assert_same(case: &str, dive: &Value, strata: &Value) {
     if dive != strata {
         let at = first_difference(dive, strata, String::new());
         panic!(

@@ -21,6 +21,7 @@ mod http_support {
     pub mod fake;
     pub mod strata_proc;
 }
+mod registry_support;
 mod security_support {
     pub mod kit;
 }
@@ -47,6 +48,7 @@ mod http_tree;
 mod http_treemap;
 mod http_upload;
 mod jobs_docker;
+mod registry_real;
 mod security_audit;
 mod security_daemon;
 mod security_http;

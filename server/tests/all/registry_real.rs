@@ -1,0 +1,377 @@
+//! Registry sources against a real registry (distribution 2.8, `registry_support`):
+//! dive parity with the image's `docker save` archive, the blob cache (the second run
+//! fetches no blob — counted in the registry's access log), platform selection from a
+//! multi-platform index pushed with `skopeo copy --all`, file contents through
+//! `strata cat`, progress events, and TLS + basic auth with the credentials of a docker
+//! config file.
+
+use crate::dive_parity::{assert_same, run_dive};
+use crate::registry_support::{self, Registry, PASSWORD, USER};
+use app::model::Digest;
+use app::testkit::{gzip, ImageBuilder, LayerBuilder};
+use base64::Engine as _;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn strata(cache: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .env("STRATA_CACHE_DIR", cache)
+        // Never the machine's own credentials.
+        .env("DOCKER_CONFIG", cache.join("no-docker-config"))
+        .output()
+        .expect("run strata")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn sample(tag: &str) -> ImageBuilder {
+    ImageBuilder::new()
+        .tag(tag)
+        .layer(
+            "ADD rootfs /",
+            &LayerBuilder::new()
+                .dir("etc")
+                .file("etc/os-release", b"NAME=strata-test\n".to_vec())
+                .dir("var")
+                .dir("var/cache")
+                .file("var/cache/pkgs", vec![b'k'; 40_000]),
+        )
+        .empty_step("ENV A=b")
+        .layer(
+            "RUN rm -rf /var/cache && edit os-release",
+            &LayerBuilder::new()
+                .dir("etc")
+                .file("etc/os-release", b"NAME=strata-test\nVERSION=2\n".to_vec())
+                .dir("var")
+                .whiteout("var/cache"),
+        )
+}
+
+fn push(reg: &Registry, dir: &Path, repo_tag: &str, image: &ImageBuilder) -> std::path::PathBuf {
+    let archive = dir.join(format!("{}.tar", repo_tag.replace(['/', ':'], "_")));
+    std::fs::write(&archive, image.docker_save()).unwrap();
+    reg.push_archive(&archive, repo_tag);
+    archive
+}
+
+#[test]
+fn registry_images_match_dive_and_a_second_run_fetches_no_blob() {
+    let reg = registry_support::plain();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = format!("parity/app-{}", std::process::id());
+    let archive = push(
+        reg,
+        dir.path(),
+        &format!("{repo}:1"),
+        &sample("parity/app:1"),
+    );
+    let cache = dir.path().join("cache");
+    let out = dir.path().join("strata.json");
+    let source = reg.source(&format!("{repo}:1"));
+    let first = strata(
+        &cache,
+        &[
+            "analyze",
+            &source,
+            "--format",
+            "dive-json",
+            "-v",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("from cache: 0/2") && stderr(&first).contains("from registry: 2"),
+        "{}",
+        stderr(&first)
+    );
+    let ours: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let dive = run_dive(dir.path(), &archive);
+    assert_same("registry image vs dive on its archive", &dive, &ours);
+
+    let blob_path = format!("/v2/{repo}/blobs/");
+    let blobs_before = reg.requests_matching(&[&blob_path]);
+    assert!(blobs_before >= 3, "config and two layers: {blobs_before}");
+    let second = strata(&cache, &["analyze", &source, "--format", "dive-json", "-v"]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("from cache: 2/2"),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(
+        reg.requests_matching(&[&blob_path]),
+        blobs_before,
+        "the second analysis fetched a blob again"
+    );
+    let again: Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_same("second run", &ours, &again);
+
+    // The file viewer's bytes come from the stored blob, as of any layer.
+    let cat = strata(&cache, &["cat", &source, "/etc/os-release"]);
+    assert!(cat.status.success(), "{}", stderr(&cat));
+    assert_eq!(cat.stdout, b"NAME=strata-test\nVERSION=2\n");
+    let deleted = strata(&cache, &["cat", &source, "/var/cache/pkgs", "--layer", "0"]);
+    assert_eq!(deleted.stdout, vec![b'k'; 40_000], "{}", stderr(&deleted));
+    let absent = strata(&cache, &["cat", &source, "/var/cache/pkgs"]);
+    assert_eq!(absent.status.code(), Some(2));
+
+    let missing = strata(&cache, &["analyze", &reg.source(&format!("{repo}:nope"))]);
+    assert_eq!(missing.status.code(), Some(2));
+    let line = stderr(&missing);
+    assert!(
+        line.contains("not found in registry") && line.lines().count() == 1,
+        "{line}"
+    );
+}
+
+/// An OCI layout whose index holds one image per architecture, each with a file `/arch`
+/// naming it.
+fn multi_platform_layout(dir: &Path, arches: &[&str]) -> std::path::PathBuf {
+    let layout = dir.join("layout");
+    let blobs = layout.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |bytes: &[u8]| {
+        let d = Digest::of(bytes);
+        std::fs::write(blobs.join(d.hex()), bytes).unwrap();
+        (d.to_string(), bytes.len())
+    };
+    let mut manifests = Vec::new();
+    for arch in arches {
+        let layer = LayerBuilder::new().file("arch", arch.as_bytes().to_vec());
+        let image = ImageBuilder::new().layer("ADD arch /", &layer);
+        let mut config: Value = serde_json::from_slice(&image.config_json()).unwrap();
+        config["architecture"] = json!(arch);
+        let (config_digest, config_size) = put(&serde_json::to_vec(&config).unwrap());
+        let (layer_digest, layer_size) = put(&gzip(&layer.tar()));
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": config_digest, "size": config_size},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                        "digest": layer_digest, "size": layer_size}]
+        });
+        let (digest, size) = put(&serde_json::to_vec(&manifest).unwrap());
+        manifests.push(json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest, "size": size,
+            "platform": {"os": "linux", "architecture": arch}
+        }));
+    }
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests
+    });
+    let (digest, size) = put(&serde_json::to_vec(&index).unwrap());
+    let top = json!({
+        "schemaVersion": 2,
+        "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json",
+                       "digest": digest, "size": size}]
+    });
+    std::fs::write(layout.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
+    std::fs::write(
+        layout.join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    layout
+}
+
+#[test]
+fn platform_is_chosen_from_a_multi_platform_index() {
+    let reg = registry_support::plain();
+    let dir = tempfile::tempdir().unwrap();
+    let layout = multi_platform_layout(dir.path(), &["amd64", "arm64"]);
+    let repo = format!("multi/app-{}", std::process::id());
+    reg.push_layout_all(&layout, &format!("{repo}:1"));
+    let source = reg.source(&format!("{repo}:1"));
+    let cache = dir.path().join("cache");
+    for arch in ["arm64", "amd64"] {
+        let platform = format!("linux/{arch}");
+        let out = strata(&cache, &["cat", &source, "/arch", "--platform", &platform]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(out.stdout, arch.as_bytes());
+    }
+    let none = strata(&cache, &["analyze", &source, "--platform", "linux/s390x"]);
+    assert_eq!(none.status.code(), Some(2));
+    let line = stderr(&none);
+    assert!(
+        line.contains("no image for platform linux/s390x; the index has linux/amd64, linux/arm64")
+            && line.contains("--platform"),
+        "{line}"
+    );
+}
+
+fn docker_config(dir: &Path, password: &str) -> std::path::PathBuf {
+    let reg = registry_support::secure();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{password}"));
+    let path = dir.join(format!("config-{}.json", password.len()));
+    let config = json!({"auths": {reg.addr.clone(): {"auth": auth}}});
+    std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn a_private_tls_registry_is_read_with_the_credentials_docker_has() {
+    let reg = registry_support::secure();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = format!("private/app-{}", std::process::id());
+    push(
+        reg,
+        dir.path(),
+        &format!("{repo}:1"),
+        &sample("private/app:1"),
+    );
+    let source = reg.source(&format!("{repo}:1"));
+    let cache = dir.path().join("cache");
+    let ca = reg.ca.as_ref().unwrap().to_str().unwrap().to_owned();
+    let good = docker_config(dir.path(), PASSWORD);
+    let bad = docker_config(dir.path(), "wrong-password-x");
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, "{}").unwrap();
+
+    // No CA: TLS fails, named with both ways out.
+    let no_ca = strata(
+        &cache,
+        &[
+            "analyze",
+            &source,
+            "--registry-config",
+            good.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(no_ca.status.code(), Some(2));
+    let line = stderr(&no_ca);
+    assert!(
+        line.contains("TLS with registry") && line.contains("--registry-ca"),
+        "{line}"
+    );
+
+    // No credentials for it: say where they were looked for and what to run.
+    let anon = strata(
+        &cache,
+        &[
+            "analyze",
+            &source,
+            "--registry-ca",
+            &ca,
+            "--registry-config",
+            empty.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(anon.status.code(), Some(2));
+    let line = stderr(&anon);
+    assert!(
+        line.contains("needs credentials") && line.contains("docker login"),
+        "{line}"
+    );
+
+    let wrong = strata(
+        &cache,
+        &[
+            "analyze",
+            &source,
+            "--registry-ca",
+            &ca,
+            "--registry-config",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(wrong.status.code(), Some(2));
+    let line = stderr(&wrong);
+    assert!(line.contains("were rejected"), "{line}");
+    assert!(
+        !line.contains("wrong-password-x"),
+        "a secret leaked: {line}"
+    );
+
+    let ok = strata(
+        &cache,
+        &[
+            "analyze",
+            &source,
+            "--registry-ca",
+            &ca,
+            "--registry-config",
+            good.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let v: Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(
+        v.pointer("/id").and_then(Value::as_str),
+        Some(sample("private/app:1").image_id().as_str()),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+            .chars()
+            .take(400)
+            .collect::<String>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loads_report_download_progress_per_layer() {
+    use server::engine::{Engine, EngineConfig, LoadOptions};
+    use server::progress::LoadProgress;
+    use std::sync::{Arc, Mutex};
+    let reg = registry_support::plain();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = format!("progress/app-{}", std::process::id());
+    let image = sample("progress/app:1");
+    push(reg, dir.path(), &format!("{repo}:1"), &image);
+    let engine = Engine::new(EngineConfig {
+        cache_dir: Some(dir.path().join("cache")),
+        ..EngineConfig::default()
+    });
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = {
+        let events = events.clone();
+        move |e: LoadProgress| events.lock().unwrap().push(e)
+    };
+    let source = server::source::Source::parse(&reg.source(&format!("{repo}:1"))).unwrap();
+    let loaded = engine
+        .load(
+            &source,
+            &LoadOptions::default(),
+            Arc::new(sink),
+            tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(loaded.image.id, image.image_id());
+    assert_eq!(loaded.report.from_registry, 2);
+    let events = events.lock().unwrap();
+    let downloading = events.iter().any(|e| {
+        matches!(e, LoadProgress::Stage { stage } if *stage == app::api::LoadStage::Downloading)
+    });
+    assert!(downloading, "{events:?}");
+    let last_bytes = events.iter().rev().find_map(|e| match e {
+        LoadProgress::Bytes { done, total } => Some((*done, *total)),
+        _ => None,
+    });
+    let compressed: u64 = loaded
+        .image
+        .layers
+        .iter()
+        .map(|l| l.compressed_size.unwrap_or(l.tar_size))
+        .sum();
+    assert_eq!(
+        last_bytes,
+        Some((compressed, Some(compressed))),
+        "{events:?}"
+    );
+    let layers = events
+        .iter()
+        .filter(|e| matches!(e, LoadProgress::Layer { .. }))
+        .count();
+    assert_eq!(layers, 2);
+}
