@@ -142,9 +142,9 @@ pub enum EngineError {
     /// The daemon failed or is unreachable.
     #[error(transparent)]
     Docker(#[from] DockerError),
-    /// A registry failed, refused or is unreachable.
+    /// A registry failed, refused or is unreachable (boxed: it is the largest cause).
     #[error(transparent)]
-    Registry(#[from] RegistryError),
+    Registry(Box<RegistryError>),
     /// A file or directory could not be read (the `io::Error` is kept as the source;
     /// `Arc` because load results are shared between waiters).
     #[error("cannot read {}: {source}", path.display())]
@@ -174,6 +174,12 @@ pub enum EngineError {
     /// A worker task failed (a bug, reported instead of crashing).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<RegistryError> for EngineError {
+    fn from(e: RegistryError) -> Self {
+        EngineError::Registry(Box::new(e))
+    }
 }
 
 impl From<TaskFailed> for EngineError {
@@ -406,7 +412,7 @@ impl Inner {
     fn registry(&self) -> Result<&RegistryClient, EngineError> {
         self.registry
             .as_ref()
-            .map_err(|e| EngineError::Registry(e.clone()))
+            .map_err(|e| EngineError::from(e.clone()))
     }
 
     fn blob_store(&self) -> Result<BlobStore, EngineError> {
@@ -423,7 +429,7 @@ impl Inner {
         opened
             .as_ref()
             .map(|(s, _)| s.clone())
-            .map_err(|e| EngineError::Registry(e.clone()))
+            .map_err(|e| EngineError::from(e.clone()))
     }
 
     /// A verified layer from memory or disk.

@@ -131,8 +131,8 @@ fn junk_is_refused_with_a_reason() {
 fn assemble_checks_every_diff_id() {
     use crate::testkit::{ImageBuilder, LayerBuilder};
     let built = ImageBuilder::new()
-        .layer("ADD a", &LayerBuilder::new().file("a", b"1".to_vec()))
-        .layer("ADD b", &LayerBuilder::new().file("b", b"2".to_vec()));
+        .layer("ADD a", &LayerBuilder::new().file("a", b"1"))
+        .layer("ADD b", &LayerBuilder::new().file("b", b"2"));
     let saved = crate::archive::read_archive(
         std::io::Cursor::new(built.docker_save()),
         &crate::limits::Limits::default(),

@@ -81,7 +81,7 @@ pub(super) async fn load(
     )
     .await?;
     let dist = |error| {
-        EngineError::Registry(RegistryError::Distribution {
+        EngineError::from(RegistryError::Distribution {
             registry: r.registry.clone(),
             error,
         })
@@ -95,7 +95,7 @@ pub(super) async fn load(
         }));
     }
     if diff_ids.len() > limits.max_layers {
-        return Err(EngineError::Registry(RegistryError::TooLarge {
+        return Err(EngineError::from(RegistryError::TooLarge {
             registry: r.registry.clone(),
             what: format!("{} layers", diff_ids.len()),
             limit: limits.max_layers as u64,
@@ -215,7 +215,7 @@ async fn cancellable<T>(
     f: impl std::future::Future<Output = Result<T, RegistryError>>,
 ) -> Result<T, EngineError> {
     tokio::select! {
-        r = f => r.map_err(EngineError::Registry),
+        r = f => r.map_err(EngineError::from),
         _ = cancel.cancelled() => Err(EngineError::Cancelled),
     }
 }
@@ -297,7 +297,7 @@ impl Job {
             });
         };
         let fetched = tokio::select! {
-            r = self.client.stream_blob(&self.r, &blob, &tx, &on_bytes) => r.map_err(EngineError::Registry),
+            r = self.client.stream_blob(&self.r, &blob, &tx, &on_bytes) => r.map_err(EngineError::from),
             _ = self.cancel.cancelled() => Err(EngineError::Cancelled),
         };
         drop(tx);
@@ -314,7 +314,7 @@ impl Job {
             },
         })?;
         partial.commit().map_err(|e| {
-            EngineError::Registry(RegistryError::Store {
+            EngineError::from(RegistryError::Store {
                 path: self.store.path(&blob.digest),
                 message: e.to_string(),
             })

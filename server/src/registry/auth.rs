@@ -65,6 +65,7 @@ fn params(s: &str) -> Vec<(String, String)> {
         if key.is_empty() || chars.next() != Some('=') {
             return out;
         }
+        while chars.next_if(|c| *c == ' ').is_some() {}
         let mut value = String::new();
         if chars.peek() == Some(&'"') {
             chars.next();
@@ -150,10 +151,13 @@ pub fn token_request(
     }
 }
 
+/// (registry, scope) → (`Authorization` value, expiry).
+type Entries = HashMap<(String, String), (String, Option<Instant>)>;
+
 /// `Authorization` values by (registry, scope), until they expire.
 #[derive(Debug, Default)]
 pub struct AuthCache {
-    entries: Mutex<HashMap<(String, String), (String, Option<Instant>)>>,
+    entries: Mutex<Entries>,
 }
 
 impl AuthCache {

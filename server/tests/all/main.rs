@@ -48,6 +48,7 @@ mod http_tree;
 mod http_treemap;
 mod http_upload;
 mod jobs_docker;
+mod registry_faults;
 mod registry_real;
 mod security_audit;
 mod security_daemon;

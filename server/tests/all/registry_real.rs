@@ -35,7 +35,7 @@ fn sample(tag: &str) -> ImageBuilder {
             "ADD rootfs /",
             &LayerBuilder::new()
                 .dir("etc")
-                .file("etc/os-release", b"NAME=strata-test\n".to_vec())
+                .file("etc/os-release", b"NAME=strata-test\n")
                 .dir("var")
                 .dir("var/cache")
                 .file("var/cache/pkgs", vec![b'k'; 40_000]),
@@ -45,7 +45,7 @@ fn sample(tag: &str) -> ImageBuilder {
             "RUN rm -rf /var/cache && edit os-release",
             &LayerBuilder::new()
                 .dir("etc")
-                .file("etc/os-release", b"NAME=strata-test\nVERSION=2\n".to_vec())
+                .file("etc/os-release", b"NAME=strata-test\nVERSION=2\n")
                 .dir("var")
                 .whiteout("var/cache"),
         )
@@ -143,7 +143,7 @@ fn multi_platform_layout(dir: &Path, arches: &[&str]) -> std::path::PathBuf {
     };
     let mut manifests = Vec::new();
     for arch in arches {
-        let layer = LayerBuilder::new().file("arch", arch.as_bytes().to_vec());
+        let layer = LayerBuilder::new().file("arch", arch.as_bytes());
         let image = ImageBuilder::new().layer("ADD arch /", &layer);
         let mut config: Value = serde_json::from_slice(&image.config_json()).unwrap();
         config["architecture"] = json!(arch);

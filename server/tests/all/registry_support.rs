@@ -22,7 +22,8 @@ pub struct Registry {
     /// Whether it wants `USER`/`PASSWORD`.
     pub auth: bool,
     log: PathBuf,
-    pub dir: PathBuf,
+    /// The shell that runs the registry and stops it with this process.
+    _watchdog: std::process::Child,
 }
 
 static PLAIN: OnceLock<Registry> = OnceLock::new();
@@ -150,7 +151,7 @@ fn start(secure: bool) -> Registry {
     let script = r#"docker-registry serve "$1" >"$2" 2>&1 & r=$!
 trap 'kill $r 2>/dev/null' EXIT
 while kill -0 "$3" 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 1; done"#;
-    Command::new("sh")
+    let watchdog = Command::new("sh")
         .args(["-c", script, "registry-watchdog"])
         .arg(&cfg)
         .arg(&log)
@@ -162,7 +163,7 @@ while kill -0 "$3" 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 1; done"#;
         ca,
         auth: secure,
         log,
-        dir,
+        _watchdog: watchdog,
     };
     for _ in 0..100 {
         if std::net::TcpStream::connect(&reg.addr).is_ok() {
