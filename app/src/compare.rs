@@ -11,6 +11,7 @@
 
 mod check;
 mod config;
+pub mod download;
 mod facts;
 mod files;
 mod group;
@@ -135,6 +136,10 @@ pub struct ImageSide {
     /// Content bytes of this image's distinct layers no other compared image has.
     pub unique_bytes: u64,
     pub unique_layers: usize,
+    /// Compressed bytes a client downloads for this image, when every blob is known
+    /// (registry images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_bytes: Option<u64>,
 }
 
 /// The baseline against one other image.
@@ -151,6 +156,9 @@ pub struct PairComparison {
     /// Final filesystems, when [`CompareOptions::files`] is set.
     pub files: Option<FileDiff>,
     pub config: ConfigDiff,
+    /// Compressed bytes a client holding the baseline downloads to get the other image,
+    /// when its blobs are known.
+    pub update_cost: Option<download::UpdateCost>,
     /// What is worth saying, most important first ([`sentence`] words each).
     pub facts: Vec<Fact>,
 }
@@ -219,6 +227,7 @@ pub fn compare(images: &[&Image], opts: &CompareOptions) -> Result<Comparison, C
             moved: layers::moved(a, b),
             files,
             config: diff_config(&a.config, &b.config),
+            update_cost: download::update_cost(a, b),
             facts: Vec::new(),
         };
         pair.facts = facts::facts(&sides[0], &sides[other], &pair, b);

@@ -50,7 +50,8 @@ pub fn render_text(a: &Analysis, dive: &DiveAnalysis, commands: &[Option<String>
     let mut out = String::new();
     let _ = writeln!(out, "Strata image report");
     heading(&mut out, "Summary");
-    let rows = [
+    let download: Option<u64> = a.layers.iter().map(|l| l.compressed_bytes).sum();
+    let mut rows = vec![
         ("Layers", a.layers.len().to_string()),
         ("Stored in layers", size(a.stored_bytes)),
         ("Visible in final image", size(a.final_bytes)),
@@ -85,6 +86,9 @@ pub fn render_text(a: &Analysis, dive: &DiveAnalysis, commands: &[Option<String>
             ),
         ),
     ];
+    if let Some(d) = download.filter(|_| !a.layers.is_empty()) {
+        rows.insert(2, ("Download (compressed)", size(d)));
+    }
     for (k, v) in rows {
         let _ = writeln!(out, "  {k:<24}{}", fit(&v, WIDTH - 26));
     }

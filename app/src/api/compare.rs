@@ -38,6 +38,10 @@ pub struct PairReport {
     /// Final filesystems; absent when the comparison skipped files.
     pub files: Option<FileDiff>,
     pub config: ConfigDiff,
+    /// Compressed bytes a client holding the baseline downloads to get the other image
+    /// (known for registry images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_cost: Option<crate::compare::download::UpdateCost>,
     /// Plain-language sentences, most important first: `facts` worded.
     pub summary: Vec<String>,
     /// What the sentences say, typed (`kind` names the fact), in the same order.
@@ -53,6 +57,7 @@ impl PairReport {
             moved: p.moved.clone(),
             files: p.files.clone(),
             config: p.config.clone(),
+            update_cost: p.update_cost,
             summary: p.sentences(images),
             facts: p.facts.clone(),
         }

@@ -49,6 +49,12 @@ pub enum Fact {
         layers: u64,
         bytes: u64,
     },
+    /// The compressed bytes a client holding A downloads to get B (registry images).
+    UpdateCost {
+        bytes: u64,
+        layers: usize,
+        of_bytes: u64,
+    },
     /// What B adds on top of the common base.
     OwnLayers {
         layers: usize,
@@ -257,6 +263,11 @@ pub(super) fn facts(
 ) -> Vec<Fact> {
     let mut out = vec![size_fact(a, b)];
     out.extend(layer_facts(b, pair, img_b));
+    out.extend(pair.update_cost.map(|c| Fact::UpdateCost {
+        bytes: c.bytes,
+        layers: c.layers,
+        of_bytes: c.of_bytes,
+    }));
     if let Some(d) = &pair.files {
         out.extend(file_facts(d));
     }

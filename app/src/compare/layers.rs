@@ -265,6 +265,7 @@ pub(super) fn sides(images: &[&Image], alignment: &LayerAlignment) -> Vec<ImageS
                 shared_bytes,
                 unique_bytes,
                 unique_layers,
+                download_bytes: super::download::download_size(image),
             }
         })
         .collect()

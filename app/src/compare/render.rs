@@ -210,13 +210,16 @@ pub fn render_text(c: &Comparison) -> String {
     for (i, s) in c.images.iter().enumerate() {
         let _ = writeln!(
             out,
-            "  {}  {} {}  {:>3} layers  {:>8}  {}",
+            "  {}  {} {}  {:>3} layers  {:>8}  {}{}",
             s.label,
             pad(&s.name, 36),
             s.id.short(),
             s.layer_count,
             size(s.content_bytes),
-            fit(&delta_text(s, i == 0), 22)
+            fit(&delta_text(s, i == 0), 22),
+            s.download_bytes
+                .map(|d| format!("  {} compressed", size(d)))
+                .unwrap_or_default()
         );
     }
     let _ = writeln!(out, "\nSummary");
@@ -351,7 +354,10 @@ pub fn render_markdown(c: &Comparison) -> String {
             md(&s.name),
             s.id.short(),
             s.layer_count,
-            size(s.content_bytes),
+            match s.download_bytes {
+                Some(d) => format!("{} ({} compressed)", size(s.content_bytes), size(d)),
+                None => size(s.content_bytes),
+            },
             md(&delta_text(s, i == 0))
         );
     }

@@ -98,6 +98,24 @@ pub fn sentence(fact: &Fact, a: &str, b: &str) -> String {
             size(*bytes),
             if *layers == 1 { "appears" } else { "appear" },
         ),
+        Fact::UpdateCost {
+            bytes: 0,
+            of_bytes,
+            ..
+        } => format!(
+            "a client holding {a} downloads nothing to get {b} (of {} compressed)",
+            size(*of_bytes)
+        ),
+        Fact::UpdateCost {
+            bytes,
+            layers,
+            of_bytes,
+        } => format!(
+            "updating from {a} to {b} downloads {} compressed in {} (of {} for all of {b})",
+            size(*bytes),
+            plural(*layers as u64, "layer", "layers"),
+            size(*of_bytes)
+        ),
         Fact::OwnLayers { layers, bytes } => format!(
             "{b} adds {} in {} of its own on top",
             size(*bytes),

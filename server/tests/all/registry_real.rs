@@ -375,3 +375,54 @@ async fn loads_report_download_progress_per_layer() {
         .count();
     assert_eq!(layers, 2);
 }
+
+#[test]
+fn compare_names_the_update_cost_between_two_tags() {
+    let reg = registry_support::plain();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = format!("update/app-{}", std::process::id());
+    let one = sample("update/app:1");
+    let two = sample("update/app:2").layer(
+        "COPY app /app",
+        &LayerBuilder::new().file("app", vec![7u8; 30_000]),
+    );
+    push(reg, dir.path(), &format!("{repo}:1"), &one);
+    let archive_two = push(reg, dir.path(), &format!("{repo}:2"), &two);
+    let cache = dir.path().join("cache");
+    let (a, b) = (
+        reg.source(&format!("{repo}:1")),
+        reg.source(&format!("{repo}:2")),
+    );
+    let json = strata(&cache, &["compare", &a, &b, "--format", "json"]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let cost = &v["pairs"][0]["update_cost"];
+    assert_eq!(cost["layers"], 1, "{cost}");
+    let new_layer = v["images"][1]["download_bytes"].as_u64().unwrap()
+        - v["images"][0]["download_bytes"].as_u64().unwrap();
+    assert_eq!(cost["bytes"].as_u64(), Some(new_layer), "{cost}");
+    let text = strata(&cache, &["compare", &a, &b]);
+    let out = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        out.contains("updating from A to B downloads") && out.contains("compressed"),
+        "{out}"
+    );
+    // A registry tag against a local archive of the same image: nothing to download.
+    let mixed = strata(
+        &cache,
+        &[
+            "compare",
+            &format!("docker-archive:{}", archive_two.display()),
+            &b,
+            "--format",
+            "json",
+        ],
+    );
+    assert!(mixed.status.success(), "{}", stderr(&mixed));
+    let v: Value = serde_json::from_slice(&mixed.stdout).unwrap();
+    assert_eq!(
+        v["pairs"][0]["update_cost"]["bytes"], 0,
+        "{}",
+        v["pairs"][0]
+    );
+}
