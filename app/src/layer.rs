@@ -103,11 +103,41 @@ pub fn index_layer<R: Read>(
     limits: &Limits,
     progress: &mut dyn FnMut(u64),
 ) -> Result<LayerIndex, LayerError> {
+    index(blob, expected_diff_id, None, limits, progress)
+}
+
+/// [`index_layer`] for a blob whose compressed digest the caller verifies itself (a
+/// registry download hashes the bytes as they arrive): the compressed bytes are not
+/// hashed again and `blob_digest` is recorded as given. The caller must fail the whole
+/// read if its own check fails.
+pub fn index_layer_prehashed<R: Read>(
+    blob: R,
+    expected_diff_id: &Digest,
+    blob_digest: &Digest,
+    limits: &Limits,
+    progress: &mut dyn FnMut(u64),
+) -> Result<LayerIndex, LayerError> {
+    index(
+        blob,
+        Some(expected_diff_id),
+        Some(blob_digest),
+        limits,
+        progress,
+    )
+}
+
+fn index<R: Read>(
+    blob: R,
+    expected_diff_id: Option<&Digest>,
+    known_blob: Option<&Digest>,
+    limits: &Limits,
+    progress: &mut dyn FnMut(u64),
+) -> Result<LayerIndex, LayerError> {
     let blob = hash::Hashing::new(blob, Some(progress));
     let mut dec = Decoder::new(blob, limits)?;
     let compression = dec.compression();
     // An uncompressed blob's digest is its diff ID: don't hash the same bytes twice.
-    dec.source_mut().hashing = compression != Compression::None;
+    dec.source_mut().hashing = compression != Compression::None && known_blob.is_none();
     let tar = hash::Hashing::new(dec, None);
     let mut tr = TarReader::with_source(tar, limits);
     let mut buf = vec![0u8; BUF];
@@ -142,7 +172,7 @@ pub fn index_layer<R: Read>(
         tar_size,
         compression,
         compressed_size: compressed.then_some(compressed_size),
-        blob_digest: compressed.then_some(blob_digest),
+        blob_digest: compressed.then(|| known_blob.cloned().unwrap_or(blob_digest)),
         entries,
         warnings,
     })

@@ -352,7 +352,9 @@ fn index_while_writing(
         current: Bytes::new(),
         file: partial.file(),
     };
-    let idx = app::layer::index_layer(reader, Some(diff_id), limits, &mut |_| {})
+    // The client hashes the compressed bytes as they arrive and fails the stream (so
+    // this read) when they do not match.
+    let idx = app::layer::index_layer_prehashed(reader, diff_id, &blob.digest, limits, &mut |_| {})
         .map_err(|e| e.to_string())?;
     check_blob(&idx, blob)?;
     Ok((idx, partial))

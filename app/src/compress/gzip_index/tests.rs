@@ -358,12 +358,18 @@ fn a_corrupted_byte_fails_the_build() {
     }
     // Stored blocks have no redundancy: only the CRC can catch it.
     let mut blob = gz(&data, 0);
-    let mid = blob.len() / 2;
-    blob[mid] ^= 1;
-    assert!(matches!(
-        build(&blob, 64 << 10).unwrap_err(),
-        GzipIndexError::CrcMismatch { member: 0, .. }
-    ));
+    // A byte of block payload (not a stored block's LEN/NLEN header, which is checked).
+    let probe = &data[data.len() / 2..data.len() / 2 + 64];
+    let at = blob
+        .windows(probe.len())
+        .position(|w| w == probe)
+        .expect("stored payload");
+    blob[at + 10] ^= 1;
+    let err = build(&blob, 64 << 10).unwrap_err();
+    assert!(
+        matches!(err, GzipIndexError::CrcMismatch { member: 0, .. }),
+        "{err}"
+    );
 }
 
 #[test]
