@@ -13,6 +13,7 @@ mod analysis;
 mod compare;
 mod error;
 mod files;
+mod registries;
 mod tree;
 mod treemap;
 
@@ -21,6 +22,7 @@ pub use analysis::*;
 pub use compare::*;
 pub use error::*;
 pub use files::*;
+pub use registries::*;
 pub use tree::*;
 pub use treemap::*;
 

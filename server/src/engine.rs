@@ -402,6 +402,11 @@ impl Engine {
         registry::layer_bytes(&self.inner, r, image, layer).await
     }
 
+    /// The content size of a layer already read (memory or disk cache), by diff ID.
+    pub fn cached_size(&self, diff_id: &Digest) -> Option<u64> {
+        self.inner.cached_layer(diff_id).map(|l| l.content_size())
+    }
+
     /// The store registry blobs are kept in.
     pub fn blob_store(&self) -> Result<BlobStore, EngineError> {
         self.inner.blob_store()

@@ -17,6 +17,7 @@ mod files;
 mod images;
 mod jobs;
 mod limits;
+mod registries;
 mod search;
 mod security;
 mod state;
@@ -38,6 +39,7 @@ pub use jobs::{
 pub use limits::{
     RateLimiter, DEFAULT_BURST, DEFAULT_RATE, MAX_BODY_BYTES, REQUEST_TIMEOUT, SHUTDOWN_GRACE,
 };
+pub use registries::RegistryRoutes;
 pub use security::{
     check_listen, secure, Policy, SecurityConfig, SecurityError, DEFAULT_PROXY_HEADER,
 };
@@ -66,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .merge(compare::routes())
         .merge(search::routes())
         .merge(upload::routes())
+        .merge(registries::routes())
         .route("/openapi.json", axum::routing::get(openapi))
         .fallback(error::api_not_found);
     let app = Router::new()

@@ -9,6 +9,7 @@ pub mod content;
 pub mod engine;
 pub mod http;
 pub mod progress;
+pub mod registries;
 pub mod registry;
 pub mod single_flight;
 pub mod source;

@@ -84,6 +84,8 @@ pub struct SourcesBackend {
     /// Newest first; never longer than `max_uploads`.
     uploads: RwLock<VecDeque<OpenedSource>>,
     max_uploads: usize,
+    /// Reads the layers of registry images (opened at start or from the Registries page).
+    engine: Option<Engine>,
 }
 
 impl SourcesBackend {
@@ -93,7 +95,14 @@ impl SourcesBackend {
             opened,
             uploads: RwLock::new(VecDeque::new()),
             max_uploads: MAX_KEPT_UPLOADS,
+            engine: None,
         }
+    }
+
+    /// The engine that reads registry images' layers for the file viewer.
+    pub fn with_engine(mut self, engine: Engine) -> Self {
+        self.engine = Some(engine);
+        self
     }
 
     /// The same backend keeping at most `max` uploaded images (at least one).
@@ -349,8 +358,12 @@ impl Backend for SourcesBackend {
         image: Arc<Image>,
         layer: u32,
     ) -> BoxFuture<'_, Result<LayerBytes, BackendError>> {
-        let opened = self.opened.iter().find(|o| o.image.id == image.id).cloned();
-        let uploaded = self.uploads().iter().any(|u| u.image.id == image.id);
+        let mut opened = self.opened.iter().find(|o| o.image.id == image.id).cloned();
+        let added = self.uploads().into_iter().find(|u| u.image.id == image.id);
+        let uploaded = added.is_some();
+        if let Some(a) = added.filter(|a| a.source.starts_with("registry:")) {
+            opened.get_or_insert(a);
+        }
         async move {
             let Some(opened) = opened else {
                 if uploaded {
@@ -364,6 +377,14 @@ impl Backend for SourcesBackend {
             };
             let source =
                 Source::parse(&opened.source).map_err(|e| BackendError::Failed(e.to_string()))?;
+            if let Source::Registry(r) = &source {
+                let engine = self.engine.as_ref().ok_or_else(|| {
+                    BackendError::NoBytes("registry images need the engine".into())
+                })?;
+                return Ok(engine
+                    .registry_layer_bytes(r, &image, layer as usize)
+                    .await?);
+            }
             let limits = Limits::default();
             tokio::task::spawn_blocking(move || {
                 crate::content::locate(&source, None, &image, layer as usize, &limits)

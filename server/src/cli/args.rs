@@ -126,6 +126,11 @@ pub struct ServeArgs {
     /// use a short one)
     #[arg(long, hide = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub export_idle_timeout: Option<u64>,
+    /// A registry to browse on the Registries page, NAME=HOST[:PORT] (https) or
+    /// NAME=http://HOST[:PORT] (repeatable; credentials from the docker config). Only
+    /// these registries are ever contacted for users
+    #[arg(long = "registry", value_name = "NAME=HOST")]
+    pub registries: Vec<String>,
     /// Images to open at start and list first, beside the daemon's: docker-archive:PATH,
     /// oci-archive:PATH, oci:DIR, a path, docker:REF or REF
     #[arg(value_name = "SOURCE")]

@@ -44,6 +44,8 @@ pub struct ServeConfig {
     pub uploads: UploadConfig,
     /// How registries are reached.
     pub registry: crate::registry::RegistrySettings,
+    /// The registries of the Registries page (`--registry NAME=HOST`).
+    pub registries: Vec<crate::registries::Configured>,
 }
 
 impl ServeConfig {
@@ -54,7 +56,12 @@ impl ServeConfig {
             cache_dir: self.cache_dir.clone(),
             use_layer_store: self.use_layer_store,
             export_idle_timeout: self.export_idle_timeout,
-            registry: self.registry.clone(),
+            registry: {
+                let mut r = self.registry.clone();
+                r.insecure
+                    .extend(crate::registries::insecure_hosts(&self.registries));
+                r
+            },
             ..EngineConfig::default()
         }
     }
@@ -75,6 +82,7 @@ impl Default for ServeConfig {
             export_idle_timeout: crate::source::docker::EXPORT_IDLE_TIMEOUT,
             uploads: UploadConfig::default(),
             registry: crate::registry::RegistrySettings::default(),
+            registries: Vec::new(),
         }
     }
 }
@@ -113,7 +121,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let engine = daemon.engine().clone();
     let opened = open_sources(&engine, &config.sources).await?;
     // Always wrapped: uploaded archives join the list at run time.
-    let sources = Arc::new(SourcesBackend::new(daemon, opened));
+    let sources = Arc::new(SourcesBackend::new(daemon, opened).with_engine(engine.clone()));
     let backend: Arc<dyn Backend> = sources.clone();
     // The UI directory: `--dist-dir`, else `STRATA_DIST_DIR`, else found near the binary.
     let mut hosts = config.allowed_hosts.clone();
@@ -129,6 +137,14 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         .contents(Arc::new(crate::content::Contents::new(
             config.cache_dir.as_deref(),
         )));
+    if !config.registries.is_empty() {
+        let registries =
+            crate::registries::Registries::new(config.registries.clone(), engine.clone());
+        state = state.registries(Arc::new(crate::http::RegistryRoutes {
+            registries,
+            target: sources.clone(),
+        }));
+    }
     if config.uploads.no_upload {
         tracing::info!("archive uploads turned off (--no-upload)");
     } else {
@@ -163,7 +179,14 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode
             )));
         }
     }
+    let registries = args
+        .registries
+        .iter()
+        .map(|a| crate::registries::Configured::parse(a))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CliError(format!("{e}; e.g. --registry team=registry.example:5000")))?;
     let config = ServeConfig {
+        registries,
         listen: args.listen,
         docker_host: global.docker_host.clone(),
         cache_dir: super::cache_dir(global),

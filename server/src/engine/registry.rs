@@ -183,7 +183,7 @@ pub(super) async fn load(
 }
 
 /// The config blob, from the store when it is there (verified again: it is small).
-async fn config_blob(
+pub async fn config_blob(
     client: &RegistryClient,
     store: &BlobStore,
     r: &RegistryRef,

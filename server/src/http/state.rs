@@ -31,6 +31,8 @@ pub struct AppState {
     pub content_reads: Arc<tokio::sync::Semaphore>,
     /// File-content reader with its gzip index cache.
     pub contents: Arc<crate::content::Contents>,
+    /// `--registry` registries; `None` = none configured.
+    pub registries: Option<Arc<super::RegistryRoutes>>,
 }
 
 impl AppState {
@@ -44,6 +46,7 @@ impl AppState {
             jobs: JobsConfig::default(),
             uploads: None,
             contents: None,
+            registries: None,
         }
     }
 }
@@ -57,6 +60,7 @@ pub struct AppStateBuilder {
     jobs: JobsConfig,
     uploads: Option<Arc<Uploads>>,
     contents: Option<Arc<crate::content::Contents>>,
+    registries: Option<Arc<super::RegistryRoutes>>,
 }
 
 impl AppStateBuilder {
@@ -90,6 +94,12 @@ impl AppStateBuilder {
         self
     }
 
+    /// The configured registries (`--registry NAME=HOST`).
+    pub fn registries(mut self, routes: Arc<super::RegistryRoutes>) -> Self {
+        self.registries = Some(routes);
+        self
+    }
+
     /// Turns archive uploads on.
     pub fn uploads(mut self, uploads: Arc<Uploads>) -> Self {
         self.uploads = Some(uploads);
@@ -111,6 +121,7 @@ impl AppStateBuilder {
             contents: self
                 .contents
                 .unwrap_or_else(|| Arc::new(crate::content::Contents::new(None))),
+            registries: self.registries,
         }
     }
 }

@@ -244,6 +244,11 @@ async fn openapi_document_lists_every_route() {
         "/images/{id}/files/diff",
         "/compare",
         "/sharing",
+        "/registries",
+        "/registries/{name}/repositories",
+        "/registries/{name}/tags",
+        "/registries/{name}/tag",
+        "/registries/{name}/open",
         "/openapi.json",
     ] {
         assert!(paths.contains_key(p), "openapi lacks {p}");

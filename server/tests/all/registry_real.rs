@@ -426,3 +426,105 @@ fn compare_names_the_update_cost_between_two_tags() {
         v["pairs"][0]
     );
 }
+
+#[test]
+fn serve_browses_only_configured_registries_and_opens_tags_as_images() {
+    use crate::http_support::strata_proc::{split, StrataProc};
+    let reg = registry_support::plain();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = format!("served/app-{}", std::process::id());
+    let image = sample("served/app:1");
+    push(reg, dir.path(), &format!("{repo}:1"), &image);
+    push(
+        reg,
+        dir.path(),
+        &format!("{repo}:2"),
+        &sample("served/app:2").env("B=2"),
+    );
+    let server = StrataProc::start(&["--registry", &format!("team={}", reg.addr)]);
+
+    let (status, body) = server.get("/api/v1/registries");
+    assert_eq!(status, 200, "{body}");
+    let list: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(list[0]["name"], "team");
+    assert_eq!(list[0]["host"], reg.addr.as_str());
+
+    let (status, body) = server.get("/api/v1/registries/team/repositories?n=1000");
+    assert_eq!(status, 200, "{body}");
+    let repos: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        repos["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == repo.as_str()),
+        "{body}"
+    );
+
+    let (status, body) = server.get(&format!("/api/v1/registries/team/tags?repository={repo}"));
+    assert_eq!(status, 200, "{body}");
+    let tags: Value = serde_json::from_str(&body).unwrap();
+    let mut names: Vec<&str> = tags["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["1", "2"]);
+
+    let (status, body) = server.get(&format!(
+        "/api/v1/registries/team/tag?repository={repo}&tag=1"
+    ));
+    assert_eq!(status, 200, "{body}");
+    let detail: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(detail["layer_count"], 2);
+    assert_eq!(detail["created"], "2024-01-01T01:00:00Z");
+    assert!(detail["compressed_size"].as_u64().unwrap() > 0);
+
+    // SSRF: only names configured at start; never a host or URL from the request.
+    for path in [
+        "/api/v1/registries/other/repositories".to_owned(),
+        format!("/api/v1/registries/{}/repositories", reg.addr),
+        "/api/v1/registries/team/tags?repository=..%2F..%2Fx".to_owned(),
+        "/api/v1/registries/team/tags?repository=evil.example%2Fx".to_owned(),
+    ] {
+        let (status, body) = server.get(&path);
+        assert!(status == 404 || status == 400, "{path}: {status} {body}");
+    }
+
+    let body = serde_json::to_vec(&json!({"repository": repo, "tag": "1"})).unwrap();
+    let (status, opened) =
+        split(&server.post("/api/v1/registries/team/open", "application/json", &body));
+    assert_eq!(status, 201, "{opened}");
+    let opened: Value = serde_json::from_str(&opened).unwrap();
+    assert_eq!(opened["id"], image.image_id().as_str());
+    let id = image.image_id();
+    let (status, body) = server.get("/api/v1/images");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(id.as_str()), "{body}");
+    // Analysed like any image (the loaded image is reused), then its files read from
+    // the registry blob.
+    let analysis = format!("/api/v1/images/{id}/analysis");
+    let (status, body) = split(&server.post(&analysis, "application/json", b""));
+    assert!(status == 202 || status == 200, "{status} {body}");
+    let started = std::time::Instant::now();
+    while server.get(&analysis).0 != 200 {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the analysis did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (status, versions) = server.get(&format!(
+        "/api/v1/images/{id}/files/versions?path=%2Fetc%2Fos-release"
+    ));
+    assert_eq!(status, 200, "{versions}");
+    let (status, text) = server.get(&format!(
+        "/api/v1/images/{id}/layers/1/file?path=%2Fetc%2Fos-release"
+    ));
+    assert_eq!(
+        (status, text.as_str()),
+        (200, "NAME=strata-test\nVERSION=2\n")
+    );
+}
