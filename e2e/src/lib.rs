@@ -312,6 +312,10 @@ where
 #[path = "../../testsupport/system_docker.rs"]
 pub mod system_docker;
 
+/// Real registries (Debian's docker-registry) shared by the tests of this process.
+#[path = "../../testsupport/registry.rs"]
+pub mod registry;
+
 /// A test image built from a FROM-scratch Dockerfile with `/bin/busybox` in its context;
 /// removed on drop (see [`system_docker`] for why builds and removals go through it).
 pub use system_docker::TestImage;

@@ -16,6 +16,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast as _;
 
 mod files;
+pub mod registries;
 
 pub use files::{file_diff, file_range, file_url, file_versions, FileChunk, FileScope, FileSource};
 
@@ -95,10 +96,27 @@ impl Drop for AbortOnDrop {
 /// Sends the request; a non-2xx answer becomes [`ApiError::Server`], a 2xx answer is
 /// returned as its status and body text.
 async fn fetch_text(builder: RequestBuilder) -> Result<(u16, String), ApiError> {
+    fetch_built(builder, RequestBuilder::build).await
+}
+
+/// [`fetch_text`] with a JSON body.
+async fn fetch_text_json<B: serde::Serialize>(
+    builder: RequestBuilder,
+    body: &B,
+) -> Result<(u16, String), ApiError> {
+    fetch_built(builder, |b| b.json(body)).await
+}
+
+/// Finishes the request with `finish` (after arming the abort signal) and sends it.
+async fn fetch_built(
+    builder: RequestBuilder,
+    finish: impl FnOnce(RequestBuilder) -> Result<gloo_net::http::Request, gloo_net::Error>,
+) -> Result<(u16, String), ApiError> {
     let guard = AbortOnDrop::new();
     let signal = guard.signal();
-    let response = builder
-        .abort_signal(signal.as_ref())
+    let request = finish(builder.abort_signal(signal.as_ref()))
+        .map_err(|e| ApiError::Decode(e.to_string()))?;
+    let response = request
         .send()
         .await
         .map_err(|e| ApiError::Network(e.to_string()))?;

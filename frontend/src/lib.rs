@@ -15,7 +15,9 @@ use components::DaemonBanner;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
-use pages::{ComparePage, ImageListPage, ImagePage, LayerPage, NotFound, SharingPage};
+use pages::{
+    ComparePage, ImageListPage, ImagePage, LayerPage, NotFound, RegistriesPage, SharingPage,
+};
 use routes::AppRoute;
 
 /// The root component: top bar, daemon banner and the routed page.
@@ -32,6 +34,7 @@ pub fn App() -> impl IntoView {
                 <nav class="top-nav">
                     <A href=AppRoute::Images.path() attr:data-testid="nav-images">"Images"</A>
                     <A href=AppRoute::Sharing.path() attr:data-testid="nav-sharing">"Sharing"</A>
+                    <A href=AppRoute::Registries { registry: None, repository: None }.path() attr:data-testid="nav-registries">"Registries"</A>
                 </nav>
             </header>
             <DaemonBanner/>
@@ -42,6 +45,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/images/:id/layers/:layer") view=LayerPage/>
                     <Route path=path!("/compare") view=ComparePage/>
                     <Route path=path!("/sharing") view=SharingPage/>
+                    <Route path=path!("/registries") view=RegistriesPage/>
                 </Routes>
             </main>
         </Router>

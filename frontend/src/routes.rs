@@ -32,6 +32,12 @@ pub enum AppRoute {
     Compare { ids: Vec<Digest> },
     /// Which layers the local images share.
     Sharing,
+    /// The configured registries; with `registry`, its repositories; with both, the
+    /// repository's tags.
+    Registries {
+        registry: Option<String>,
+        repository: Option<String>,
+    },
 }
 
 impl AppRoute {
@@ -68,6 +74,18 @@ impl AppRoute {
                 format!("/compare?ids={}", list.join(","))
             }
             AppRoute::Sharing => "/sharing".to_owned(),
+            AppRoute::Registries {
+                registry,
+                repository,
+            } => match (registry, repository) {
+                (None, _) => "/registries".to_owned(),
+                (Some(r), None) => format!("/registries?registry={}", encode_query(r)),
+                (Some(r), Some(repo)) => format!(
+                    "/registries?registry={}&repository={}",
+                    encode_query(r),
+                    encode_query(repo)
+                ),
+            },
         }
     }
 }

@@ -9,5 +9,6 @@ mod dashboard;
 mod explorer;
 mod layout;
 mod pictures;
+mod registries;
 mod upload;
 mod viewer;

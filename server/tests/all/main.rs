@@ -21,6 +21,7 @@ mod http_support {
     pub mod fake;
     pub mod strata_proc;
 }
+#[path = "../../../testsupport/registry.rs"]
 mod registry_support;
 mod security_support {
     pub mod kit;

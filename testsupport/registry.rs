@@ -1,9 +1,12 @@
-//! Real registries for the tests: Debian's `docker-registry` (distribution 2.8) on a
+//! Real registries for the tests of `server` and `e2e` (each includes this file with
+//! `#[path]`): Debian's `docker-registry` (distribution 2.8) on a
 //! free loopback port, started once per test process and shared — one plain, one with
 //! htpasswd basic auth behind TLS with a CA made here. Images are pushed with `skopeo`
 //! (from `docker save` archives the test kit writes, or OCI layouts with an index), so
 //! the tests need no daemon. Each registry stops when the test process exits (a shell
 //! watchdog follows the test process).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -205,6 +208,56 @@ impl Registry {
             .arg(format!("docker://{}/{repo_tag}", self.addr)));
     }
 
+    /// Pushes an image of the system dockerd (`skopeo copy docker-daemon:`).
+    pub fn push_daemon_image(&self, tag: &str, repo_tag: &str) {
+        run(Command::new("skopeo")
+            .args(["copy", "--quiet"])
+            .args(self.skopeo_dest())
+            .arg(format!("docker-daemon:{tag}"))
+            .arg(format!("docker://{}/{repo_tag}", self.addr)));
+    }
+
+    /// Puts a multi-platform index over manifests already pushed to `repository`:
+    /// `(platform "os/arch", tag)` pairs; the index is tagged `tag`.
+    pub fn push_index(&self, repository: &str, entries: &[(&str, &str)], tag: &str) {
+        let mut manifests = Vec::new();
+        for (platform, from) in entries {
+            let raw = run(Command::new("skopeo")
+                .args(["inspect", "--raw", "--tls-verify=false"])
+                .args(self.auth.then(|| format!("--creds={USER}:{PASSWORD}")))
+                .arg(format!("docker://{}/{repository}:{from}", self.addr)));
+            let media_type = if raw.contains("application/vnd.oci.image.manifest.v1+json") {
+                "application/vnd.oci.image.manifest.v1+json"
+            } else {
+                "application/vnd.docker.distribution.manifest.v2+json"
+            };
+            let digest = sha256_hex(raw.as_bytes());
+            let (os, arch) = platform.split_once('/').unwrap();
+            manifests.push(format!(
+                r#"{{"mediaType":"{media_type}","digest":"sha256:{digest}","size":{},"platform":{{"os":"{os}","architecture":"{arch}"}}}}"#,
+                raw.len()
+            ));
+        }
+        let index = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{}]}}"#,
+            manifests.join(",")
+        );
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        run(Command::new("curl")
+            .args(["-sSf", "-k", "-X", "PUT"])
+            .args(self.auth.then(|| format!("-u{USER}:{PASSWORD}")))
+            .args([
+                "-H",
+                "Content-Type: application/vnd.oci.image.index.v1+json",
+                "--data-binary",
+                &index,
+            ])
+            .arg(format!(
+                "{scheme}://{}/v2/{repository}/manifests/{tag}",
+                self.addr
+            )));
+    }
+
     /// `registry:127.0.0.1:PORT/<rest>`.
     pub fn source(&self, rest: &str) -> String {
         format!("registry:{}/{rest}", self.addr)
@@ -219,4 +272,21 @@ impl Registry {
             .filter(|l| needles.iter().all(|n| l.contains(n)))
             .count()
     }
+}
+
+/// sha256 of `bytes` in hex, by `sha256sum` (the including crates need no hash crate).
+fn sha256_hex(bytes: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }

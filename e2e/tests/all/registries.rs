@@ -1,0 +1,125 @@
+//! The Registries page against a real registry (Debian's docker-registry on loopback)
+//! and a real server started with `--registry`: the registry card, its repository, the
+//! tag table with dates, sizes and the size trend, the platform picker of a
+//! multi-platform tag, opening a tag onto its image page, and a comparison of that
+//! registry image with a local daemon image that names the update cost.
+
+use anyhow::{ensure, Context, Result};
+use e2e::registry;
+use e2e::{eventually, Harness, ServerOptions, TestImage};
+use fantoccini::Locator;
+
+const ONE: &str = "FROM scratch
+COPY busybox /bin/busybox
+COPY app/ /app/
+";
+
+const TWO: &str = "FROM scratch
+COPY busybox /bin/busybox
+COPY app/ /app/
+COPY data/ /data/
+";
+
+#[tokio::test]
+async fn registries_page_lists_tags_picks_platforms_and_opens_images() -> Result<()> {
+    let files: [(&str, &[u8]); 2] = [
+        ("app/run.sh", b"#!/bin/sh\necho app\n"),
+        ("data/blob.bin", &[7u8; 200_000]),
+    ];
+    let one = TestImage::build("reg-one", ONE, &files)?;
+    let two = TestImage::build("reg-two", TWO, &files)?;
+    let reg = registry::plain();
+    let repo = format!("e2e/app-{}", std::process::id());
+    reg.push_daemon_image(&one.tag, &format!("{repo}:1"));
+    reg.push_daemon_image(&two.tag, &format!("{repo}:2"));
+    reg.push_index(
+        &repo,
+        &[("linux/amd64", "1"), ("linux/arm64", "2")],
+        "multi",
+    );
+
+    let h = Harness::start_with_args(
+        ServerOptions::default(),
+        &["--registry", &format!("team={}", reg.addr)],
+    )
+    .await?;
+    h.goto("/registries").await?;
+    h.wait_testid("registry-card").await?.click().await?;
+    let link = eventually("the repository link", || async {
+        for a in h.all("[data-testid=repository-link]").await? {
+            if a.text().await? == repo {
+                return Ok(Some(a));
+            }
+        }
+        Ok(None)
+    })
+    .await
+    .with_context(|| h.server_log())?;
+    link.click().await?;
+
+    // Every tag with its detail; the trend has a bar per dated tag.
+    let rows = eventually("three tags with sizes", || async {
+        let rows = h.all("[data-testid=tag-row]").await?;
+        let sized = h.all("[data-testid=tag-compressed]").await?;
+        let mut filled = 0;
+        for s in &sized {
+            if !s.text().await?.trim().is_empty() {
+                filled += 1;
+            }
+        }
+        Ok((rows.len() == 3 && filled == 3).then_some(rows))
+    })
+    .await
+    .with_context(|| h.server_log())?;
+    let mut names = Vec::new();
+    for r in &rows {
+        names.push(r.attr("data-tag").await?.unwrap_or_default());
+    }
+    names.sort();
+    ensure!(names == ["1", "2", "multi"], "tags: {names:?}");
+    let bars = h.all("[data-testid=trend-bar]").await?;
+    ensure!(bars.len() == 3, "one trend bar per tag: {}", bars.len());
+    h.screenshot("registries-tags").await?;
+
+    // The multi-platform tag offers both platforms; arm64 is the second image.
+    let picker = h
+        .client
+        .find(Locator::Css(
+            "[data-testid=tag-row][data-tag=multi] [data-testid=platform-picker]",
+        ))
+        .await
+        .context("the platform picker of the multi tag")?;
+    picker.select_by_value("linux/arm64").await?;
+    h.client
+        .find(Locator::Css(
+            "[data-testid=tag-row][data-tag=multi] [data-testid=open-tag]",
+        ))
+        .await?
+        .click()
+        .await?;
+    let url = eventually("the image page of the opened tag", || async {
+        let url = h.client.current_url().await?;
+        Ok(url.path().starts_with("/images/").then_some(url))
+    })
+    .await
+    .with_context(|| h.server_log())?;
+    ensure!(
+        url.path().ends_with(&two.id.replace(':', "%3A")) || url.path().ends_with(&two.id),
+        "linux/arm64 opens the second image: {url}"
+    );
+    h.wait_testid("layer-list")
+        .await
+        .context("the image page")?;
+    h.screenshot("registries-image").await?;
+
+    // The registry image against the local daemon image: the update cost is named.
+    h.goto(&format!("/compare?ids={},{}", one.id, two.id))
+        .await?;
+    let summary = h.wait_testid("compare-summary").await?.text().await?;
+    ensure!(
+        summary.contains("updating from A to B downloads") && summary.contains("1 layer"),
+        "summary: {summary}"
+    );
+    h.screenshot("registries-compare").await?;
+    h.finish().await
+}
