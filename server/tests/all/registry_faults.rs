@@ -43,6 +43,18 @@ enum Fault {
     RateLimitOnce,
     /// Blobs redirect to the second server (another port: another origin).
     RedirectBlobs,
+    /// [`Fault::Bearer`] and [`Fault::RedirectBlobs`] together.
+    BearerRedirect,
+}
+
+impl Fault {
+    fn bearer(self) -> bool {
+        matches!(self, Fault::Bearer | Fault::BearerRedirect)
+    }
+
+    fn redirects(self) -> bool {
+        matches!(self, Fault::RedirectBlobs | Fault::BearerRedirect)
+    }
 }
 
 struct Fake {
@@ -123,7 +135,7 @@ fn unauthorized(f: &Fake, headers: &HeaderMap) -> Option<Response> {
             )
                 .into_response(),
         ),
-        Fault::Bearer => {
+        fault if fault.bearer() => {
             let ok = headers
                 .get("authorization")
                 .and_then(|v| v.to_str().ok())
@@ -197,7 +209,7 @@ async fn blob(
     if let Some(r) = unauthorized(&f, &headers) {
         return r;
     }
-    if f.fault == Fault::RedirectBlobs {
+    if f.fault.redirects() {
         let other = f.other.lock().unwrap().clone().unwrap_or_default();
         return (
             StatusCode::TEMPORARY_REDIRECT,
@@ -485,15 +497,8 @@ async fn identity_tokens_are_exchanged_at_the_token_service() {
     let f = fake(Fault::Bearer);
     let addr = serve(f.clone()).await;
     let dir = tempfile::tempdir().unwrap();
+    identity_config(dir.path(), &addr);
     let config = dir.path().join("docker-config.json");
-    std::fs::write(
-        &config,
-        serde_json::to_vec(
-            &serde_json::json!({"auths": {addr.clone(): {"identitytoken": "identity-123"}}}),
-        )
-        .unwrap(),
-    )
-    .unwrap();
     let loaded = load(&addr, dir.path(), settings(dir.path())).await.unwrap();
     assert_eq!(loaded.image.id, image().0.image_id());
     // One token for the repository scope, reused for manifest, config and layer.
@@ -521,9 +526,20 @@ async fn rate_limits_are_waited_out() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn blob_redirects_to_another_host_carry_no_authorization() {
-    let f = fake(Fault::RedirectBlobs);
+/// A docker config holding an identity token for `addr`.
+fn identity_config(dir: &std::path::Path, addr: &str) {
+    let config = serde_json::json!({"auths": {addr: {"identitytoken": "identity-123"}}});
+    std::fs::write(
+        dir.join("docker-config.json"),
+        serde_json::to_vec(&config).unwrap(),
+    )
+    .unwrap();
+}
+
+/// Loads from a fake whose blobs redirect to a second server; returns the
+/// `Authorization` values that server saw.
+async fn through_redirect(fault: Fault, with_token: bool) -> Vec<Option<String>> {
+    let f = fake(fault);
     let store = Arc::new(Storage::default());
     *store.fake.lock().unwrap() = Some(f.clone());
     let other = listen(
@@ -535,65 +551,25 @@ async fn blob_redirects_to_another_host_carry_no_authorization() {
     *f.other.lock().unwrap() = Some(format!("http://{other}"));
     let addr = serve(f.clone()).await;
     let dir = tempfile::tempdir().unwrap();
-    // Credentials the registry does not ask for here: the client sends none unasked,
-    // and a redirect must never forward what a registry did ask for.
+    if with_token {
+        identity_config(dir.path(), &addr);
+    }
     let loaded = load(&addr, dir.path(), settings(dir.path())).await.unwrap();
     assert_eq!(loaded.image.id, image().0.image_id());
     let seen = store.seen_auth.lock().unwrap().clone();
-    assert_eq!(seen.len(), 2, "config and layer: {seen:?}");
-    assert!(seen.iter().all(Option::is_none), "{seen:?}");
+    assert!(!seen.is_empty(), "nothing reached the redirect target");
+    seen
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bearer_auth_is_not_forwarded_to_a_redirect_target() {
-    // The fake's blobs need the token, then redirect: the storage host must not get it.
-    let f = fake(Fault::Bearer);
-    let store = Arc::new(Storage::default());
-    *store.fake.lock().unwrap() = Some(f.clone());
-    let other = listen(
-        Router::new()
-            .route("/storage/{digest}", get(storage))
-            .with_state(store.clone()),
-    )
-    .await;
-    let redirecting = Router::new()
-        .route(
-            "/v2/team/app/blobs/{digest}",
-            get(
-                move |UrlPath(d): UrlPath<String>, headers: HeaderMap| async move {
-                    let ok = headers
-                        .get("authorization")
-                        .is_some_and(|v| v.to_str().ok() == Some(&format!("Bearer {TOKEN}")));
-                    if !ok {
-                        return StatusCode::UNAUTHORIZED.into_response();
-                    }
-                    (
-                        StatusCode::TEMPORARY_REDIRECT,
-                        [("location", format!("http://{other}/storage/{d}"))],
-                    )
-                        .into_response()
-                },
-            ),
-        )
-        .route("/v2/", get(v2))
-        .route("/token", get(token).post(token))
-        .route("/v2/team/app/manifests/{reference}", get(manifest))
-        .with_state(f.clone());
-    let addr = listen(redirecting).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("docker-config.json");
-    std::fs::write(
-        &config,
-        serde_json::to_vec(
-            &serde_json::json!({"auths": {addr.clone(): {"identitytoken": "identity-123"}}}),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let loaded = load(&addr, dir.path(), settings(dir.path())).await.unwrap();
-    assert_eq!(loaded.image.id, image().0.image_id());
-    let seen = store.seen_auth.lock().unwrap().clone();
-    assert_eq!(seen.len(), 2, "{seen:?}");
+async fn blob_redirects_to_another_host_carry_no_authorization() {
+    let seen = through_redirect(Fault::RedirectBlobs, false).await;
+    assert_eq!(seen.len(), 2, "config and layer: {seen:?}");
+    assert!(seen.iter().all(Option::is_none), "{seen:?}");
+    // The registry wants a bearer token for the blob requests; the redirect target
+    // must still get none.
+    let seen = through_redirect(Fault::BearerRedirect, true).await;
+    assert_eq!(seen.len(), 2, "config and layer: {seen:?}");
     assert!(
         seen.iter().all(Option::is_none),
         "a token followed the redirect: {seen:?}"
