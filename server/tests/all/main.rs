@@ -49,6 +49,7 @@ mod http_tree;
 mod http_treemap;
 mod http_upload;
 mod jobs_docker;
+mod podman;
 mod registry_faults;
 mod registry_real;
 mod security_audit;

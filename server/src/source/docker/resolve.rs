@@ -82,6 +82,20 @@ pub fn resolve_listed(r: &ImageRef, images: &[Listed<'_>]) -> Result<Digest, Doc
                 .filter_map(id_of)
                 .collect();
             hits.dedup();
+            // Podman stores unqualified local images as `localhost/NAME`, and its CLI
+            // finds them by the short name: so do we.
+            let first = n.name.split('/').next().unwrap_or("");
+            let qualified = n.name.contains('/')
+                && (first.contains('.') || first.contains(':') || first == "localhost");
+            if hits.is_empty() && !qualified {
+                let local = ImageRef::Named(crate::source::reference::NamedRef {
+                    name: format!("localhost/{}", n.name),
+                    tag: n.tag.clone(),
+                    digest: n.digest.clone(),
+                });
+                return resolve_listed(&local, images)
+                    .map_err(|_| DockerError::NotFound(shown.clone()));
+            }
             unique(hits, &shown)
         }
     }
@@ -110,6 +124,21 @@ fn unique(mut hits: Vec<Digest>, shown: &str) -> Result<Digest, DockerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn podman_short_names_find_localhost_images() {
+        let id = format!("sha256:{}", "c".repeat(64));
+        let tags = vec!["localhost/team/app:1".to_owned()];
+        let listed = [Listed {
+            id: &id,
+            tags: &tags,
+            digests: &[],
+        }];
+        let r = ImageRef::parse("team/app:1").unwrap();
+        assert_eq!(resolve_listed(&r, &listed).unwrap().as_str(), id);
+        let other = ImageRef::parse("ghcr.io/team/app:1").unwrap();
+        assert!(resolve_listed(&other, &listed).is_err());
+    }
 
     fn summary(id_hex: char, tags: &[&str], digests: &[&str]) -> ImageSummary {
         ImageSummary {
