@@ -41,7 +41,7 @@ fn podman() -> &'static Podman {
 podman "$@" system service --time=0 "unix://$sock" >"$sock.log" 2>&1 & s=$!
 trap 'kill $s 2>/dev/null' EXIT
 while kill -0 "$pid" 2>/dev/null && kill -0 $s 2>/dev/null; do sleep 1; done"#;
-        let watchdog = Command::new("sh")
+        let mut watchdog = Command::new("sh")
             .args(["-c", script, "podman-watchdog"])
             .arg(&socket)
             .arg(std::process::id().to_string())
@@ -58,6 +58,8 @@ while kill -0 "$pid" 2>/dev/null && kill -0 $s 2>/dev/null; do sleep 1; done"#;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+        let _ = watchdog.kill();
+        let _ = watchdog.wait();
         panic!(
             "podman system service did not listen: {}",
             std::fs::read_to_string(socket.with_extension("sock.log")).unwrap_or_default()
