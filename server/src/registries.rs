@@ -8,7 +8,7 @@ use crate::engine::{registry as engine_registry, Engine, EngineError, LoadOption
 use crate::registry::{RegistryClient, RegistryError, RegistryRef};
 use app::api::{NamePage, RegistryInfo, TagDetail};
 use app::archive::Platform;
-use app::distribution::{self, Manifest};
+use app::distribution;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -208,14 +208,6 @@ impl Registries {
         }
         let r = self.reference(name, repository, Some(tag))?;
         let client = self.client()?;
-        let top = client.manifest(&r, &r.manifest_ref()).await?;
-        let platforms = match distribution::decode(top.content_type.as_deref(), &top.bytes) {
-            Ok(Manifest::Index(entries)) => entries
-                .iter()
-                .filter_map(|e| e.platform.as_ref().map(ToString::to_string))
-                .collect(),
-            _ => Vec::new(),
-        };
         let resolved = engine_registry::resolve(client, &r, &LoadOptions::default()).await?;
         let store = self.engine.blob_store()?;
         let config_raw = engine_registry::config_blob(
@@ -241,8 +233,8 @@ impl Registries {
         let detail = TagDetail {
             repository: repository.to_owned(),
             tag: tag.to_owned(),
-            digest: top.digest,
-            platforms,
+            digest: resolved.origin.manifest_digest.clone(),
+            platforms: resolved.platforms.iter().map(ToString::to_string).collect(),
             platform: (!config.os.is_empty()).then(|| {
                 Platform::new(&config.os, &config.architecture, config.variant.as_deref())
                     .to_string()

@@ -8,17 +8,31 @@ use crate::api::registries as api;
 use crate::api::ApiError;
 use crate::components::ErrorNotice;
 use crate::routes::AppRoute;
-use app::api::{OpenTag, TagDetail};
+use app::api::{ErrorCode, OpenTag, TagDetail};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
 
 /// Names asked for per page.
 const PAGE: usize = 100;
 /// Most tags listed for one repository (pages are read until this many).
 const MAX_TAGS: usize = 2000;
+/// Tag details asked for at the same time.
+const DETAIL_WORKERS: usize = 4;
+
+/// Resolves after `ms` milliseconds (`setTimeout`).
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
 
 /// Tags newest first by their config's `created` (RFC 3339 sorts as text); tags without
 /// a known date follow in name order.
@@ -197,16 +211,42 @@ fn TagTable(registry: String, repository: String) -> impl IntoView {
             }
             all.truncate(MAX_TAGS);
             tags.set(all.clone());
-            for t in all {
-                let (registry, repository) = (registry.clone(), repository.clone());
+            // A few at a time, waiting out the server's rate limit: a repository with
+            // thousands of tags must not turn into thousands of refused requests.
+            let queue = Rc::new(RefCell::new(VecDeque::from(all)));
+            for _ in 0..DETAIL_WORKERS {
+                let (queue, registry, repository) =
+                    (queue.clone(), registry.clone(), repository.clone());
                 spawn_local(async move {
-                    match api::tag(&registry, &repository, &t).await {
-                        Ok(d) => details.update(|m| {
-                            m.insert(t, d);
-                        }),
-                        Err(e) => failures.update(|m| {
-                            m.insert(t, e.to_string());
-                        }),
+                    loop {
+                        let Some(t) = queue.borrow_mut().pop_front() else {
+                            break;
+                        };
+                        let mut waits = 0;
+                        let kept = loop {
+                            match api::tag(&registry, &repository, &t).await {
+                                Ok(d) => {
+                                    break details.try_update(|m| {
+                                        m.insert(t.clone(), d);
+                                    })
+                                }
+                                Err(e)
+                                    if e.code() == Some(ErrorCode::RateLimited) && waits < 10 =>
+                                {
+                                    waits += 1;
+                                    sleep_ms(1000).await;
+                                }
+                                Err(e) => {
+                                    break failures.try_update(|m| {
+                                        m.insert(t.clone(), e.to_string());
+                                    })
+                                }
+                            }
+                        };
+                        // The page went away: stop asking.
+                        if kept.is_none() {
+                            break;
+                        }
                     }
                 });
             }

@@ -25,6 +25,8 @@ const CHANNEL_CHUNKS: usize = 32;
 pub struct Resolved {
     pub origin: Origin,
     pub manifest: ImageManifest,
+    /// The platforms of the index the reference named (empty for a single manifest).
+    pub platforms: Vec<app::archive::Platform>,
 }
 
 /// Resolves `r` to one image manifest (choosing the platform from an index).
@@ -43,10 +45,12 @@ pub async fn resolve(
         tag: r.shown_tag(),
         manifest_digest: top.digest.clone(),
     };
+    let mut platforms = Vec::new();
     let manifest =
         match distribution::decode(top.content_type.as_deref(), &top.bytes).map_err(dist)? {
             Manifest::Image(m) => m,
             Manifest::Index(entries) => {
+                platforms = entries.iter().filter_map(|e| e.platform.clone()).collect();
                 let wanted = options.platform.clone().unwrap_or_else(host_platform);
                 let entry = distribution::choose(&entries, &wanted).map_err(dist)?;
                 let one = client.manifest(r, entry.digest.as_str()).await?;
@@ -60,7 +64,11 @@ pub async fn resolve(
                 }
             }
         };
-    Ok(Resolved { origin, manifest })
+    Ok(Resolved {
+        origin,
+        manifest,
+        platforms,
+    })
 }
 
 /// Loads `r` completely.
@@ -73,7 +81,9 @@ pub(super) async fn load(
 ) -> Result<Loaded, EngineError> {
     let client = inner.registry()?;
     let store = inner.blob_store()?;
-    let Resolved { origin, manifest } = cancellable(&cancel, resolve(client, r, options)).await?;
+    let Resolved {
+        origin, manifest, ..
+    } = cancellable(&cancel, resolve(client, r, options)).await?;
     let limits = &inner.config.limits;
     let config_raw = cancellable(
         &cancel,
