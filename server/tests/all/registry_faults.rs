@@ -45,6 +45,12 @@ enum Fault {
     RedirectBlobs,
     /// [`Fault::Bearer`] and [`Fault::RedirectBlobs`] together.
     BearerRedirect,
+    /// The first manifest request is 503.
+    ServerErrorOnce,
+    /// The Bearer challenge names a token service nobody listens on.
+    TokenServiceDown,
+    /// Blobs redirect to themselves.
+    RedirectLoop,
 }
 
 impl Fault {
@@ -135,6 +141,17 @@ fn unauthorized(f: &Fake, headers: &HeaderMap) -> Option<Response> {
             )
                 .into_response(),
         ),
+        Fault::TokenServiceDown => Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                [(
+                    "www-authenticate",
+                    "Bearer realm=\"http://127.0.0.1:9/token\",service=\"fake\"",
+                )],
+                "",
+            )
+                .into_response(),
+        ),
         fault if fault.bearer() => {
             let ok = headers
                 .get("authorization")
@@ -187,6 +204,9 @@ async fn manifest(State(f): State<Arc<Fake>>, headers: HeaderMap) -> Response {
         return r;
     }
     let n = f.manifest_requests.fetch_add(1, Ordering::Relaxed);
+    if f.fault == Fault::ServerErrorOnce && n == 0 {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     if f.fault == Fault::RateLimitOnce && n == 0 {
         return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "").into_response();
     }
@@ -208,6 +228,13 @@ async fn blob(
     f.requests.fetch_add(1, Ordering::Relaxed);
     if let Some(r) = unauthorized(&f, &headers) {
         return r;
+    }
+    if f.fault == Fault::RedirectLoop {
+        return (
+            StatusCode::TEMPORARY_REDIRECT,
+            [("location", format!("/v2/team/app/blobs/{digest}"))],
+        )
+            .into_response();
     }
     if f.fault.redirects() {
         let other = f.other.lock().unwrap().clone().unwrap_or_default();
@@ -511,6 +538,38 @@ async fn identity_tokens_are_exchanged_at_the_token_service() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("needs credentials"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_retried_and_dead_token_services_and_redirect_loops_named() {
+    let f = fake(Fault::ServerErrorOnce);
+    let addr = serve(f.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    load(&addr, dir.path(), settings(dir.path())).await.unwrap();
+    assert_eq!(
+        f.manifest_requests.load(Ordering::Relaxed),
+        2,
+        "one retry after the 503"
+    );
+
+    let addr = serve(fake(Fault::TokenServiceDown)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let e = load(&addr, dir.path(), settings(dir.path()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(e.contains(&addr) && e.lines().count() == 1, "{e}");
+
+    let addr = serve(fake(Fault::RedirectLoop)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = load(&addr, dir.path(), settings(dir.path()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("redirect") && e.contains(&addr), "{e}");
+    assert_eq!(files_under(&dir.path().join("cache/layers")), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
