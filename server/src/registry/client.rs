@@ -489,7 +489,7 @@ impl RegistryClient {
         target: &Target<'_>,
         challenge: Option<Challenge>,
     ) -> Result<(), RegistryError> {
-        let credential = self.credential(target.registry)?;
+        let credential = self.credential(target.registry).await?;
         match challenge {
             None => Err(RegistryError::Unauthorized {
                 registry: target.registry.to_owned(),
@@ -520,11 +520,17 @@ impl RegistryClient {
         }
     }
 
-    fn credential(&self, registry: &str) -> Result<Option<Credential>, RegistryError> {
-        match &self.inner.config {
-            Ok(c) => c.credential(registry).map_err(Into::into),
+    /// The credential for `registry`, on a blocking thread (a credential helper is a
+    /// process that may take seconds).
+    async fn credential(&self, registry: &str) -> Result<Option<Credential>, RegistryError> {
+        let inner = self.inner.clone();
+        let registry = registry.to_owned();
+        tokio::task::spawn_blocking(move || match &inner.config {
+            Ok(c) => c.credential(&registry).map_err(Into::into),
             Err(e) => Err(e.clone()),
-        }
+        })
+        .await
+        .map_err(|e| RegistryError::Settings(format!("credential lookup failed: {e}")))?
     }
 
     async fn token(
@@ -627,7 +633,7 @@ impl RegistryClient {
 
     async fn unauthorized(&self, target: &Target<'_>, resp: reqwest::Response) -> RegistryError {
         let message = self.error_message(resp).await;
-        let why = match self.credential(target.registry) {
+        let why = match self.credential(target.registry).await {
             Ok(Some(_)) => format!(
                 "the credentials for {} were rejected ({message}); run `docker login {}` again",
                 target.registry, target.registry
