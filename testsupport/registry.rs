@@ -264,8 +264,22 @@ impl Registry {
     }
 
     /// Requests in the access log (Apache format, one line each) whose line holds
-    /// every one of `needles`.
+    /// every one of `needles`, once the log has stopped growing (the registry writes a
+    /// line after the answer, so a client may be done before its last line is there).
     pub fn requests_matching(&self, needles: &[&str]) -> usize {
+        let mut last = self.count_now(needles);
+        for _ in 0..50 {
+            std::thread::sleep(Duration::from_millis(150));
+            let now = self.count_now(needles);
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+        last
+    }
+
+    fn count_now(&self, needles: &[&str]) -> usize {
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
         log.lines()
             .filter(|l| l.contains("\"GET ") || l.contains("\"HEAD "))
