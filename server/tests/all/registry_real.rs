@@ -308,6 +308,10 @@ fn a_private_tls_registry_is_read_with_the_credentials_docker_has() {
         ],
     );
     assert!(ok.status.success(), "{}", stderr(&ok));
+    for (what, out) in [("stdout", &ok.stdout), ("stderr", &ok.stderr)] {
+        let text = String::from_utf8_lossy(out);
+        assert!(!text.contains(PASSWORD), "the password is in {what}");
+    }
     let v: Value = serde_json::from_slice(&ok.stdout).unwrap();
     assert_eq!(
         v.pointer("/id").and_then(Value::as_str),
@@ -496,6 +500,25 @@ fn serve_browses_only_configured_registries_and_opens_tags_as_images() {
     }
 
     let body = serde_json::to_vec(&json!({"repository": repo, "tag": "1"})).unwrap();
+    // Like every POST: refused from another origin, and only as JSON.
+    let cross = {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        write!(
+            s,
+            "POST /api/v1/registries/team/open HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nOrigin: http://evil.example\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            server.port,
+            body.len()
+        )
+        .unwrap();
+        s.write_all(&body).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        split(&out)
+    };
+    assert_eq!(cross.0, 403, "{}", cross.1);
+    let (status, text) = split(&server.post("/api/v1/registries/team/open", "text/plain", &body));
+    assert_eq!(status, 415, "{text}");
     let (status, opened) =
         split(&server.post("/api/v1/registries/team/open", "application/json", &body));
     assert_eq!(status, 201, "{opened}");
