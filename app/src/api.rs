@@ -49,6 +49,24 @@ pub struct DockerHealth {
     /// Why the daemon is considered down.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// With several named Docker hosts (`serve --docker NAME=URL`), each one; `up` is then
+    /// true while any answers, and the fields above describe the set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<HostHealth>,
+}
+
+/// One named Docker host and whether it answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostHealth {
+    /// The name given with `--docker NAME=URL`.
+    pub name: String,
+    pub up: bool,
+    /// The URL, e.g. `ssh://deploy@build-1` or `unix:///run/podman/podman.sock`.
+    pub address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// One local image, as `docker image ls` plus `docker system df -v` describe it.
@@ -78,6 +96,10 @@ pub struct ImageSummary {
     /// `docker image ls` (`docker-archive:/x.tar`, `oci:/layout`, ...); `None` for the daemon.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The named Docker host this row was listed by (`serve --docker NAME=URL`); `None`
+    /// with a single daemon. The same image on two hosts is two rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// `GET /api/v1/images`.
@@ -118,6 +140,10 @@ pub struct ImageDetail {
     pub layers: Vec<LayerInfo>,
     /// The non-empty history steps do not match the layer count (shown as a flag).
     pub history_mismatch: bool,
+    /// Every named Docker host that holds this image (the one described first); empty
+    /// with a single daemon.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
 }
 
 /// What a container starts with (the image config's `config`), as plain text values.

@@ -317,6 +317,7 @@ mod tests {
             dangling: tag.is_none(),
             labels: Default::default(),
             source: None,
+            host: None,
         }
     }
 

@@ -1,7 +1,8 @@
 //! Image backends: what the dashboard needs from wherever images live (health, list,
-//! detail, full load, sharing inputs), as the [`Backend`] trait, and its two
-//! implementations — [`DaemonBackend`] over the Docker daemon (through the engine) and
-//! [`SourcesBackend`], which adds images opened from the command line or uploaded.
+//! detail, full load, sharing inputs), as the [`Backend`] trait, and its
+//! implementations — [`DaemonBackend`] over one Docker daemon (through the engine),
+//! [`HostsBackend`] over several named ones, and [`SourcesBackend`], which adds images
+//! opened from the command line or uploaded.
 //!
 //! A module of its own, not part of `http` or `source`: a backend is neither HTTP (the
 //! routes only hold an `Arc<dyn Backend>`; tests plug in fakes) nor a way to read one
@@ -10,9 +11,11 @@
 
 mod daemon;
 mod exports;
+mod hosts;
 mod sources;
 
 pub use daemon::DaemonBackend;
+pub use hosts::{Host, HostSpec, HostsBackend};
 pub use sources::{open_sources, OpenError, OpenedSource, SourcesBackend, MAX_KEPT_UPLOADS};
 
 use crate::content::{LayerBytes, LocateError};
@@ -41,6 +44,8 @@ pub struct ImageFilters {
     pub since: Option<String>,
     /// `label=<key>` or `label=<key>=<value>`, all must match.
     pub label: Vec<String>,
+    /// `host=<name>`: listed by one of these named Docker hosts (any may match).
+    pub host: Vec<String>,
 }
 
 /// What went wrong talking to a source. Errors from the daemon client and the engine

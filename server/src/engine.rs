@@ -49,6 +49,8 @@ pub const MAX_CONCURRENT_EXPORTS: usize = 2;
 pub struct EngineConfig {
     /// Docker endpoint; `None` = `DOCKER_HOST` or the local socket.
     pub docker_host: Option<String>,
+    /// TLS files of that endpoint; `None` = `DOCKER_CERT_PATH` (when TLS is asked for).
+    pub docker_cert_path: Option<PathBuf>,
     /// On-disk cache directory; `None` = no disk cache (see [`crate::cache::default_dir`]).
     pub cache_dir: Option<PathBuf>,
     pub limits: Limits,
@@ -64,6 +66,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             docker_host: None,
+            docker_cert_path: None,
             cache_dir: None,
             limits: Limits::default(),
             use_layer_store: true,
@@ -236,8 +239,10 @@ impl Engine {
     /// Builds an engine. Nothing is contacted yet; a cache directory that cannot be
     /// created disables the disk cache (see [`Engine::cache_error`]).
     pub fn new(config: EngineConfig) -> Self {
-        let docker = DockerClient::new(config.docker_host.as_deref())
-            .map(|d| d.with_export_idle_timeout(config.export_idle_timeout));
+        let docker = DockerClient::new(config.docker_host.as_deref()).map(|d| {
+            d.with_export_idle_timeout(config.export_idle_timeout)
+                .with_cert_path(config.docker_cert_path.clone())
+        });
         let (cache, cache_error) = match &config.cache_dir {
             None => (None, None),
             Some(dir) => match LayerCache::open(dir) {

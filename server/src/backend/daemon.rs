@@ -174,7 +174,21 @@ impl DaemonBackend {
         self.facts.lock().get(id).cloned()
     }
 
+    /// Whether the daemon holds image `id` (one inspect, shared and not kept).
+    pub async fn holds(&self, id: &Digest) -> Result<bool, BackendError> {
+        match self.describe(id).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == super::BackendErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn list(&self, filters: ImageFilters) -> Result<Vec<ImageSummary>, BackendError> {
+        if !filters.host.is_empty() {
+            return Err(BackendError::Invalid(
+                "filter host: this server has no named Docker hosts (start it with --docker NAME=URL, repeatable)".into(),
+            ));
+        }
         let all = self.daemon_list(&HashMap::new()).await?;
         let wanted = if filters == ImageFilters::default() {
             all.clone()
@@ -237,6 +251,7 @@ impl DaemonBackend {
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect::<BTreeMap<_, _>>(),
                 source: None,
+                host: None,
             });
         }
         Ok(out)
@@ -316,6 +331,7 @@ fn detail_of(summary: ImageSummary, inspect: &ImageInspect) -> ImageDetail {
         history: Vec::new(),
         layers: Vec::new(),
         history_mismatch: false,
+        hosts: Vec::new(),
     }
 }
 
@@ -412,6 +428,7 @@ impl Backend for DaemonBackend {
                     version: info.server_version,
                     api_version: Some(info.api_version),
                     reason: None,
+                    hosts: Vec::new(),
                 },
                 Err(e) => DockerHealth {
                     up: false,
@@ -422,6 +439,7 @@ impl Backend for DaemonBackend {
                         Some((_, reason)) => reason.to_owned(),
                         None => e.to_string(),
                     }),
+                    hosts: Vec::new(),
                 },
             }
         }

@@ -206,6 +206,7 @@ pub fn source_summary(opened: &OpenedSource) -> ImageSummary {
             .into_iter()
             .collect(),
         source: Some(opened.source.clone()),
+        host: None,
     }
 }
 
@@ -213,6 +214,10 @@ pub fn source_summary(opened: &OpenedSource) -> ImageSummary {
 /// `dangling`, `reference` (a `*` glob against each tag) and `label`; `before`/`since`
 /// name daemon images and do not exclude opened ones.
 fn matches_filters(image: &Image, f: &ImageFilters) -> bool {
+    // Opened and uploaded images live on no Docker host.
+    if !f.host.is_empty() {
+        return false;
+    }
     if f.dangling.is_some_and(|d| d != image.tags.is_empty()) {
         return false;
     }
@@ -294,6 +299,7 @@ pub fn source_detail(opened: &OpenedSource) -> ImageDetail {
         history: Vec::new(),
         layers: Vec::new(),
         history_mismatch: false,
+        hosts: Vec::new(),
     };
     exact_history(image, &mut detail);
     detail

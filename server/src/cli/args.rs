@@ -68,6 +68,8 @@ impl GlobalArgs {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+// Parsed once per process; boxing the serve flags would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Start the web dashboard (the default when no subcommand is given)
     Serve(ServeArgs),
@@ -131,6 +133,16 @@ pub struct ServeArgs {
     /// these registries are ever contacted for users
     #[arg(long = "registry", value_name = "NAME=HOST")]
     pub registries: Vec<String>,
+    /// A Docker host to list and browse, NAME=URL (repeatable): unix://PATH,
+    /// tcp://HOST:PORT, https://HOST:PORT (TLS) or ssh://USER@HOST[:PORT] (runs `ssh …
+    /// docker system dial-stdio`, as the docker CLI does). With it, only these hosts are
+    /// used (add local=unix:///var/run/docker.sock for this machine's daemon)
+    #[arg(long = "docker", value_name = "NAME=URL")]
+    pub docker_hosts: Vec<String>,
+    /// TLS files (ca.pem, cert.pem, key.pem) of one --docker host, NAME=DIR (repeatable;
+    /// default: $DOCKER_CERT_PATH, else ~/.docker, for https:// hosts)
+    #[arg(long = "docker-cert-path", value_name = "NAME=DIR")]
+    pub docker_cert_paths: Vec<String>,
     /// Images to open at start and list first, beside the daemon's: docker-archive:PATH,
     /// oci-archive:PATH, oci:DIR, a path, docker:REF or REF
     #[arg(value_name = "SOURCE")]

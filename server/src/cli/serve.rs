@@ -5,7 +5,9 @@
 //! the dashboard runs on.
 
 use super::{CliError, GlobalArgs, ServeArgs};
-use crate::backend::{open_sources, Backend, DaemonBackend, OpenError, SourcesBackend};
+use crate::backend::{
+    open_sources, Backend, DaemonBackend, Host, HostSpec, HostsBackend, OpenError, SourcesBackend,
+};
 use crate::engine::EngineConfig;
 use crate::http::{
     check_listen, find_dist_dir, AppState, JobsConfig, Policy, SecurityConfig, SecurityError,
@@ -46,6 +48,8 @@ pub struct ServeConfig {
     pub registry: crate::registry::RegistrySettings,
     /// The registries of the Registries page (`--registry NAME=HOST`).
     pub registries: Vec<crate::registries::Configured>,
+    /// Named Docker hosts (`--docker NAME=URL`); empty = the one daemon of `docker_host`.
+    pub docker_hosts: Vec<HostSpec>,
 }
 
 impl ServeConfig {
@@ -83,6 +87,7 @@ impl Default for ServeConfig {
             uploads: UploadConfig::default(),
             registry: crate::registry::RegistrySettings::default(),
             registries: Vec::new(),
+            docker_hosts: Vec::new(),
         }
     }
 }
@@ -112,13 +117,38 @@ pub enum ServeError {
     Upload(#[from] SpoolError),
 }
 
+/// The backend over the one daemon, or over every named host; and the engine that
+/// opened sources and registry images go through (the first host's).
+fn daemon_backend(config: &ServeConfig) -> (Arc<dyn Backend>, crate::engine::Engine) {
+    if config.docker_hosts.is_empty() {
+        let daemon = DaemonBackend::with_engine_config(config.engine_config());
+        let engine = daemon.engine().clone();
+        return (Arc::new(daemon), engine);
+    }
+    let hosts: Vec<Host> = config
+        .docker_hosts
+        .iter()
+        .map(|spec| {
+            let mut engine = config.engine_config();
+            engine.docker_host = Some(spec.address.clone());
+            engine.docker_cert_path = spec.cert_path.clone();
+            tracing::info!("Docker host {} at {}", spec.name, spec.address);
+            Host {
+                name: spec.name.clone(),
+                backend: Arc::new(DaemonBackend::with_engine_config(engine)),
+            }
+        })
+        .collect();
+    let engine = hosts[0].backend.engine().clone();
+    (Arc::new(HostsBackend::new(hosts)), engine)
+}
+
 /// Binds `config.listen` and serves the dashboard until the process is stopped.
 pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let addr = config.listen;
     check_listen(addr, config.security.auth)?;
     let policy = Policy::from_config(&config.security)?;
-    let daemon = Arc::new(DaemonBackend::with_engine_config(config.engine_config()));
-    let engine = daemon.engine().clone();
+    let (daemon, engine) = daemon_backend(&config);
     let opened = open_sources(&engine, &config.sources).await?;
     // Always wrapped: uploaded archives join the list at run time.
     let sources = Arc::new(SourcesBackend::new(daemon, opened).with_engine(engine.clone()));
@@ -185,8 +215,16 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode
         .map(|a| crate::registries::Configured::parse(a))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| CliError(format!("{e}; e.g. --registry team=registry.example:5000")))?;
+    if global.docker_host.is_some() && !args.docker_hosts.is_empty() {
+        return Err(CliError(
+            "--docker-host and --docker both name Docker hosts; give this machine's daemon as one more --docker NAME=URL instead".into(),
+        ));
+    }
+    let docker_hosts = HostSpec::parse_all(&args.docker_hosts, &args.docker_cert_paths)
+        .map_err(|e| CliError(format!("{e}; e.g. --docker build=ssh://deploy@build-1")))?;
     let config = ServeConfig {
         registries,
+        docker_hosts,
         listen: args.listen,
         docker_host: global.docker_host.clone(),
         cache_dir: super::cache_dir(global),

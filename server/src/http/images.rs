@@ -38,7 +38,11 @@ async fn list_images(
             .cmp(&a.source.is_some())
             .then_with(|| match (&a.source, &b.source) {
                 (Some(_), Some(_)) => std::cmp::Ordering::Equal,
-                _ => b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)),
+                _ => b
+                    .created
+                    .cmp(&a.created)
+                    .then_with(|| a.id.cmp(&b.id))
+                    .then_with(|| a.host.cmp(&b.host)),
             })
     });
     let totals = ImageTotals {
@@ -61,7 +65,8 @@ async fn image_detail(
     Ok(Json(detail))
 }
 
-/// `dangling`, `reference` (repeatable), `before`, `since`, `label` (repeatable).
+/// `dangling`, `reference` (repeatable), `before`, `since`, `label` (repeatable),
+/// `host` (repeatable).
 pub fn parse_filters(query: &str) -> Result<ImageFilters, ApiError> {
     let mut f = ImageFilters::default();
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
@@ -82,10 +87,11 @@ pub fn parse_filters(query: &str) -> Result<ImageFilters, ApiError> {
             "label" if !value.is_empty() => f.label.push(value),
             "before" if !value.is_empty() => f.before = Some(value),
             "since" if !value.is_empty() => f.since = Some(value),
-            "reference" | "label" | "before" | "since" => {}
+            "host" if !value.is_empty() => f.host.push(value),
+            "reference" | "label" | "before" | "since" | "host" => {}
             other => {
                 return Err(ApiError::BadRequest(format!(
-                    "unknown image filter {other:?} (expected dangling, reference, before, since, label)"
+                    "unknown image filter {other:?} (expected dangling, reference, before, since, label, host)"
                 )))
             }
         }

@@ -1,6 +1,6 @@
 //! The Docker (or Podman) daemon through bollard: connecting the way the docker CLI does
-//! (`DOCKER_HOST` unix/tcp/https, `DOCKER_TLS_VERIFY` + `DOCKER_CERT_PATH`, default
-//! `/var/run/docker.sock`), API version negotiation, and the few read-only operations
+//! (`DOCKER_HOST` unix/tcp/https/ssh, `DOCKER_TLS_VERIFY` + `DOCKER_CERT_PATH`, default
+//! `/var/run/docker.sock`; `ssh://` through the `ssh` binary, see [`ssh`]), API version negotiation, and the few read-only operations
 //! Strata needs (ping, version, info, list, inspect, history, export).
 //!
 //! Invariants: only full image IDs (`sha256:<64 hex>`) are put into request paths — user
@@ -12,6 +12,7 @@
 //! timeout covers the daemon's slow start, plus an idle watchdog per chunk.
 
 mod resolve;
+pub mod ssh;
 
 pub use resolve::{resolve_in, resolve_listed, Listed};
 
@@ -23,7 +24,7 @@ use bollard::{Docker, API_DEFAULT_VERSION};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
@@ -95,6 +96,8 @@ pub struct DockerClient {
     address: String,
     clients: std::sync::Arc<OnceCell<Clients>>,
     idle: Duration,
+    /// TLS files (`ca.pem`, `cert.pem`, `key.pem`) of this host; `None` = `DOCKER_CERT_PATH`.
+    cert_path: Option<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -115,22 +118,34 @@ impl DockerClient {
                 .filter(|h| !h.is_empty())
                 .unwrap_or_else(|| DEFAULT_DOCKER_HOST.to_owned()),
         };
-        if !["unix://", "tcp://", "http://", "https://"]
+        if !["unix://", "tcp://", "http://", "https://", "ssh://"]
             .iter()
             .any(|p| address.starts_with(p))
         {
             return Err(DockerError::Config {
                 address,
-                reason:
-                    "unsupported scheme (use unix://PATH, tcp://HOST:PORT or https://HOST:PORT)"
-                        .into(),
+                reason: UNSUPPORTED_SCHEME.into(),
             });
+        }
+        if address.starts_with("ssh://") {
+            ssh::SshTarget::parse(&address).map_err(|reason| DockerError::Config {
+                address: address.clone(),
+                reason,
+            })?;
         }
         Ok(DockerClient {
             address,
             clients: std::sync::Arc::new(OnceCell::new()),
             idle: EXPORT_IDLE_TIMEOUT,
+            cert_path: None,
         })
+    }
+
+    /// Uses the TLS files in `dir` for this host (and TLS even for `tcp://`), instead of
+    /// `DOCKER_CERT_PATH` / `~/.docker`.
+    pub fn with_cert_path(mut self, dir: Option<PathBuf>) -> Self {
+        self.cert_path = dir;
+        self
     }
 
     /// Overrides the export idle watchdog (tests use a short one).
@@ -149,14 +164,18 @@ impl DockerClient {
     async fn ready(&self) -> Result<&Clients, DockerError> {
         self.clients
             .get_or_try_init(|| async {
-                let api = connect(&self.address, API_TIMEOUT)?
+                let api = connect(&self.address, self.cert_path.as_deref(), API_TIMEOUT)?
                     .negotiate_version()
                     .await
                     .map_err(|e| self.map_err(e, "negotiate the API version", ""))?;
-                let export = connect(&self.address, EXPORT_START_TIMEOUT)?
-                    .negotiate_version()
-                    .await
-                    .map_err(|e| self.map_err(e, "negotiate the API version", ""))?;
+                let export = connect(
+                    &self.address,
+                    self.cert_path.as_deref(),
+                    EXPORT_START_TIMEOUT,
+                )?
+                .negotiate_version()
+                .await
+                .map_err(|e| self.map_err(e, "negotiate the API version", ""))?;
                 Ok(Clients { api, export })
             })
             .await
@@ -341,21 +360,43 @@ impl DockerClient {
     }
 }
 
-/// Builds a bollard client for `address` with `timeout`, following the docker CLI's rules.
-fn connect(address: &str, timeout: Duration) -> Result<Docker, DockerError> {
+const UNSUPPORTED_SCHEME: &str =
+    "unsupported scheme (use unix://PATH, tcp://HOST:PORT, https://HOST:PORT or ssh://USER@HOST)";
+
+/// Builds a bollard client for `address` with `timeout`, following the docker CLI's rules
+/// (TLS from `cert_path`, else `DOCKER_CERT_PATH` when TLS is asked for).
+fn connect(
+    address: &str,
+    cert_path: Option<&Path>,
+    timeout: Duration,
+) -> Result<Docker, DockerError> {
     let secs = timeout.as_secs();
     let config_err = |reason: String| DockerError::Config {
         address: address.to_owned(),
         reason,
     };
-    let tls_verify = std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty());
+    let tls_verify =
+        cert_path.is_some() || std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty());
     let result = if address.starts_with("unix://") {
         Docker::connect_with_unix(address, secs, API_DEFAULT_VERSION)
+    } else if address.starts_with("ssh://") {
+        let target = ssh::SshTarget::parse(address).map_err(config_err)?;
+        ssh::connect(target, secs)
     } else if address.starts_with("https://")
         || (tls_verify && (address.starts_with("tcp://") || address.starts_with("http://")))
     {
-        let dir = cert_dir()
+        let dir = cert_path
+            .map(Path::to_path_buf)
+            .or_else(cert_dir)
             .ok_or_else(|| config_err("no DOCKER_CERT_PATH and no home directory".into()))?;
+        for file in ["ca.pem", "cert.pem", "key.pem"] {
+            if !dir.join(file).is_file() {
+                return Err(config_err(format!(
+                    "no {file} in {} (TLS hosts need ca.pem, cert.pem and key.pem there)",
+                    dir.display()
+                )));
+            }
+        }
         let host = address
             .replacen("https://", "tcp://", 1)
             .replacen("http://", "tcp://", 1);
@@ -370,9 +411,7 @@ fn connect(address: &str, timeout: Duration) -> Result<Docker, DockerError> {
     } else if address.starts_with("tcp://") || address.starts_with("http://") {
         Docker::connect_with_http(address, secs, API_DEFAULT_VERSION)
     } else {
-        return Err(config_err(
-            "unsupported scheme (use unix://PATH, tcp://HOST:PORT or https://HOST:PORT)".into(),
-        ));
+        return Err(config_err(UNSUPPORTED_SCHEME.into()));
     };
     result.map_err(|e| match e {
         bollard::errors::Error::SocketNotFoundError(_) => DockerError::Unavailable {

@@ -34,6 +34,7 @@ mod cli_compare;
 mod cli_serve;
 mod dive_parity;
 mod docker_engine;
+mod docker_hosts;
 mod docker_lock;
 mod docker_mock;
 mod engine_cancel;

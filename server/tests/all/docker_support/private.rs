@@ -31,6 +31,8 @@ pub struct PrivateDaemon {
     bridge: Option<String>,
     child: Option<Child>,
     paused: bool,
+    /// More dockerd arguments (another `-H` listener with its TLS files).
+    extra: Vec<String>,
 }
 
 impl PrivateDaemon {
@@ -49,7 +51,14 @@ impl PrivateDaemon {
             bridge: Some(make_bridge(pid, seq)),
             child: None,
             paused: false,
+            extra: Vec::new(),
         }
+    }
+
+    /// Adds dockerd arguments for the next start (e.g. a TLS `-H tcp://…` listener).
+    pub fn with_args(mut self, args: &[&str]) -> Self {
+        self.extra.extend(args.iter().map(|a| (*a).to_owned()));
+        self
     }
 
     /// `unix:///tmp/sfd-…/docker.sock`, valid whether or not the daemon runs.
@@ -102,6 +111,7 @@ impl PrivateDaemon {
                 self.bridge.as_deref().unwrap_or("none")
             ))
             .args(["--iptables=false", "--ip-masq=false", "-D"])
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err)
@@ -346,6 +356,7 @@ fn sweep_stale() {
             bridge: None,
             child: None,
             paused: false,
+            extra: Vec::new(),
         };
         stale.kill_leftover();
         // Drop unmounts and removes the directory.

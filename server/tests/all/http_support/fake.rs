@@ -61,6 +61,7 @@ pub fn summary(n: u8, tag: Option<&str>, size: u64) -> ImageSummary {
         dangling: tag.is_none(),
         labels: Default::default(),
         source: None,
+        host: None,
     }
 }
 
@@ -193,6 +194,7 @@ impl Backend for FakeBackend {
                 version: up.then(|| "20.10".to_owned()),
                 api_version: up.then(|| "1.41".to_owned()),
                 reason: (!up).then(|| "No such file or directory".to_owned()),
+                hosts: Vec::new(),
             }
         }
         .boxed()
@@ -251,6 +253,7 @@ impl Backend for FakeBackend {
                     created_by: "guess".into(),
                 }],
                 history_mismatch: true,
+                hosts: Vec::new(),
             })
         }
         .boxed()

@@ -24,6 +24,11 @@ impl Drop for StrataProc {
 impl StrataProc {
     /// `strata serve --listen 127.0.0.1:PORT --no-cache ARGS...` once it answers.
     pub fn start(args: &[&str]) -> StrataProc {
+        Self::start_with_env(args, &[])
+    }
+
+    /// [`StrataProc::start`] with more environment variables (e.g. a `PATH`).
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> StrataProc {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -37,6 +42,7 @@ impl StrataProc {
             ])
             .args(args)
             .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
