@@ -174,6 +174,8 @@ pub struct ListFilters {
     pub label: Option<String>,
     pub before: Option<String>,
     pub since: Option<String>,
+    /// A named Docker host (`serve --docker NAME=URL`).
+    pub host: Option<String>,
 }
 
 impl ListFilters {
@@ -187,6 +189,7 @@ impl ListFilters {
             ("label", &self.label),
             ("before", &self.before),
             ("since", &self.since),
+            ("host", &self.host),
         ] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
                 parts.push(format!("{k}={}", enc(v)));

@@ -15,6 +15,7 @@ pub enum ImageColumn {
     Size,
     UniqueSize,
     Layers,
+    Host,
 }
 
 impl ImageColumn {
@@ -26,6 +27,7 @@ impl ImageColumn {
             ImageColumn::Size => "size",
             ImageColumn::UniqueSize => "unique",
             ImageColumn::Layers => "layers",
+            ImageColumn::Host => "host",
         }
     }
 }
@@ -39,7 +41,7 @@ pub fn display_name(image: &ImageSummary) -> String {
         .unwrap_or_else(|| "<none>:<none>".to_owned())
 }
 
-/// Images whose tags, digests or ID contain `search` (case-insensitive), sorted by
+/// Images whose tags, digests, ID or host contain `search` (case-insensitive), sorted by
 /// `column` (descending when `desc`), ties broken by ID so the order is stable.
 pub fn visible_images(
     images: &[ImageSummary],
@@ -54,6 +56,9 @@ pub fn visible_images(
             needle.is_empty()
                 || i.id.as_str().contains(&needle)
                 || i.tags.iter().any(|t| t.to_lowercase().contains(&needle))
+                || i.host
+                    .as_deref()
+                    .is_some_and(|h| h.to_lowercase().contains(&needle))
                 || i.repo_digests
                     .iter()
                     .any(|t| t.to_lowercase().contains(&needle))
@@ -68,15 +73,17 @@ pub fn visible_images(
             ImageColumn::Size => a.size.cmp(&b.size),
             ImageColumn::UniqueSize => a.unique_size.cmp(&b.unique_size),
             ImageColumn::Layers => a.layer_count.cmp(&b.layer_count),
+            ImageColumn::Host => a.host.cmp(&b.host),
         };
         let ord = if desc { ord.reverse() } else { ord };
         ord.then_with(|| a.id.cmp(&b.id))
+            .then_with(|| a.host.cmp(&b.host))
     });
     out
 }
 
 /// Parses `docker image ls --filter` style text: space-separated `key=value` terms
-/// (`dangling=true reference=app/* label=a=b before=x since=y`). A bare word is
+/// (`dangling=true reference=app/* label=a=b before=x since=y host=build`). A bare word is
 /// treated as a reference glob.
 pub fn parse_filter_text(text: &str) -> Result<ListFilters, String> {
     let mut f = ListFilters::default();
@@ -94,11 +101,10 @@ pub fn parse_filter_text(text: &str) -> Result<ListFilters, String> {
             "label" => f.label = Some(value.to_owned()),
             "before" => f.before = Some(value.to_owned()),
             "since" => f.since = Some(value.to_owned()),
-            other => {
-                return Err(format!(
-                    "unknown filter {other:?}: use dangling, reference, label, before or since"
-                ))
-            }
+            "host" => f.host = Some(value.to_owned()),
+            other => return Err(format!(
+                "unknown filter {other:?}: use dangling, reference, label, before, since or host"
+            )),
         }
     }
     Ok(f)
@@ -336,6 +342,24 @@ mod tests {
         let found = visible_images(&all, "WEB", ImageColumn::Name, false);
         assert_eq!(found.len(), 1);
         assert_eq!(display_name(&all[2]), "<none>:<none>");
+        // The same image on two hosts: two rows, ordered by host; searchable by host.
+        let on = |h: &str| ImageSummary {
+            host: Some(h.to_owned()),
+            ..img("a", Some("web:1"), 10, 3)
+        };
+        let two = vec![on("build-2"), on("build-1"), img("b", Some("db:2"), 30, 1)];
+        let hosts: Vec<_> = visible_images(&two, "", ImageColumn::Host, false)
+            .into_iter()
+            .map(|i| i.host)
+            .collect();
+        assert_eq!(
+            hosts,
+            [None, Some("build-1".into()), Some("build-2".into())]
+        );
+        assert_eq!(
+            visible_images(&two, "build-2", ImageColumn::Name, false).len(),
+            1
+        );
     }
 
     #[test]
@@ -347,6 +371,10 @@ mod tests {
         assert_eq!(
             parse_filter_text("nginx").unwrap().reference.as_deref(),
             Some("nginx")
+        );
+        assert_eq!(
+            parse_filter_text("host=build-1").unwrap().host.as_deref(),
+            Some("build-1")
         );
         assert!(parse_filter_text("colour=red").is_err());
         assert!(parse_filter_text("dangling=maybe").is_err());

@@ -7,6 +7,7 @@ mod analysis_cancel;
 mod compare;
 mod dashboard;
 mod explorer;
+mod hosts;
 mod layout;
 mod pictures;
 mod registries;

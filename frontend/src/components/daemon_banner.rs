@@ -1,11 +1,49 @@
 //! A banner shown while the Docker daemon is unreachable, with the reason and the
-//! address tried; re-checks every few seconds.
+//! address tried; with several named hosts, one line per host that does not answer
+//! (the others' images stay listed). Re-checks every few seconds.
 
 use crate::api;
 use leptos::prelude::*;
 use std::time::Duration;
 
 const RECHECK: Duration = Duration::from_secs(5);
+
+/// Ends `reason` as a sentence, so a hint can follow it.
+fn full_stop(reason: &str) -> &'static str {
+    if reason.trim_end().ends_with(['.', '!', '?']) {
+        ""
+    } else {
+        "."
+    }
+}
+
+/// One line per named host that does not answer.
+fn hosts_banner(down: Vec<app::api::HostHealth>) -> impl IntoView {
+    let count = down.len();
+    view! {
+        <div class="banner banner-warn" role="alert" data-testid="hosts-banner">
+            <strong>{if count == 1 { "A Docker host does not answer; its images are not listed.".to_owned() } else { format!("{count} Docker hosts do not answer; their images are not listed.") }}</strong>
+            <ul class="host-list">
+                {down.into_iter().map(|h| {
+                    let reason = h.reason.unwrap_or_else(|| "no answer".into());
+                    let stop = full_stop(&reason);
+                    let name = h.name.clone();
+                    view! {
+                        <li data-testid="host-down" data-host=name>
+                            <strong>{h.name}</strong>
+                            <span>" at "</span>
+                            <code>{h.address}</code>
+                            <span>": "</span>
+                            <span data-testid="host-reason">{reason}</span>
+                            <span>{stop}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <span class="hint">"The other hosts are shown as usual; this page retries on its own."</span>
+        </div>
+    }
+}
 
 /// Renders nothing while the daemon is up.
 #[component]
@@ -15,6 +53,12 @@ pub fn DaemonBanner() -> impl IntoView {
         on_cleanup(move || handle.clear());
     }
     move || {
+        if let Some(Ok(h)) = health.get() {
+            if !h.docker.hosts.is_empty() {
+                let down: Vec<_> = h.docker.hosts.into_iter().filter(|h| !h.up).collect();
+                return (!down.is_empty()).then(|| hosts_banner(down).into_any());
+            }
+        }
         let down = match health.get() {
             None => None,
             Some(Ok(h)) if h.docker.up => None,
@@ -26,11 +70,7 @@ pub fn DaemonBanner() -> impl IntoView {
         };
         down.map(|(address, reason)| {
             // the reason is a sentence of its own; end it before the hint starts
-            let stop = if reason.trim_end().ends_with(['.', '!', '?']) {
-                ""
-            } else {
-                "."
-            };
+            let stop = full_stop(&reason);
             view! {
                 <div class="banner banner-error" role="alert" data-testid="daemon-banner">
                     <strong>"Docker daemon unavailable. "</strong>
@@ -44,6 +84,7 @@ pub fn DaemonBanner() -> impl IntoView {
                     </span>
                 </div>
             }
+            .into_any()
         })
     }
 }

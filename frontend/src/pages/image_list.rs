@@ -23,6 +23,8 @@ pub fn ImageListPage() -> impl IntoView {
     let query = use_query_map();
     let url_filter = Memo::new(move |_| query.read().get("filter").unwrap_or_default());
     let (filter_text, set_filter_text) = signal(url_filter.get_untracked());
+    // A link that changes the filter (a host cell) updates the box too.
+    Effect::new(move |_| set_filter_text.set(url_filter.get()));
     let applied = Memo::new(move |_| parse_filter_text(&url_filter.get()).unwrap_or_default());
     let (filter_error, set_filter_error) = signal(None::<String>);
     let navigate = use_navigate();
@@ -102,6 +104,8 @@ pub fn ImageListPage() -> impl IntoView {
         let now = now_secs();
         let totals = data.totals.clone();
         let all = data.images;
+        // A host column only when the server names several Docker hosts.
+        let show_host = all.iter().any(|i| i.host.is_some());
         let rows = move || {
             visible_images(&all, &search.get(), column.get(), desc.get())
                 .into_iter()
@@ -114,8 +118,20 @@ pub fn ImageListPage() -> impl IntoView {
                     let id_toggle = img.id.clone();
                     let checked = move || selected.with(|s| s.contains(&id_check));
                     let label = format!("Select {name} for comparison");
+                    let host_cell = show_host.then(|| {
+                        let host = img.host.clone().unwrap_or_default();
+                        let only = AppRoute::ImagesFiltered { filter: format!("host={host}") }.path();
+                        view! {
+                            <td class="host" data-testid="image-host">
+                                {(!host.is_empty()).then(|| {
+                                    let title = format!("Only the images on {host}");
+                                    view! { <A href=only attr:title=title>{host}</A> }
+                                })}
+                            </td>
+                        }
+                    });
                     view! {
-                        <tr data-testid="image-row" data-id=img.id.to_string() data-name=data_name>
+                        <tr data-testid="image-row" data-id=img.id.to_string() data-name=data_name data-host=img.host.clone().unwrap_or_default()>
                             <td class="pick">
                                 <input
                                     type="checkbox"
@@ -137,6 +153,7 @@ pub fn ImageListPage() -> impl IntoView {
                                 {img.dangling.then(|| view! { <span class="badge badge-dangling" data-testid="dangling-badge">"dangling"</span> })}
                                 {img.source.clone().map(|src| view! { <div class="image-source" data-testid="image-source" title=src.clone()>{format!("opened from {src}")}</div> })}
                             </td>
+                            {host_cell}
                             <td><code title=img.id.to_string()>{img.short_id.clone()}</code></td>
                             <td title=absolute_time(img.created)>{relative_time(img.created, now)}</td>
                             <td class="num" data-testid="image-size">{app::fmt::size(img.size)}</td>
@@ -153,6 +170,7 @@ pub fn ImageListPage() -> impl IntoView {
                     <tr>
                         <th class="pick" title="Tick 2 to 4 images to compare"></th>
                         {header(ImageColumn::Name, "Repository:tag")}
+                        {show_host.then(|| header(ImageColumn::Host, "Host"))}
                         {header(ImageColumn::Id, "Image ID")}
                         {header(ImageColumn::Created, "Created")}
                         {header(ImageColumn::Size, "Size")}
@@ -187,7 +205,7 @@ pub fn ImageListPage() -> impl IntoView {
                         type="text"
                         class="filter-input"
                         data-testid="filter-input"
-                        placeholder="filter: reference=app/* dangling=true label=k=v before=… since=…"
+                        placeholder="filter: reference=app/* dangling=true label=k=v before=… since=… host=…"
                         prop:value=filter_text
                         on:input=move |ev| set_filter_text.set(event_target_value(&ev))
                     />
@@ -210,7 +228,7 @@ pub fn ImageListPage() -> impl IntoView {
                     type="search"
                     class="search-input"
                     data-testid="search-input"
-                    placeholder="Search name or ID"
+                    placeholder="Search name, ID or host"
                     prop:value=search
                     on:input=move |ev| set_search.set(event_target_value(&ev))
                 />

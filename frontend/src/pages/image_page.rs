@@ -29,6 +29,14 @@ fn summary_view(d: &ImageDetail) -> impl IntoView {
             <tbody>
                 <tr><th scope="row">"Tags"</th><td data-testid="image-tags">{tags}</td></tr>
                 <tr><th scope="row">"ID"</th><td><code data-testid="image-id">{s.id.to_string()}</code></td></tr>
+                {(!d.hosts.is_empty()).then(|| view! {
+                    <tr>
+                        <th scope="row">"Docker hosts"</th>
+                        <td data-testid="image-hosts" title="Every named host that holds this image; its files are read through the first">
+                            {d.hosts.join(", ")}
+                        </td>
+                    </tr>
+                })}
                 <tr><th scope="row">"Created"</th><td>{absolute_time(s.created)}</td></tr>
                 <tr><th scope="row">"Platform"</th><td>{platform}</td></tr>
                 <tr><th scope="row">"Size"</th><td>{format!(
