@@ -102,9 +102,11 @@ pub fn parse_filter_text(text: &str) -> Result<ListFilters, String> {
             "before" => f.before = Some(value.to_owned()),
             "since" => f.since = Some(value.to_owned()),
             "host" => f.host = Some(value.to_owned()),
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "unknown filter {other:?}: use dangling, reference, label, before, since or host"
-            )),
+            ))
+            }
         }
     }
     Ok(f)

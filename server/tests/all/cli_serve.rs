@@ -171,7 +171,7 @@ fn serve_flags_dist_dir_allowed_host_and_sources() {
 fn bad_serve_flags_are_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("junk.tar"), b"not an archive").unwrap();
-    let cases: [(&[&str], &str); 3] = [
+    let cases: [(&[&str], &str); 9] = [
         (
             &["--dist-dir", "/nonexistent/dist"],
             "--dist-dir /nonexistent/dist: no index.html",
@@ -183,6 +183,35 @@ fn bad_serve_flags_are_one_line_errors() {
         (
             &["docker-archive:junk.tar"],
             "cannot open docker-archive:junk.tar: ",
+        ),
+        (
+            &["--docker", "a=unix:///x", "--docker", "a=unix:///y"],
+            "--docker a: the name is given twice",
+        ),
+        (
+            &["--docker", "bad name=unix:///x"],
+            "--docker \"bad name\": a host name is 1 to 64 letters",
+        ),
+        (
+            &["--docker", "a=ssh://u:pw@h"],
+            "--docker a: cannot use Docker host ssh://u:pw@h: give the ssh user without a password",
+        ),
+        (
+            &["--docker", "a=ftp://h"],
+            "--docker a: cannot use Docker host ftp://h: unsupported scheme",
+        ),
+        (
+            &["--docker", "a=unix:///x", "--docker-cert-path", "b=/tmp"],
+            "--docker-cert-path b: no --docker b=URL is given",
+        ),
+        (
+            &[
+                "--docker",
+                "a=https://h:2376",
+                "--docker-cert-path",
+                "a=no-such-certs",
+            ],
+            "--docker-cert-path a: no-such-certs is not a directory",
         ),
     ];
     for (args, want) in cases {
@@ -200,4 +229,25 @@ fn bad_serve_flags_are_one_line_errors() {
             "{args:?}: {err}"
         );
     }
+}
+
+#[test]
+fn docker_host_and_named_hosts_do_not_mix() {
+    let o = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "--docker-host",
+            "unix:///x",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--docker", "a=unix:///y"])
+        .output()
+        .expect("run strata");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("strata: --docker-host and --docker both name Docker hosts"),
+        "{err}"
+    );
 }

@@ -183,8 +183,8 @@ fn path_with(bin: &Path) -> String {
 
 fn strata(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("--no-cache")
         .args(args)
-        .env("STRATA_CACHE_DIR", "/nonexistent-strata-cache")
         .envs(env.iter().copied())
         .output()
         .expect("run strata")
