@@ -118,6 +118,15 @@ impl DockerClient {
                 .filter(|h| !h.is_empty())
                 .unwrap_or_else(|| DEFAULT_DOCKER_HOST.to_owned()),
         };
+        let shown = redact_password(&address);
+        if shown != address {
+            return Err(DockerError::Config {
+                address: shown,
+                reason: "give the user without a password (ssh logs in with keys or the agent, \
+                         TLS hosts with certificates)"
+                    .into(),
+            });
+        }
         if !["unix://", "tcp://", "http://", "https://", "ssh://"]
             .iter()
             .any(|p| address.starts_with(p))
@@ -360,6 +369,22 @@ impl DockerClient {
     }
 }
 
+/// `address` with the password of a `USER:PASSWORD@` part replaced by `***`, so no
+/// error or log line repeats it.
+fn redact_password(address: &str) -> String {
+    let Some((scheme, rest)) = address.split_once("://") else {
+        return address.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return address.to_owned();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{}", &rest[at + 1..]),
+        None => address.to_owned(),
+    }
+}
+
 const UNSUPPORTED_SCHEME: &str =
     "unsupported scheme (use unix://PATH, tcp://HOST:PORT, https://HOST:PORT or ssh://USER@HOST)";
 
@@ -400,6 +425,10 @@ fn connect(
         let host = address
             .replacen("https://", "tcp://", 1)
             .replacen("http://", "tcp://", 1);
+        // bollard's TLS takes rustls' process-wide provider, which rustls cannot choose
+        // when a build enables both of its providers (a workspace build does: the e2e
+        // harness wants ring); name ours. An error only means one is installed already.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         Docker::connect_with_ssl(
             &host,
             &dir.join("key.pem"),
@@ -464,6 +493,25 @@ mod tests {
             Err(DockerError::Config { .. })
         ));
         assert!(DockerClient::new(Some("unix:///nonexistent.sock")).is_ok());
+    }
+
+    #[test]
+    fn passwords_in_host_addresses_are_refused_and_never_repeated() {
+        assert_eq!(redact_password("ssh://ann:pw@h:22"), "ssh://ann:***@h:22");
+        assert_eq!(
+            redact_password("tcp://u:p@h:2375/x@y"),
+            "tcp://u:***@h:2375/x@y"
+        );
+        assert_eq!(redact_password("ssh://ann@h"), "ssh://ann@h");
+        assert_eq!(
+            redact_password("unix:///run/a@b.sock"),
+            "unix:///run/a@b.sock"
+        );
+        for address in ["ssh://ann:s3cret@h", "tcp://u:s3cret@h:2375"] {
+            let err = DockerClient::new(Some(address)).err().unwrap().to_string();
+            assert!(err.contains("without a password"), "{err}");
+            assert!(!err.contains("s3cret"), "{err}");
+        }
     }
 
     #[tokio::test]

@@ -321,11 +321,18 @@ fn tcp_and_tls_hosts_fail_cleanly() {
         ("DOCKER_CERT_PATH", "/nonexistent/certs"),
     ]);
     let err = assert_one_line_error(&o);
-    assert!(err.contains("/nonexistent/certs/ca.pem"), "{err}");
+    assert!(err.contains("no ca.pem in /nonexistent/certs"), "{err}");
     assert!(err.contains("DOCKER_CERT_PATH"), "{err}");
-    let o = run(&[("DOCKER_HOST", "ssh://host")]);
+    let o = run(&[("DOCKER_HOST", "ftp://host")]);
     let err = assert_one_line_error(&o);
     assert!(err.contains("unsupported scheme"), "{err}");
+    let o = run(&[("DOCKER_HOST", "ssh://user:secret@host")]);
+    let err = assert_one_line_error(&o);
+    assert!(err.contains("without a password"), "{err}");
+    assert!(
+        !err.contains("secret"),
+        "the password is not repeated: {err}"
+    );
 }
 
 #[test]

@@ -194,7 +194,7 @@ fn bad_serve_flags_are_one_line_errors() {
         ),
         (
             &["--docker", "a=ssh://u:pw@h"],
-            "--docker a: cannot use Docker host ssh://u:pw@h: give the ssh user without a password",
+            "--docker a: cannot use Docker host ssh://u:***@h: give the user without a password",
         ),
         (
             &["--docker", "a=ftp://h"],
