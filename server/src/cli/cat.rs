@@ -23,7 +23,8 @@ pub async fn cat(global: &GlobalArgs, args: CatArgs) -> Result<ExitCode, CliErro
     let mut _spool = None;
     if source.is_docker() {
         let engine = engine(global);
-        store = engine.layer_store().await;
+        // Only a driver with per-layer directories serves contents (not vfs).
+        store = engine.layer_store().await.filter(|s| s.has_diff_dirs());
         if store.is_none() {
             let dir = tempfile::Builder::new()
                 .prefix("strata-cat-")

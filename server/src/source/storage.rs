@@ -1,19 +1,24 @@
 //! The fast path for daemon images: reading layer indexes straight from the daemon's own
-//! graphdriver store (`<DockerRootDir>/image/<driver>/layerdb/sha256/<chain-id>/`) via
-//! Docker's `tar-split.json.gz`, and the config from `imagedb/content/sha256/<id>`,
-//! instead of exporting the whole image.
+//! store via tar-split metadata, and the config from the image store, instead of
+//! exporting the whole image. Two store layouts are known:
+//! - Docker's graphdriver store, `<DockerRootDir>/image/<driver>/layerdb/sha256/<chain-id>/`
+//!   with `tar-split.json.gz`, configs in `imagedb/content/sha256/<id>` (this file);
+//! - containers/storage, the store of Podman, Buildah and CRI-O:
+//!   `<graphroot>/<driver>-layers/<layer-id>.tar-split.gz` ([`containers`]).
 //!
-//! Invariants: a layer is read only when its layerdb `diff` file names exactly the diff
-//! ID the image config expects at that position (the chain ID already encodes the
-//! position), and a config only when its bytes hash to the image ID. Any mismatch or
+//! Invariants: a layer is read only when the store records exactly the diff ID the image
+//! config expects at that position (the chain ID encodes the position and every layer
+//! below), and a config only when its bytes hash to the image ID. Any mismatch or
 //! failure is an error the engine answers by falling back to the export; nothing here
 //! writes anywhere.
+
+mod containers;
 
 use app::limits::Limits;
 use app::model::{Digest, LayerIndex};
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
-
+use std::sync::Arc;
 /// Why the store could not serve a layer or config.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -39,27 +44,54 @@ pub enum StorageError {
     TarSplit { diff_id: Digest, message: String },
 }
 
-/// The daemon's graphdriver image store, when this process can read it.
+/// The daemon's image store, when this process can read it.
 #[derive(Debug, Clone)]
 pub struct LayerStore {
-    /// `<root>/image/<driver>`.
-    base: PathBuf,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    /// Docker's graphdriver store: `<root>/image/<driver>`.
+    Graph { base: PathBuf },
+    /// containers/storage (Podman): `<root>/<driver>-layers`, `<root>/<driver>-images`.
+    Containers(Arc<containers::ContainersStore>),
 }
 
 impl LayerStore {
-    /// The store under `root` for `driver`, if its layerdb directory is readable.
+    /// The store under `root` for `driver` (as the daemon's `/info` reports them), if
+    /// its layer metadata is readable.
     pub fn open(root: &Path, driver: &str) -> Option<Self> {
-        if driver.is_empty() || driver.contains('/') || driver.contains("..") {
+        if driver.is_empty()
+            || !driver
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
             return None;
         }
         let base = root.join("image").join(driver);
-        std::fs::read_dir(base.join("layerdb").join("sha256")).ok()?;
-        Some(LayerStore { base })
+        if std::fs::read_dir(base.join("layerdb").join("sha256")).is_ok() {
+            return Some(LayerStore {
+                kind: Kind::Graph { base },
+            });
+        }
+        match containers::ContainersStore::open(root, driver) {
+            Ok(store) => Some(LayerStore {
+                kind: Kind::Containers(Arc::new(store)),
+            }),
+            Err(e) => {
+                tracing::debug!("no readable layer store under {}: {e}", root.display());
+                None
+            }
+        }
     }
 
     /// The raw config of image `id`, verified against its digest.
     pub fn read_config(&self, id: &Digest, limits: &Limits) -> Result<Vec<u8>, StorageError> {
-        let path = self.base.join("imagedb/content/sha256").join(id.hex());
+        let path = match &self.kind {
+            Kind::Graph { base } => base.join("imagedb/content/sha256").join(id.hex()),
+            Kind::Containers(store) => store.config_path(id),
+        };
         let bytes = read_capped(&path, limits.max_json)?;
         if Digest::of(&bytes) != *id {
             return Err(StorageError::ConfigMismatch(id.clone()));
@@ -74,8 +106,12 @@ impl LayerStore {
         diff_id: &Digest,
         limits: &Limits,
     ) -> Result<LayerIndex, StorageError> {
-        let dir = self.layer_dir(chain_id, diff_id)?;
-        let ts_path = dir.join("tar-split.json.gz");
+        let ts_path = match &self.kind {
+            Kind::Graph { base } => {
+                graph_layer_dir(base, chain_id, diff_id)?.join("tar-split.json.gz")
+            }
+            Kind::Containers(store) => store.tar_split_path(chain_id, diff_id)?,
+        };
         let file = std::fs::File::open(&ts_path).map_err(|source| StorageError::Io {
             path: ts_path.clone(),
             source,
@@ -87,47 +123,78 @@ impl LayerStore {
             }
         })
     }
-}
 
-impl LayerStore {
-    /// `layerdb/sha256/<chain-id>/`, checked to record `diff_id` as its diff.
-    fn layer_dir(&self, chain_id: &Digest, diff_id: &Digest) -> Result<PathBuf, StorageError> {
-        let dir = self.base.join("layerdb/sha256").join(chain_id.hex());
-        let diff_path = dir.join("diff");
-        let recorded = read_capped(&diff_path, 128)?;
-        let recorded = String::from_utf8_lossy(&recorded).trim().to_owned();
-        if recorded != diff_id.as_str() {
-            return Err(StorageError::DiffMismatch {
-                path: diff_path,
-                expected: diff_id.clone(),
-                found: recorded.chars().take(80).collect(),
-            });
+    /// Whether the driver keeps each layer's own changes in a directory
+    /// ([`LayerStore::diff_dir`]): Docker's overlay2 and containers/storage's overlay.
+    pub fn has_diff_dirs(&self) -> bool {
+        match &self.kind {
+            Kind::Graph { base } => base.file_name().is_some_and(|d| d == "overlay2"),
+            Kind::Containers(store) => store.driver() == "overlay",
         }
-        Ok(dir)
     }
 
-    /// The unpacked directory of the layer at `chain_id` (overlay2:
-    /// `<root>/overlay2/<cache-id>/diff`), checked to hold `diff_id` like
-    /// [`LayerStore::index_layer`]. Only the overlay2 driver keeps layers this way.
+    /// The unpacked directory of the layer at `chain_id`, checked to hold `diff_id` like
+    /// [`LayerStore::index_layer`]: Docker's overlay2 `<root>/overlay2/<cache-id>/diff`,
+    /// containers/storage's overlay `<root>/overlay/<layer-id>/diff`. Other drivers keep
+    /// whole filesystems per layer (vfs) or no directory at all, so they have none.
     pub fn diff_dir(&self, chain_id: &Digest, diff_id: &Digest) -> Result<PathBuf, StorageError> {
-        let dir = self.layer_dir(chain_id, diff_id)?;
-        let cache_id_path = dir.join("cache-id");
-        let cache_id = read_capped(&cache_id_path, 128)?;
-        let cache_id = String::from_utf8_lossy(&cache_id).trim().to_owned();
-        let driver = self.base.file_name().and_then(|d| d.to_str()).unwrap_or("");
-        let root = self.base.parent().and_then(Path::parent);
-        let valid = !cache_id.is_empty() && cache_id.bytes().all(|b| b.is_ascii_alphanumeric());
-        match root {
-            Some(root) if valid && driver == "overlay2" => {
-                Ok(root.join(driver).join(cache_id).join("diff"))
-            }
-            _ => Err(StorageError::Io {
-                path: cache_id_path,
-                source: std::io::Error::other(format!(
-                    "no unpacked layer directory (driver {driver}, cache id {cache_id:?})"
-                )),
-            }),
+        match &self.kind {
+            Kind::Graph { base } => graph_diff_dir(base, chain_id, diff_id),
+            Kind::Containers(store) => store.diff_dir(chain_id, diff_id),
         }
+    }
+}
+
+/// `layerdb/sha256/<chain-id>/`, checked to record `diff_id` as its diff.
+fn graph_layer_dir(
+    base: &Path,
+    chain_id: &Digest,
+    diff_id: &Digest,
+) -> Result<PathBuf, StorageError> {
+    let dir = base.join("layerdb/sha256").join(chain_id.hex());
+    let diff_path = dir.join("diff");
+    let recorded = read_capped(&diff_path, 128)?;
+    let recorded = String::from_utf8_lossy(&recorded).trim().to_owned();
+    if recorded != diff_id.as_str() {
+        return Err(StorageError::DiffMismatch {
+            path: diff_path,
+            expected: diff_id.clone(),
+            found: recorded.chars().take(80).collect(),
+        });
+    }
+    Ok(dir)
+}
+
+fn graph_diff_dir(
+    base: &Path,
+    chain_id: &Digest,
+    diff_id: &Digest,
+) -> Result<PathBuf, StorageError> {
+    let dir = graph_layer_dir(base, chain_id, diff_id)?;
+    let cache_id_path = dir.join("cache-id");
+    let cache_id = read_capped(&cache_id_path, 128)?;
+    let cache_id = String::from_utf8_lossy(&cache_id).trim().to_owned();
+    let driver = base.file_name().and_then(|d| d.to_str()).unwrap_or("");
+    let root = base.parent().and_then(Path::parent);
+    match root {
+        Some(root) if is_plain_name(&cache_id) && driver == "overlay2" => {
+            Ok(root.join(driver).join(cache_id).join("diff"))
+        }
+        _ => Err(no_diff_dir(cache_id_path, driver, &cache_id)),
+    }
+}
+
+/// A store-recorded ID that is safe as one path component.
+fn is_plain_name(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+fn no_diff_dir(path: PathBuf, driver: &str, id: &str) -> StorageError {
+    StorageError::Io {
+        path,
+        source: std::io::Error::other(format!(
+            "no unpacked layer directory (driver {driver}, layer {id:?})"
+        )),
     }
 }
 

@@ -1,8 +1,10 @@
 //! Podman as a daemon source: Debian's podman 4.3 serving its Docker-compatible API
-//! (`podman system service`) on a private socket, with a private store (vfs driver), is
-//! read through `--docker-host unix://…` like dockerd. An image loaded into it analyses
-//! with the same figures as its `docker save` archive (dive's document, apart from the
-//! layer IDs, which name Podman's export members), and Podman's short names
+//! (`podman system service`) on a private socket, with a private store (overlay driver),
+//! is read through `--docker-host unix://…` like dockerd. An image loaded into it
+//! analyses with the same figures as its `docker save` archive (dive's document, apart
+//! from the layer IDs, which name each source's archive members), both from
+//! containers/storage's tar-split files (the fast path) and from Podman's export; file
+//! contents come from the overlay diff directories; Podman's short names
 //! (`localhost/NAME`) resolve from the bare name.
 
 use crate::dive_parity::{assert_same, run_dive};
@@ -25,7 +27,7 @@ fn podman_args(dir: &Path) -> Vec<String> {
     vec![
         format!("--root={}", dir.join("root").display()),
         format!("--runroot={}", dir.join("run").display()),
-        "--storage-driver=vfs".into(),
+        "--storage-driver=overlay".into(),
         "--events-backend=file".into(),
         "--cgroup-manager=cgroupfs".into(),
     ]
@@ -121,34 +123,73 @@ fn images_in_podman_analyse_like_their_archive() {
     );
 
     let host = format!("unix://{}", p.socket.display());
-    let out = dir.path().join("podman.json");
-    // The bare name, as `podman run` takes it; Podman lists it as localhost/NAME.
-    let run = strata(
-        &[
+    let cache = dir.path().join("cache");
+    let analyze = |extra: &[&str], out: &Path, cache: &Path| {
+        // The bare name, as `podman run` takes it; Podman lists it as localhost/NAME.
+        let mut args = vec![
             "analyze",
             "--docker-host",
             &host,
             &tag,
             "--format",
             "dive-json",
-            "-v",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        &dir.path().join("cache"),
-    );
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["-v", "-o", out.to_str().unwrap()]);
+        let run = strata(&args, cache);
+        let err = String::from_utf8_lossy(&run.stderr).into_owned();
+        assert!(run.status.success(), "{err}");
+        let doc: Value = serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap();
+        (doc, err)
+    };
+    let dive = without_ids(run_dive(dir.path(), &archive));
+
+    // containers/storage's tar-split files, no export.
+    let (ours, err) = analyze(&[], &dir.path().join("store.json"), &cache);
     assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+        err.contains("from layer store: 2, from export: 0"),
+        "the fast path was not taken: {err}"
     );
-    let ours: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-    let dive = run_dive(dir.path(), &archive);
     assert_same(
-        "podman image vs dive on its archive",
-        &without_ids(dive),
+        "podman (layer store) vs dive on its archive",
+        &dive,
         &without_ids(ours),
     );
+
+    // Podman's export, for the same figures.
+    let (exported, err) = analyze(
+        &["--no-layer-store", "--no-cache"],
+        &dir.path().join("export.json"),
+        &cache,
+    );
+    assert!(err.contains("from layer store: 0, from export: 2"), "{err}");
+    assert_same(
+        "podman (export) vs dive on its archive",
+        &dive,
+        &without_ids(exported),
+    );
+
+    // File contents from the overlay diff directories: the final file, and the version
+    // that layer 1 deleted but layer 0 still ships.
+    let cat = |extra: &[&str]| {
+        let mut args = vec!["cat", "--docker-host", &host, &tag];
+        args.extend_from_slice(extra);
+        strata(&args, &cache)
+    };
+    let os = cat(&["/etc/os-release"]);
+    assert!(
+        os.status.success(),
+        "{}",
+        String::from_utf8_lossy(&os.stderr)
+    );
+    assert_eq!(os.stdout, b"NAME=podman-test\n");
+    let deleted = cat(&["/var/cache.bin", "--layer", "0"]);
+    assert!(
+        deleted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deleted.stderr)
+    );
+    assert_eq!(deleted.stdout, vec![3u8; 50_000]);
 
     let missing = strata(
         &["analyze", "--docker-host", &host, "podman/none:1"],
