@@ -138,7 +138,150 @@ fn index<R: Read>(
     let compression = dec.compression();
     // An uncompressed blob's digest is its diff ID: don't hash the same bytes twice.
     dec.source_mut().hashing = compression != Compression::None && known_blob.is_none();
-    let tar = hash::Hashing::new(dec, None);
+    let (tar, dec) = index_tar(dec, expected_diff_id, limits)?;
+    let compressed_size = dec.compressed_bytes();
+    let mut blob = dec.into_inner();
+    check_drained(&mut blob, compression)?;
+    let (blob_digest, _, _) = blob.finish();
+    Ok(tar.into_index(
+        compression,
+        compressed_size,
+        known_blob.cloned().unwrap_or(blob_digest),
+    ))
+}
+
+/// [`index_layer_prehashed`] with decompression on a thread of its own, so inflating
+/// overlaps hashing and parsing the tar (two cores make a gzip layer up to twice as
+/// fast). Same checks, same errors, same index.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn index_layer_prehashed_threaded<R: Read + Send>(
+    blob: R,
+    expected_diff_id: &Digest,
+    blob_digest: &Digest,
+    limits: &Limits,
+) -> Result<LayerIndex, LayerError> {
+    let mut dec = Decoder::new(blob, limits)?;
+    let compression = dec.compression();
+    if compression == Compression::None {
+        // Nothing to inflate: one thread hashes and parses as fast.
+        let (tar, _) = index_tar(dec, Some(expected_diff_id), limits)?;
+        return Ok(tar.into_index(compression, 0, blob_digest.clone()));
+    }
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(INFLATED_CHUNKS);
+        let inflater = scope.spawn(move || loop {
+            let mut chunk = vec![0u8; BUF];
+            match crate::compress::read_up_to(&mut dec, &mut chunk) {
+                Ok(0) => return Some(dec),
+                Ok(n) => {
+                    chunk.truncate(n);
+                    if tx.send(Ok(chunk)).is_err() {
+                        return None; // the parser stopped first; its error is the answer
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return None;
+                }
+            }
+        });
+        let parsed = index_tar(Inflated::new(rx), Some(expected_diff_id), limits);
+        // Dropping the receiver (with `parsed`'s source) lets a blocked inflater end.
+        let parsed = parsed.map(|(tar, _)| tar);
+        let dec = inflater
+            .join()
+            .map_err(|_| LayerError::Io(io::Error::other("the decompression thread panicked")))?;
+        let tar = parsed?;
+        let dec =
+            dec.ok_or_else(|| LayerError::Io(io::Error::other("decompression stopped early")))?;
+        let compressed_size = dec.compressed_bytes();
+        check_drained(&mut dec.into_inner(), compression)?;
+        Ok(tar.into_index(compression, compressed_size, blob_digest.clone()))
+    })
+}
+
+/// Inflated chunks queued between the decompression thread and the parser (4 MiB).
+#[cfg(not(target_arch = "wasm32"))]
+const INFLATED_CHUNKS: usize = 16;
+
+/// `Read` over chunks from the decompression thread.
+#[cfg(not(target_arch = "wasm32"))]
+struct Inflated {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Inflated {
+    fn new(rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>) -> Self {
+        Inflated {
+            rx,
+            chunk: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Read for Inflated {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0), // the inflater finished
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl TarSource for Inflated {}
+
+/// What reading the uncompressed tar found.
+struct TarRead {
+    diff_id: Digest,
+    tar_size: u64,
+    entries: Vec<Entry>,
+    warnings: Vec<LayerWarning>,
+}
+
+impl TarRead {
+    fn into_index(
+        self,
+        compression: Compression,
+        compressed_size: u64,
+        blob: Digest,
+    ) -> LayerIndex {
+        let compressed = compression != Compression::None;
+        LayerIndex {
+            diff_id: self.diff_id,
+            tar_size: self.tar_size,
+            compression,
+            compressed_size: compressed.then_some(compressed_size),
+            blob_digest: compressed.then_some(blob),
+            entries: self.entries,
+            warnings: self.warnings,
+        }
+    }
+}
+
+/// Hashes and parses an uncompressed tar stream to its end, checking the diff ID;
+/// returns the source, drained.
+fn index_tar<S: TarSource>(
+    src: S,
+    expected_diff_id: Option<&Digest>,
+    limits: &Limits,
+) -> Result<(TarRead, S), LayerError> {
+    let tar = hash::Hashing::new(src, None);
     let mut tr = TarReader::with_source(tar, limits);
     let mut buf = vec![0u8; BUF];
     let entries = index_entries(&mut tr, limits, &mut buf)?;
@@ -146,17 +289,7 @@ fn index<R: Read>(
     let mut tar = tr.into_source();
     let trailer =
         drain_trailer(&mut tar, &mut buf).map_err(|e| LayerError::from_io(e, tar.count()))?;
-    let (diff_id, tar_size, dec) = tar.finish();
-    let compressed_size = dec.compressed_bytes();
-    let mut blob = dec.into_inner();
-    let extra = drain_count(&mut blob, &mut buf).map_err(LayerError::Io)?;
-    if extra > 0 {
-        return Err(LayerError::TrailingData {
-            compression,
-            bytes: extra,
-        });
-    }
-    let (blob_digest, _, _) = blob.finish();
+    let (diff_id, tar_size, src) = tar.finish();
     if let Some(expected) = expected_diff_id {
         if *expected != diff_id {
             return Err(LayerError::DiffIdMismatch {
@@ -165,17 +298,28 @@ fn index<R: Read>(
             });
         }
     }
-    let compressed = compression != Compression::None;
     let warnings = layer_warnings(&entries, tar_size, end_marker, globals, trailer);
-    Ok(LayerIndex {
-        diff_id,
-        tar_size,
-        compression,
-        compressed_size: compressed.then_some(compressed_size),
-        blob_digest: compressed.then(|| known_blob.cloned().unwrap_or(blob_digest)),
-        entries,
-        warnings,
-    })
+    Ok((
+        TarRead {
+            diff_id,
+            tar_size,
+            entries,
+            warnings,
+        },
+        src,
+    ))
+}
+
+/// Fails when anything follows the compressed stream.
+fn check_drained(rest: &mut impl Read, compression: Compression) -> Result<(), LayerError> {
+    let extra = drain_count(rest, &mut vec![0u8; BUF]).map_err(LayerError::Io)?;
+    if extra > 0 {
+        return Err(LayerError::TrailingData {
+            compression,
+            bytes: extra,
+        });
+    }
+    Ok(())
 }
 
 /// The most file bytes (logical sizes, sparse included) one layer may declare: 1 PiB.

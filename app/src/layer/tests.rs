@@ -482,3 +482,71 @@ mod proptests {
         }
     }
 }
+
+/// The threaded indexer against the one-thread one on the same blob: the same index,
+/// or errors of the same kind.
+fn both(blob: &[u8], diff_id: &Digest, limits: &Limits) -> (String, String) {
+    let known = Digest::of(blob);
+    let one = index_layer_prehashed(ShortReads::new(blob), diff_id, &known, limits, &mut |_| {});
+    let two = index_layer_prehashed_threaded(ShortReads::new(blob), diff_id, &known, limits);
+    match (one, two) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a, b);
+            ("ok".into(), "ok".into())
+        }
+        (a, b) => (
+            a.map(|_| "ok".to_owned()).unwrap_or_else(|e| e.to_string()),
+            b.map(|_| "ok".to_owned()).unwrap_or_else(|e| e.to_string()),
+        ),
+    }
+}
+
+#[test]
+fn threaded_indexing_matches_one_thread_on_good_and_bad_blobs() {
+    let tar = sample();
+    let id = Digest::of(&tar);
+    let limits = Limits::default();
+    // A gzip layer several chunks long, a multi-member one and a plain tar.
+    let mut big = TarBuilder::new();
+    for i in 0..40 {
+        big.file(&format!("f{i}"), &vec![i as u8; 100_000]);
+    }
+    big.end();
+    let big = big.bytes();
+    assert_eq!(
+        both(&gzip(&big), &Digest::of(&big), &limits),
+        ("ok".into(), "ok".into())
+    );
+    let mut multi = gzip(&tar[..1024]);
+    multi.extend(gzip(&tar[1024..]));
+    assert_eq!(both(&multi, &id, &limits), ("ok".into(), "ok".into()));
+    assert_eq!(both(&tar, &id, &limits), ("ok".into(), "ok".into()));
+
+    let mut junk = gzip(&tar);
+    junk.extend_from_slice(b"junk");
+    let mut bad_crc = gzip(&tar);
+    let at = bad_crc.len() - 7;
+    bad_crc[at] ^= 0xff;
+    let gz = gzip(&tar);
+    let truncated = &gz[..gz.len() - 8];
+    let mut zeros = TarBuilder::new();
+    zeros.file("zeros", &vec![0u8; 8 << 20]).end();
+    let bomb = gzip(&zeros.bytes());
+    let tight = Limits {
+        ratio_grace: 1 << 20,
+        max_compression_ratio: 50,
+        ..Limits::default()
+    };
+    let wrong = Digest::of(b"other");
+    for (what, blob, diff_id, limits) in [
+        ("trailing data", &junk[..], &id, &limits),
+        ("bad crc", &bad_crc[..], &id, &limits),
+        ("truncated", truncated, &id, &limits),
+        ("bomb", &bomb[..], &Digest::of(&zeros.bytes()), &tight),
+        ("wrong diff id", &gz[..], &wrong, &limits),
+    ] {
+        let (one, two) = both(blob, diff_id, limits);
+        assert_ne!(one, "ok", "{what}");
+        assert_eq!(one, two, "{what}");
+    }
+}

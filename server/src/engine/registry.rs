@@ -364,7 +364,9 @@ fn index_while_writing(
     };
     // The client hashes the compressed bytes as they arrive and fails the stream (so
     // this read) when they do not match.
-    let idx = app::layer::index_layer_prehashed(reader, diff_id, &blob.digest, limits, &mut |_| {})
+    // Inflating (and writing the blob) runs on a thread of its own, beside hashing and
+    // parsing the tar.
+    let idx = app::layer::index_layer_prehashed_threaded(reader, diff_id, &blob.digest, limits)
         .map_err(|e| e.to_string())?;
     check_blob(&idx, blob)?;
     Ok((idx, partial))
