@@ -217,6 +217,24 @@ impl Registry {
             .arg(format!("docker://{}/{repo_tag}", self.addr)));
     }
 
+    /// Deletes the blob of the top layer of `repository:tag` from the repository (the
+    /// manifest stays), so a download of the tag fails: plain registry only.
+    pub fn delete_top_layer_blob(&self, repository: &str, tag: &str) {
+        assert!(!self.auth, "plain registry only");
+        let raw = run(Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{}/{repository}:{tag}", self.addr)));
+        let manifest: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        let layers = manifest["layers"].as_array().unwrap();
+        let digest = layers.last().unwrap()["digest"].as_str().unwrap();
+        run(Command::new("curl").args([
+            "-sSf",
+            "-X",
+            "DELETE",
+            &format!("http://{}/v2/{repository}/blobs/{digest}", self.addr),
+        ]));
+    }
+
     /// Puts a multi-platform index over manifests already pushed to `repository`:
     /// `(platform "os/arch", tag)` pairs; the index is tagged `tag`.
     pub fn push_index(&self, repository: &str, entries: &[(&str, &str)], tag: &str) {

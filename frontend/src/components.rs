@@ -22,7 +22,7 @@ mod version_diff;
 mod version_picker;
 mod wasted_panel;
 
-pub use analysis_progress::AnalysisProgress;
+pub use analysis_progress::{AnalysisProgress, JobStart};
 pub use compare_layers::CompareLayers;
 pub use compare_with::CompareWith;
 pub use config_diff::ConfigDiffView;

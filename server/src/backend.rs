@@ -12,10 +12,12 @@
 mod daemon;
 mod exports;
 mod hosts;
+mod progress;
 mod sources;
 
 pub use daemon::DaemonBackend;
 pub use hosts::{Host, HostSpec, HostsBackend};
+pub use progress::progress_sink;
 pub use sources::{open_sources, OpenError, OpenedSource, SourcesBackend, MAX_KEPT_UPLOADS};
 
 use crate::content::{LayerBytes, LocateError};

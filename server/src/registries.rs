@@ -253,15 +253,25 @@ impl Registries {
     }
 }
 
+/// A tag resolved to the image it names, ready to load ([`Registries::prepare`]).
+#[derive(Debug, Clone)]
+pub struct PreparedTag {
+    pub source: crate::source::Source,
+    pub options: LoadOptions,
+    /// The image's ID: its config's digest, known from the manifest before any layer is read.
+    pub image_id: app::model::Digest,
+}
+
 impl Registries {
-    /// Loads a tag as an image (downloading what the cache lacks).
-    pub async fn open(
+    /// Resolves a tag (through an index by `platform`) to the image it names, reading
+    /// only manifests: the load itself is [`Registries::load`], run by a job.
+    pub async fn prepare(
         &self,
         name: &str,
         repository: &str,
         tag: &str,
         platform: Option<&str>,
-    ) -> Result<crate::backend::OpenedSource, RegistriesError> {
+    ) -> Result<PreparedTag, RegistriesError> {
         let r = self.reference(name, repository, Some(tag))?;
         let platform =
             platform
@@ -271,18 +281,28 @@ impl Registries {
                     what: "platform",
                     message: e.to_string(),
                 })?;
-        let source = crate::source::Source::Registry(r);
+        let options = LoadOptions { platform };
+        let resolved = engine_registry::resolve(self.client()?, &r, &options).await?;
+        Ok(PreparedTag {
+            source: crate::source::Source::Registry(r),
+            options,
+            image_id: resolved.manifest.config.digest.clone(),
+        })
+    }
+
+    /// Loads a prepared tag (downloading what the cache lacks), reporting to `progress`.
+    pub async fn load(
+        &self,
+        tag: &PreparedTag,
+        progress: std::sync::Arc<dyn crate::progress::ProgressSink>,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> Result<crate::backend::OpenedSource, RegistriesError> {
         let loaded = self
             .engine
-            .load(
-                &source,
-                &LoadOptions { platform },
-                std::sync::Arc::new(crate::progress::NoProgress),
-                tokio_util::sync::CancellationToken::new(),
-            )
+            .load(&tag.source, &tag.options, progress, cancel)
             .await?;
         Ok(crate::backend::OpenedSource {
-            source: source.to_string(),
+            source: tag.source.to_string(),
             image: loaded.image,
         })
     }

@@ -2,7 +2,8 @@
 //! and a real server started with `--registry`: the registry card, its repository, the
 //! tag table with dates, sizes and the size trend, the platform picker of a
 //! multi-platform tag, opening a tag onto its image page, and a comparison of that
-//! registry image with a local daemon image that names the update cost.
+//! registry image with a local daemon image that names the update cost; the tag table
+//! once more in the dark theme.
 
 use anyhow::{ensure, Context, Result};
 use e2e::registry;
@@ -37,6 +38,12 @@ async fn registries_page_lists_tags_picks_platforms_and_opens_images() -> Result
         &[("linux/amd64", "1"), ("linux/arm64", "2")],
         "multi",
     );
+    // A tag whose top layer blob is gone from the registry: opening it fails, clearly.
+    let broken_text = format!("broken {}\n", std::process::id());
+    let broken_files: [(&str, &[u8]); 1] = [("app/run.sh", broken_text.as_bytes())];
+    let broken = TestImage::build("reg-broken", ONE, &broken_files)?;
+    reg.push_daemon_image(&broken.tag, &format!("{repo}:broken"));
+    reg.delete_top_layer_blob(&repo, "broken");
 
     let h = Harness::start_with_args(
         ServerOptions::default(),
@@ -67,7 +74,7 @@ async fn registries_page_lists_tags_picks_platforms_and_opens_images() -> Result
                 filled += 1;
             }
         }
-        Ok((rows.len() == 3 && filled == 3).then_some(rows))
+        Ok((rows.len() == 4 && filled == 4).then_some(rows))
     })
     .await
     .with_context(|| h.server_log())?;
@@ -76,9 +83,9 @@ async fn registries_page_lists_tags_picks_platforms_and_opens_images() -> Result
         names.push(r.attr("data-tag").await?.unwrap_or_default());
     }
     names.sort();
-    ensure!(names == ["1", "2", "multi"], "tags: {names:?}");
+    ensure!(names == ["1", "2", "broken", "multi"], "tags: {names:?}");
     let bars = h.all("[data-testid=trend-bar]").await?;
-    ensure!(bars.len() == 3, "one trend bar per tag: {}", bars.len());
+    ensure!(bars.len() == 4, "one trend bar per tag: {}", bars.len());
     h.screenshot("registries-tags").await?;
 
     // The multi-platform tag offers both platforms; arm64 is the second image.
@@ -121,5 +128,61 @@ async fn registries_page_lists_tags_picks_platforms_and_opens_images() -> Result
         "summary: {summary}"
     );
     h.screenshot("registries-compare").await?;
-    h.finish().await
+    h.finish().await?;
+
+    // The same tag table in the dark theme: really dark, every tag still sized.
+    let dark = Harness::start_with_browser(
+        ServerOptions::default(),
+        &["--registry", &format!("team={}", reg.addr)],
+        &["--force-dark-mode"],
+    )
+    .await?;
+    dark.goto(&format!("/registries?registry=team&repository={repo}"))
+        .await?;
+    eventually("four sized tags in the dark theme", || async {
+        let mut filled = 0;
+        for s in dark.all("[data-testid=tag-compressed]").await? {
+            if !s.text().await?.trim().is_empty() {
+                filled += 1;
+            }
+        }
+        Ok((filled == 4).then_some(()))
+    })
+    .await
+    .with_context(|| dark.server_log())?;
+    let lum = dark
+        .client
+        .execute(
+            "const c = getComputedStyle(document.body).backgroundColor.match(/[\\d.]+/g).map(Number);
+             return (0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]) / 255;",
+            vec![],
+        )
+        .await?
+        .as_f64()
+        .context("luminance")?;
+    ensure!(lum < 0.3, "dark theme background luminance {lum}");
+    dark.screenshot("registries-tags-dark").await?;
+
+    // Open on the tag without blobs: the opening panel names the registry's answer.
+    dark.client
+        .find(Locator::Css(
+            "[data-testid=tag-row][data-tag=broken] [data-testid=open-tag]",
+        ))
+        .await?
+        .click()
+        .await?;
+    let failed = dark
+        .wait_testid("analysis-failed")
+        .await
+        .with_context(|| dark.server_log())?
+        .text()
+        .await?;
+    ensure!(
+        failed.starts_with("Opening the tag failed: ") && failed.contains("blob"),
+        "failure: {failed}"
+    );
+    let opening = dark.wait_testid("opening").await?.text().await?;
+    ensure!(opening.contains("Opening broken"), "panel: {opening}");
+    dark.screenshot("registries-open-failed").await?;
+    dark.finish().await
 }

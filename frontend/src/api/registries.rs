@@ -3,7 +3,7 @@
 
 use super::{fetch_json, ApiError, BASE};
 use crate::routes::encode_query as enc;
-use app::api::{ImageSummary, NamePage, OpenTag, RegistryInfo, TagDetail};
+use app::api::{JobInfo, NamePage, OpenTag, RegistryInfo, TagDetail};
 use gloo_net::http::Request;
 
 /// `GET /registries`.
@@ -55,8 +55,8 @@ pub async fn tag(name: &str, repository: &str, tag: &str) -> Result<TagDetail, A
     .await
 }
 
-/// `POST /registries/{name}/open`.
-pub async fn open(name: &str, body: &OpenTag) -> Result<ImageSummary, ApiError> {
+/// `POST /registries/{name}/open`: the job that downloads and analyses the tag.
+pub async fn open(name: &str, body: &OpenTag) -> Result<JobInfo, ApiError> {
     let builder = Request::post(&format!("{BASE}/registries/{}/open", enc(name)));
     let (_, text) = super::fetch_text_json(builder, body).await?;
     super::decode(&text)

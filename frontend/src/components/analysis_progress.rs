@@ -1,10 +1,13 @@
-//! Starts (or joins) the image's analysis job and shows its progress from the SSE
-//! stream (or its place in the server's export queue); calls `on_done` once the result
-//! is available. A Cancel button detaches this page's stream and cancels the job when
+//! Starts (or joins) an analysis job — an image's, or the one that downloads a registry
+//! tag ([`JobStart`]) — and shows its progress from the SSE stream (or its place in the
+//! server's export queue); calls `on_done` with the image's ID once the result is
+//! available. A Cancel button detaches this page's stream and cancels the job when
 //! nobody else watches it; a cancelled job can be retried.
 
 use crate::api::{self, JobEvents};
-use app::api::{Digest, ErrorCode, JobEvent, JobId, JobInfo, JobState, Progress};
+use app::api::{
+    Digest, ErrorCode, JobEvent, JobId, JobInfo, JobState, LoadStage, OpenTag, Progress,
+};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use std::cell::RefCell;
@@ -22,11 +25,52 @@ enum Phase {
     LeftRunning(String),
 }
 
+/// How the bar's job is started (and started again by Retry).
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobStart {
+    /// `POST /images/{id}/analysis`.
+    Analysis(Digest),
+    /// `POST /registries/{name}/open`: the job that downloads and analyses a tag.
+    OpenTag { registry: String, tag: OpenTag },
+}
+
+impl From<Digest> for JobStart {
+    fn from(id: Digest) -> Self {
+        JobStart::Analysis(id)
+    }
+}
+
+impl JobStart {
+    /// The words before a failure's message.
+    fn failed_label(&self) -> &'static str {
+        match self {
+            JobStart::Analysis(_) => "Analysis failed",
+            JobStart::OpenTag { .. } => "Opening the tag failed",
+        }
+    }
+
+    async fn start(&self) -> Result<JobInfo, api::ApiError> {
+        match self {
+            JobStart::Analysis(id) => api::start_analysis(id).await,
+            JobStart::OpenTag { registry, tag } => api::registries::open(registry, tag).await,
+        }
+    }
+}
+
 /// The line under the bar while the job runs.
 fn running_text(p: &Progress) -> String {
-    match p.queue_position {
-        Some(k) => format!("Queued, position {k}: waiting for a free export slot"),
-        None => format!(
+    match (p.queue_position, p.stage) {
+        (Some(k), _) => format!("Queued, position {k}: waiting for a free export slot"),
+        (None, Some(LoadStage::Downloading)) => format!(
+            "Downloading layers: {} of {} done · {}{}",
+            p.layer,
+            p.layers,
+            app::fmt::size(p.bytes),
+            p.total_bytes
+                .map(|t| format!(" of {}", app::fmt::size(t)))
+                .unwrap_or_default()
+        ),
+        (None, _) => format!(
             "Reading layers: {} of {} · {} read",
             p.layer,
             p.layers,
@@ -69,11 +113,13 @@ fn phase_of(info: JobInfo) -> Phase {
     }
 }
 
-/// The progress bar of one image's analysis.
+/// The progress bar of one analysis job.
 #[component]
-pub fn AnalysisProgress(image_id: Digest, on_done: Callback<()>) -> impl IntoView {
+pub fn AnalysisProgress(#[prop(into)] start: JobStart, on_done: Callback<Digest>) -> impl IntoView {
     let (phase, set_phase) = signal(Phase::Starting);
     let job_id: RwSignal<Option<JobId>> = RwSignal::new(None);
+    let job_image: RwSignal<Option<Digest>> = RwSignal::new(None);
+    let failed_label = start.failed_label();
     let attempt = RwSignal::new(0u32);
     let viewer = new_viewer_name();
     let live: Rc<RefCell<Option<JobEvents>>> = Rc::default();
@@ -90,7 +136,9 @@ pub fn AnalysisProgress(image_id: Digest, on_done: Callback<()>) -> impl IntoVie
     let set = move |p: Phase| {
         if p == Phase::Done {
             set_phase.set(Phase::Done);
-            on_done.run(());
+            if let Some(id) = job_image.get_untracked() {
+                on_done.run(id);
+            }
         } else {
             set_phase.set(p);
         }
@@ -118,13 +166,14 @@ pub fn AnalysisProgress(image_id: Digest, on_done: Callback<()>) -> impl IntoVie
     let listen = Rc::new(listen);
     Effect::new(move |_| {
         attempt.track();
-        let id = image_id.clone();
+        let start = start.clone();
         let listen = listen.clone();
         set_phase.set(Phase::Starting);
         leptos::task::spawn_local(async move {
-            match api::start_analysis(&id).await {
+            match start.start().await {
                 Ok(job) => {
                     job_id.set(Some(job.id.clone()));
+                    job_image.set(Some(job.image_id.clone()));
                     let running = job.state == JobState::Running;
                     let id = job.id.clone();
                     set(phase_of(job));
@@ -189,7 +238,7 @@ pub fn AnalysisProgress(image_id: Digest, on_done: Callback<()>) -> impl IntoVie
         .into_any(),
         Phase::Failed(message) => view! {
             <div class="notice notice-error" role="alert" data-testid="analysis-failed">
-                {format!("Analysis failed: {message}")}
+                {format!("{failed_label}: {message}")}
             </div>
         }
         .into_any(),

@@ -126,7 +126,7 @@ fn pending_view(p: ComparePending, on_all_done: Callback<()>) -> impl IntoView {
             view! {
                 <div class="pending-image" data-testid="compare-pending-image">
                     <code>{short}</code>
-                    <AnalysisProgress image_id=j.image_id.clone() on_done=Callback::new(move |_| {
+                    <AnalysisProgress start=j.image_id.clone() on_done=Callback::new(move |_| {
                         done.update(|d| *d += 1);
                         if done.get_untracked() >= total {
                             on_all_done.run(());

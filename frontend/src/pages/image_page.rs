@@ -102,7 +102,7 @@ fn analysis_section(
     view! {
         <section class="panel" data-testid="analysis-panel">
             <h2>"Analysis"</h2>
-            <AnalysisProgress image_id=image_id on_done=Callback::new(move |_| analysed.set(true))/>
+            <AnalysisProgress start=image_id on_done=Callback::new(move |_| analysed.set(true))/>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match analysis.await {

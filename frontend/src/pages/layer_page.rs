@@ -162,7 +162,7 @@ fn LayerView(id: Digest) -> impl IntoView {
             }}
             {move || (!ready.get()).then(|| {
                 let image_id = id.get();
-                view! { <AnalysisProgress image_id=image_id on_done=Callback::new(move |_| ready.set(true))/> }
+                view! { <AnalysisProgress start=image_id on_done=Callback::new(move |_| ready.set(true))/> }
             })}
             {move || ready.get().then(|| view! {
                 <div class=move || if open_file.read().is_some() { "explorer-body with-viewer" } else { "explorer-body" }>

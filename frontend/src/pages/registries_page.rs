@@ -6,9 +6,9 @@
 
 use crate::api::registries as api;
 use crate::api::ApiError;
-use crate::components::ErrorNotice;
+use crate::components::{AnalysisProgress, ErrorNotice, JobStart};
 use crate::routes::AppRoute;
-use app::api::{ErrorCode, OpenTag, TagDetail};
+use app::api::{Digest, ErrorCode, OpenTag, TagDetail};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
@@ -252,10 +252,14 @@ fn TagTable(registry: String, repository: String) -> impl IntoView {
             }
         });
     }
-    let opening = RwSignal::new(None::<String>);
-    let open_error = RwSignal::new(None::<ApiError>);
+    // The tag being opened and the job that downloads it; its progress bar goes to
+    // the image page when done.
+    let opening = RwSignal::new(None::<(String, JobStart)>);
     let chosen = RwSignal::new(HashMap::<String, String>::new());
     let navigate = use_navigate();
+    let go_to_image = Callback::new(move |id: Digest| {
+        navigate(&AppRoute::Image { id }.path(), Default::default())
+    });
     let open = {
         let registry = registry.clone();
         let repository = repository.clone();
@@ -265,19 +269,11 @@ fn TagTable(registry: String, repository: String) -> impl IntoView {
                 tag: tag.clone(),
                 platform: chosen.get_untracked().get(&tag).cloned(),
             };
-            let registry = registry.clone();
-            let navigate = navigate.clone();
-            opening.set(Some(tag));
-            open_error.set(None);
-            spawn_local(async move {
-                match api::open(&registry, &body).await {
-                    Ok(image) => {
-                        navigate(&AppRoute::Image { id: image.id }.path(), Default::default())
-                    }
-                    Err(e) => open_error.set(Some(e)),
-                }
-                opening.set(None);
-            });
+            let start = JobStart::OpenTag {
+                registry: registry.clone(),
+                tag: body,
+            };
+            opening.set(Some((tag, start)));
         }
     };
     let rows = move || {
@@ -290,11 +286,6 @@ fn TagTable(registry: String, repository: String) -> impl IntoView {
                 let failed = f.get(&t).cloned();
                 let open = open.clone();
                 let tag = t.clone();
-                let busy = move || opening.get().is_some();
-                let this_busy = {
-                    let t = t.clone();
-                    move || opening.get().as_deref() == Some(t.as_str())
-                };
                 let picker = detail.as_ref().filter(|d| d.platforms.len() > 1).map(|d| {
                     let t = t.clone();
                     let current = d.platform.clone().unwrap_or_default();
@@ -322,9 +313,9 @@ fn TagTable(registry: String, repository: String) -> impl IntoView {
                         </td>
                         <td>
                             {failed.map(|e| view! { <span class="notice-inline" title=e.clone()>"unreadable"</span> })}
-                            <button class="btn" data-testid="open-tag" disabled=busy
+                            <button class="btn" data-testid="open-tag"
                                 on:click=move |_| open(tag.clone())>
-                                {move || if this_busy() { "Opening…" } else { "Open" }}
+                                "Open"
                             </button>
                         </td>
                     </tr>
@@ -334,9 +325,12 @@ fn TagTable(registry: String, repository: String) -> impl IntoView {
     };
     view! {
         {move || error.get().map(|e| view! { <ErrorNotice what="the tags" error=e/> })}
-        {move || open_error.get().map(|e| view! { <ErrorNotice what="the image" error=e/> })}
-        {move || opening.get().map(|t| view! {
-            <p class="notice" data-testid="opening">{format!("Opening {t}: downloading the layers Strata has not read yet…")}</p>
+        {move || opening.get().map(|(t, start)| view! {
+            <section class="panel" data-testid="opening">
+                <h2>{format!("Opening {t}")}</h2>
+                <p class="muted">"Downloading the layers Strata has not read yet, then analysing them."</p>
+                <AnalysisProgress start=start on_done=go_to_image/>
+            </section>
         })}
         {move || trend_view(trend(&tags.get(), &details.get()))}
         <section class="panel">

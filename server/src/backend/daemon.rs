@@ -10,11 +10,10 @@
 use super::{Backend, BackendError, ImageFilters, ProgressFn, SharingInputs};
 use crate::content::LayerBytes;
 use crate::engine::{Engine, EngineConfig};
-use crate::progress::{LoadProgress, ProgressSink};
 use crate::single_flight::{Keep, SingleFlight};
 use crate::source::docker::DockerClient;
 use crate::source::{ImageRef, Source};
-use app::api::{DockerHealth, ImageDetail, ImageSummary, Progress, RunConfig};
+use app::api::{DockerHealth, ImageDetail, ImageSummary, RunConfig};
 use app::history::{self, HistoryItem};
 use app::limits::Limits;
 use app::model::{chain_ids, Digest, Image};
@@ -340,40 +339,6 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-/// Turns the engine's events into the API's cumulative progress.
-struct ProgressAdapter {
-    state: Mutex<Progress>,
-    out: ProgressFn,
-}
-
-impl ProgressSink for ProgressAdapter {
-    fn report(&self, event: LoadProgress) {
-        let mut p = self.state.lock();
-        match event {
-            LoadProgress::Stage { stage } => {
-                p.stage = Some(stage);
-                p.bytes = 0;
-                p.total_bytes = None;
-            }
-            LoadProgress::Bytes { done, total } => {
-                p.bytes = done;
-                p.total_bytes = total;
-            }
-            LoadProgress::Layer { index, count, .. } => {
-                p.layer = u32::try_from(index + 1).unwrap_or(u32::MAX);
-                p.layers = u32::try_from(count).unwrap_or(u32::MAX);
-            }
-        }
-        (self.out)(p.clone());
-    }
-
-    fn queued(&self, position: Option<usize>) {
-        let mut p = self.state.lock();
-        p.queue_position = position.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
-        (self.out)(p.clone());
-    }
-}
-
 fn parse_diff_ids(inspect: &bollard::models::ImageInspect) -> Result<Vec<Digest>, BackendError> {
     inspect
         .root_fs
@@ -465,10 +430,7 @@ impl Backend for DaemonBackend {
     ) -> BoxFuture<'static, Result<Arc<Image>, BackendError>> {
         let engine = self.engine.clone();
         async move {
-            let sink = Arc::new(ProgressAdapter {
-                state: Mutex::new(Progress::default()),
-                out: progress,
-            });
+            let sink = super::progress_sink(progress);
             // The job owns the load and cancels it when nobody waits any more.
             let loaded = engine
                 .load_daemon_image(&id, sink, cancel)

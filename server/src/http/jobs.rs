@@ -25,17 +25,29 @@ pub use job::{Job, NOBODY_WAITING};
 
 use super::analysis::AnalysedImage;
 use super::error::ApiError;
-use crate::backend::{Backend, ProgressFn};
+use crate::backend::{Backend, BackendError, ProgressFn};
 use app::api::{JobId, JobState, Progress};
 use app::model::{Digest, Image};
+use futures_util::future::BoxFuture;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 pub(super) use routes::owner_key;
 pub use routes::routes;
+
+/// A load that a job runs instead of [`Backend::load_image`] (a registry tag being
+/// opened): it gets the job's progress and cancellation, and returns the image.
+pub type LoadWork = Box<
+    dyn FnOnce(
+            ProgressFn,
+            CancellationToken,
+        ) -> BoxFuture<'static, Result<Arc<Image>, BackendError>>
+        + Send,
+>;
 
 /// How long a cancelled job's load may take to stop on its token before it is dropped.
 const CANCEL_WIND_DOWN: Duration = Duration::from_secs(5);
@@ -156,6 +168,26 @@ impl JobRegistry {
     /// `max_per_user` running ones. Joining a running or finished job is always allowed
     /// and counts as interest.
     pub fn start_as(&self, image: Digest, owner: Option<String>) -> Result<Arc<Job>, ApiError> {
+        self.start_with(image, owner, None)
+    }
+
+    /// Like [`JobRegistry::start_as`], but a new job runs `work` to load the image
+    /// (joining a running or finished job for the same image runs nothing).
+    pub fn start_loading(
+        &self,
+        image: Digest,
+        owner: Option<String>,
+        work: LoadWork,
+    ) -> Result<Arc<Job>, ApiError> {
+        self.start_with(image, owner, Some(work))
+    }
+
+    fn start_with(
+        &self,
+        image: Digest,
+        owner: Option<String>,
+        work: Option<LoadWork>,
+    ) -> Result<Arc<Job>, ApiError> {
         let mut jobs = self.jobs.lock();
         if let Some(job) = jobs.by_image.get(&image) {
             if !job.state().is_ended_without_result() {
@@ -185,13 +217,13 @@ impl JobRegistry {
         jobs.by_id.insert(job.id.clone(), job.clone());
         evict_finished(&mut jobs, MAX_KEPT_RESULTS);
         drop(jobs);
-        self.spawn(job.clone());
+        self.spawn(job.clone(), work);
         Ok(job)
     }
 
     /// Runs the load and the analysis in a task of its own, and the watchdog that
     /// cancels the job once nobody has waited for the grace period.
-    fn spawn(&self, job: Arc<Job>) {
+    fn spawn(&self, job: Arc<Job>, work: Option<LoadWork>) {
         let reporter = Arc::downgrade(&job);
         let progress: ProgressFn = Arc::new(move |p: Progress| {
             if let Some(job) = reporter.upgrade() {
@@ -204,9 +236,12 @@ impl JobRegistry {
                 });
             }
         });
-        let work = self
-            .backend
-            .load_image(job.image_id.clone(), progress, job.cancel.clone());
+        let work = match work {
+            Some(work) => work(progress, job.cancel.clone()),
+            None => self
+                .backend
+                .load_image(job.image_id.clone(), progress, job.cancel.clone()),
+        };
         let owner = job.clone();
         tokio::spawn(async move {
             let mut work = work;

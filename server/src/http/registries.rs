@@ -1,20 +1,26 @@
 //! Registry routes, HTTP only (the work is [`crate::registries`]):
 //! `GET /registries`, `GET /registries/{name}/repositories`, `GET /registries/{name}/tags`,
-//! `GET /registries/{name}/tag` and `POST /registries/{name}/open`, which loads a tag and
-//! lists it beside the other images (its page is then `/images/{id}` like any other).
+//! `GET /registries/{name}/tag` and `POST /registries/{name}/open`, which starts the
+//! analysis job that downloads a tag and lists it beside the other images (its page is
+//! then `/images/{id}` like any other; the job's events carry the download's progress).
 //! Only registries named at start are reachable: `name` selects one, never a URL.
 
+use super::auth::Principal;
 use super::error::ApiError;
 use super::extract::{ApiPath, ApiQuery};
+use super::jobs::{owner_key, LoadWork};
 use super::state::AppState;
 use super::upload::UploadTarget;
+use crate::backend::{progress_sink, BackendError, OpenedSource};
 use crate::registries::{Registries, RegistriesError};
-use app::api::{ImageSummary, NamePage, OpenTag, RegistryInfo, TagDetail};
-use axum::extract::State;
+use app::api::{JobInfo, NamePage, OpenTag, RegistryInfo, TagDetail};
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
+use futures_util::FutureExt as _;
 use serde::Deserialize;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// What the registry routes need: the registries and where opened tags are listed.
@@ -43,11 +49,13 @@ impl From<RegistriesError> for ApiError {
 }
 
 fn configured(state: &AppState) -> Result<&RegistryRoutes, ApiError> {
-    state.registries.as_deref().ok_or_else(|| {
-        ApiError::NotFound(
-            "no registries are configured; start strata with --registry NAME=HOST".into(),
-        )
-    })
+    state.registries.as_deref().ok_or_else(not_configured)
+}
+
+fn not_configured() -> ApiError {
+    ApiError::NotFound(
+        "no registries are configured; start strata with --registry NAME=HOST".into(),
+    )
 }
 
 #[derive(Deserialize)]
@@ -125,20 +133,57 @@ async fn tag(
     ))
 }
 
+/// Resolves the tag to its image ID, then loads it in an analysis job (joined if one
+/// runs or ran for that image): the answer is the job, whose events carry the download's
+/// progress; once loaded the image is listed, and its job's result is its analysis.
 async fn open(
     State(state): State<AppState>,
     ApiPath(p): ApiPath<Name>,
+    principal: Option<Extension<Principal>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Json(body): Json<OpenTag>,
-) -> Result<(StatusCode, Json<ImageSummary>), ApiError> {
-    let r = configured(&state)?;
-    let opened = r
+) -> Result<(StatusCode, Json<JobInfo>), ApiError> {
+    let routes = state.registries.clone().ok_or_else(not_configured)?;
+    let prepared = routes
         .registries
-        .open(
+        .prepare(
             &p.name,
             &body.repository,
             &body.tag,
             body.platform.as_deref(),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(r.target.add_upload(opened))))
+    let owner = owner_key(
+        principal.as_deref(),
+        peer.map(|Extension(ConnectInfo(a))| a),
+    );
+    let image_id = prepared.image_id.clone();
+    let source = prepared.source.to_string();
+    let loader = routes.clone();
+    let work: LoadWork = Box::new(move |progress, cancel| {
+        async move {
+            let opened = loader
+                .registries
+                .load(&prepared, progress_sink(progress), cancel)
+                .await
+                .map_err(|e| match e {
+                    RegistriesError::Engine(e) => BackendError::from(e),
+                    other => BackendError::Failed(other.to_string()),
+                })?;
+            let image = opened.image.clone();
+            loader.target.add_upload(opened);
+            Ok(image)
+        }
+        .boxed()
+    });
+    let job = state.jobs.start_loading(image_id, Some(owner), work)?;
+    // A job that had already loaded this image: list it again (it may have been
+    // dropped from the uploads since).
+    if let Some(done) = job.result() {
+        routes.target.add_upload(OpenedSource {
+            source,
+            image: done.image.clone(),
+        });
+    }
+    Ok((StatusCode::ACCEPTED, Json(job.info())))
 }

@@ -519,28 +519,58 @@ fn serve_browses_only_configured_registries_and_opens_tags_as_images() {
     assert_eq!(cross.0, 403, "{}", cross.1);
     let (status, text) = split(&server.post("/api/v1/registries/team/open", "text/plain", &body));
     assert_eq!(status, 415, "{text}");
+    // Open answers with the analysis job that downloads the tag; its events carry the
+    // download's progress, and once done the image is listed and analysed.
     let (status, opened) =
         split(&server.post("/api/v1/registries/team/open", "application/json", &body));
-    assert_eq!(status, 201, "{opened}");
-    let opened: Value = serde_json::from_str(&opened).unwrap();
-    assert_eq!(opened["id"], image.image_id().as_str());
+    assert_eq!(status, 202, "{opened}");
+    let job: Value = serde_json::from_str(&opened).unwrap();
     let id = image.image_id();
+    assert_eq!(job["image_id"], id.as_str(), "{opened}");
+    let job_id = job["id"].as_str().unwrap();
+    let events = server.get(&format!("/api/v1/jobs/{job_id}/events"));
+    assert_eq!(events.0, 200, "{}", events.1);
+    assert!(events.1.contains("event: done"), "{}", events.1);
+    let (status, info) = server.get(&format!("/api/v1/jobs/{job_id}"));
+    assert_eq!(status, 200, "{info}");
+    let info: Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(
+        (&info["progress"]["layer"], &info["progress"]["layers"]),
+        (&json!(2), &json!(2)),
+        "{info}"
+    );
+    let analysis = format!("/api/v1/images/{id}/analysis");
+    let (status, body) = server.get(&analysis);
+    assert_eq!(status, 200, "{body}");
     let (status, body) = server.get("/api/v1/images");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(id.as_str()), "{body}");
+    // Opening it again joins the finished job: nothing is downloaded twice.
+    let (status, again) = split(&server.post(
+        "/api/v1/registries/team/open",
+        "application/json",
+        &serde_json::to_vec(&json!({"repository": repo, "tag": "1"})).unwrap(),
+    ));
+    assert_eq!(status, 202, "{again}");
+    let again: Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(
+        (&again["id"], &again["state"]),
+        (&job["id"], &json!("done")),
+        "{again}"
+    );
+    // Every open is in the audit log, refused ones included.
+    let log = server.log();
+    let audited: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("audit") && l.contains("/api/v1/registries/team/open"))
+        .collect();
+    assert_eq!(audited.len(), 4, "{log}");
+    for (line, status) in audited.iter().zip([403, 415, 202, 202]) {
+        assert!(line.contains("method=POST"), "{line}");
+        assert!(line.contains(&format!("status={status}")), "{line}");
+    }
     // Analysed like any image (the loaded image is reused), then its files read from
     // the registry blob.
-    let analysis = format!("/api/v1/images/{id}/analysis");
-    let (status, body) = split(&server.post(&analysis, "application/json", b""));
-    assert!(status == 202 || status == 200, "{status} {body}");
-    let started = std::time::Instant::now();
-    while server.get(&analysis).0 != 200 {
-        assert!(
-            started.elapsed().as_secs() < 30,
-            "the analysis did not finish"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
     let (status, versions) = server.get(&format!(
         "/api/v1/images/{id}/files/versions?path=%2Fetc%2Fos-release"
     ));

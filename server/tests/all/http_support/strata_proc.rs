@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 pub struct StrataProc {
     child: Child,
     pub port: u16,
+    /// The server's stderr (its log, the audit lines included).
+    log: tempfile::NamedTempFile,
 }
 
 impl Drop for StrataProc {
@@ -33,6 +35,7 @@ impl StrataProc {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("free port");
+        let log = tempfile::NamedTempFile::new().expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_strata"))
             .args([
                 "serve",
@@ -44,10 +47,10 @@ impl StrataProc {
             .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
             .envs(env.iter().copied())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log.reopen().expect("log file"))
             .spawn()
             .expect("strata starts");
-        let server = StrataProc { child, port };
+        let server = StrataProc { child, port, log };
         let start = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -57,6 +60,11 @@ impl StrataProc {
             std::thread::sleep(Duration::from_millis(50));
         }
         server
+    }
+
+    /// What the server has written to stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
     }
 
     /// Opens a connection and sends a POST's head (with `Content-Length: declared`).
