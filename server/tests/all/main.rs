@@ -13,6 +13,7 @@
 mod system_docker;
 mod docker_support {
     pub mod big_image;
+    pub mod cut_proxy;
     pub mod image;
     pub mod private;
     pub mod serve;
@@ -34,6 +35,7 @@ mod cli_compare;
 mod cli_serve;
 mod dive_parity;
 mod docker_engine;
+mod docker_failover;
 mod docker_hosts;
 mod docker_lock;
 mod docker_mock;
