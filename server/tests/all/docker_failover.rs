@@ -5,17 +5,8 @@
 
 use crate::docker_support::cut_proxy::CutProxy;
 use crate::docker_support::image::TestImage;
-use crate::http_support::strata_proc::{split, StrataProc};
+use crate::http_support::strata_proc::StrataProc;
 use serde_json::Value;
-use std::time::{Duration, Instant};
-
-fn get_json(server: &StrataProc, path: &str) -> (u16, Value) {
-    let (status, body) = server.get(path);
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(Value::String(body)),
-    )
-}
 
 /// The whole raw response to a GET (the body may be binary).
 fn raw_get(server: &StrataProc, path: &str) -> Vec<u8> {
@@ -43,7 +34,7 @@ fn a_holder_that_stops_answering_hands_over_to_the_next() {
         "--docker",
         "second=unix:///var/run/docker.sock",
     ]);
-    let (status, list) = get_json(&server, "/api/v1/images");
+    let (status, list) = server.get_json("/api/v1/images");
     assert_eq!(status, 200, "{list}");
     let mut holders: Vec<&str> = list["images"]
         .as_array()
@@ -55,31 +46,17 @@ fn a_holder_that_stops_answering_hands_over_to_the_next() {
     holders.sort_unstable();
     assert_eq!(holders, ["first", "second"], "{list}");
     let detail_path = format!("/api/v1/images/{}", image.id);
-    let (status, detail) = get_json(&server, &detail_path);
+    let (status, detail) = server.get_json(&detail_path);
     assert_eq!(status, 200, "{detail}");
     assert_eq!(detail["summary"]["host"], "first", "{detail}");
 
     proxy.cut();
 
-    let (status, detail) = get_json(&server, &detail_path);
+    let (status, detail) = server.get_json(&detail_path);
     assert_eq!(status, 200, "{detail}");
     assert_eq!(detail["summary"]["host"], "second", "{detail}");
     assert_eq!(detail["hosts"], serde_json::json!(["second", "first"]));
-    let analysis = format!("{detail_path}/analysis");
-    let (status, body) = split(&server.post(&analysis, "application/json", b""));
-    assert!(status == 200 || status == 202, "{status} {body}");
-    let started = Instant::now();
-    let summary = loop {
-        let (status, body) = get_json(&server, &analysis);
-        if status == 200 {
-            break body;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "analysis did not finish: {body}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let summary = server.analysis(&image.id);
     assert_eq!(summary["reclaimable_bytes"], 300 * 1024, "{summary}");
     // /bin/busybox is stored in layer 0.
     let file = raw_get(
@@ -96,7 +73,7 @@ fn a_holder_that_stops_answering_hands_over_to_the_next() {
         file.ends_with(&busybox),
         "the file's bytes, read through the second host"
     );
-    let (_, health) = get_json(&server, "/api/v1/health");
+    let (_, health) = server.get_json("/api/v1/health");
     let hosts = health["docker"]["hosts"].as_array().unwrap();
     assert_eq!(
         (&hosts[0]["up"], &hosts[1]["up"]),

@@ -8,7 +8,7 @@
 
 use crate::docker_support::image::TestImage;
 use crate::docker_support::private::PrivateDaemon;
-use crate::http_support::strata_proc::{split, StrataProc};
+use crate::http_support::strata_proc::StrataProc;
 use app::testkit::{ImageBuilder, LayerBuilder};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -227,14 +227,6 @@ fn image_a(tag: &str) -> ImageBuilder {
         )
 }
 
-fn get_json(server: &StrataProc, path: &str) -> (u16, Value) {
-    let (status, body) = server.get(path);
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(Value::String(body)),
-    )
-}
-
 /// (host, id) of every listed row.
 fn rows(list: &Value) -> Vec<(String, String)> {
     list["images"]
@@ -295,7 +287,7 @@ fn several_hosts_are_one_catalogue_and_a_down_host_only_shows_in_health() {
     );
 
     // Health: every host by name; the missing one down with its reason, the set up.
-    let (status, health) = get_json(&server, "/api/v1/health");
+    let (status, health) = server.get_json("/api/v1/health");
     assert_eq!(status, 200);
     let hosts = health["docker"]["hosts"].as_array().unwrap();
     let names: Vec<&str> = hosts.iter().map(|h| h["name"].as_str().unwrap()).collect();
@@ -320,7 +312,7 @@ fn several_hosts_are_one_catalogue_and_a_down_host_only_shows_in_health() {
     );
 
     // The list: a row per host holding the image, named; the down host hides nothing.
-    let (status, list) = get_json(&server, "/api/v1/images");
+    let (status, list) = server.get_json("/api/v1/images");
     assert_eq!(status, 200, "{list}");
     let listed = rows(&list);
     let hosts_of = |id: &str| {
@@ -336,7 +328,7 @@ fn several_hosts_are_one_catalogue_and_a_down_host_only_shows_in_health() {
     assert_eq!(hosts_of(&b.id), ["local", "viassh"]);
 
     // The host filter, and an unknown host named with the choices.
-    let (status, only_tls) = get_json(&server, "/api/v1/images?host=tls");
+    let (status, only_tls) = server.get_json("/api/v1/images?host=tls");
     assert_eq!(status, 200);
     assert!(rows(&only_tls).iter().all(|(h, _)| h == "tls"));
     assert!(rows(&only_tls)
@@ -350,25 +342,11 @@ fn several_hosts_are_one_catalogue_and_a_down_host_only_shows_in_health() {
     );
 
     // The detail says where the image lives; the analysis reads it through that host.
-    let (status, detail) = get_json(&server, &format!("/api/v1/images/{}", a.image_id()));
+    let (status, detail) = server.get_json(&format!("/api/v1/images/{}", a.image_id()));
     assert_eq!(status, 200, "{detail}");
     assert_eq!(detail["hosts"], serde_json::json!(["second", "tls"]));
     assert_eq!(detail["summary"]["host"], "second");
-    let analysis = format!("/api/v1/images/{}/analysis", a.image_id());
-    let (status, body) = split(&server.post(&analysis, "application/json", b""));
-    assert!(status == 200 || status == 202, "{status} {body}");
-    let started = Instant::now();
-    let summary = loop {
-        let (status, body) = get_json(&server, &analysis);
-        if status == 200 {
-            break body;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "analysis did not finish: {body}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let summary = server.analysis(a.image_id().as_str());
     assert_eq!(summary["layers"].as_array().unwrap().len(), 2, "{summary}");
     assert_eq!(summary["reclaimable_bytes"], 30_000, "{summary}");
 }

@@ -67,6 +67,32 @@ impl StrataProc {
         std::fs::read_to_string(self.log.path()).unwrap_or_default()
     }
 
+    /// [`StrataProc::get`] of a JSON answer (a body that is not JSON becomes a string).
+    pub fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let (status, body) = self.get(path);
+        let value = serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body));
+        (status, value)
+    }
+
+    /// Starts the analysis of image `id` and waits (at most 60 s) for its summary.
+    pub fn analysis(&self, id: &str) -> serde_json::Value {
+        let path = format!("/api/v1/images/{id}/analysis");
+        let (status, body) = split(&self.post(&path, "application/json", b""));
+        assert!(status == 200 || status == 202, "{status} {body}");
+        let started = Instant::now();
+        loop {
+            let (status, body) = self.get_json(&path);
+            if status == 200 {
+                return body;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "analysis did not finish: {body}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Opens a connection and sends a POST's head (with `Content-Length: declared`).
     pub fn post_head(&self, path: &str, content_type: &str, declared: usize) -> TcpStream {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
