@@ -1,7 +1,7 @@
 //! LoadProgress of one image load, as events the engine emits ([`LoadProgress`]) and the
 //! sinks that consume them: the daemon backend turns them into the wire's cumulative
-//! [`app::api::Progress`] (the one adapter, `backend::daemon`) that the HTTP layer streams as SSE, the CLI draws a one-line bar
-//! on a terminal ([`TerminalBar`]) and stays quiet otherwise.
+//! [`app::api::Progress`] (the one adapter, `backend::progress`) that the HTTP layer
+//! streams as SSE, the CLI draws a one-line bar on a terminal ([`TerminalBar`]) and stays quiet otherwise.
 //!
 //! Invariant: sinks never block the engine for long and never fail it; a sink that
 //! cannot show an event drops it.
@@ -25,6 +25,9 @@ pub enum LoadProgress {
     Stage { stage: LoadStage },
     /// Bytes consumed so far in the current stage, and the total when known.
     Bytes { done: u64, total: Option<u64> },
+    /// Bytes of layer `index` downloaded so far, of its `total` (registry downloads, which
+    /// run a few at a time).
+    LayerBytes { index: usize, done: u64, total: u64 },
     /// Layer `index` (0-based) of `count` is ready.
     Layer {
         index: usize,

@@ -103,6 +103,20 @@ pub struct Progress {
     /// (1 = next). `None` when not waiting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_position: Option<u32>,
+    /// Layers being downloaded from a registry right now, in layer order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub downloads: Vec<LayerDownload>,
+}
+
+/// One layer blob on its way from a registry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerDownload {
+    /// The layer's position in the image (0 = base).
+    pub index: u32,
+    /// Compressed bytes received.
+    pub done: u64,
+    /// The blob's compressed size.
+    pub total: u64,
 }
 
 /// `POST /api/v1/images/{id}/analysis` and `GET /api/v1/jobs/{id}`.

@@ -7,7 +7,7 @@
 
 use anyhow::{ensure, Context, Result};
 use e2e::registry;
-use e2e::{eventually, Harness, ServerOptions, TestImage};
+use e2e::{eventually, eventually_within, Harness, ServerOptions, TestImage};
 use fantoccini::Locator;
 
 const ONE: &str = "FROM scratch
@@ -20,6 +20,41 @@ COPY busybox /bin/busybox
 COPY app/ /app/
 COPY data/ /data/
 ";
+
+/// A TCP proxy to `upstream` that passes at most `bytes_per_sec` towards the client, so
+/// a download lasts long enough to watch its progress; returns its `127.0.0.1:PORT`.
+fn throttled_proxy(upstream: &str, bytes_per_sec: usize) -> Result<String> {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?.to_string();
+    let upstream = upstream.to_owned();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let (Ok(mut c_in), Ok(mut s_out)) = (client.try_clone(), server.try_clone()) else {
+                continue;
+            };
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_in, &mut s_out);
+            });
+            let (mut s_in, mut c_out) = (server, client);
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; bytes_per_sec / 10];
+                while let Ok(n @ 1..) = s_in.read(&mut buf) {
+                    if c_out.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                let _ = c_out.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    Ok(addr)
+}
 
 #[tokio::test]
 async fn registries_page_lists_tags_picks_platforms_and_opens_images() -> Result<()> {
@@ -131,9 +166,17 @@ async fn registries_page_lists_tags_picks_platforms_and_opens_images() -> Result
     h.finish().await?;
 
     // The same tag table in the dark theme: really dark, every tag still sized.
+    let slow = throttled_proxy(&reg.addr, 256 * 1024)?;
     let dark = Harness::start_with_browser(
         ServerOptions::default(),
-        &["--registry", &format!("team={}", reg.addr)],
+        &[
+            "--registry",
+            &format!("team={}", reg.addr),
+            "--registry",
+            &format!("slow={slow}"),
+            // Nothing read before: the slow open downloads every layer.
+            "--no-cache",
+        ],
         &["--force-dark-mode"],
     )
     .await?;
@@ -163,14 +206,60 @@ async fn registries_page_lists_tags_picks_platforms_and_opens_images() -> Result
     ensure!(lum < 0.3, "dark theme background luminance {lum}");
     dark.screenshot("registries-tags-dark").await?;
 
-    // Open on the tag without blobs: the opening panel names the registry's answer.
-    dark.client
-        .find(Locator::Css(
-            "[data-testid=tag-row][data-tag=broken] [data-testid=open-tag]",
-        ))
-        .await?
-        .click()
+    // Through the slow registry: a bar per layer while it downloads, then the image page.
+    dark.goto(&format!("/registries?registry=slow&repository={repo}"))
         .await?;
+    eventually("the tag 1 row", || async {
+        Ok(dark
+            .all("[data-testid=tag-row][data-tag='1'] [data-testid=open-tag]")
+            .await?
+            .pop())
+    })
+    .await?
+    .click()
+    .await?;
+    let bars = eventually("layer download bars", || async {
+        let bars = dark.all("[data-testid=layer-download]").await?;
+        Ok((!bars.is_empty()).then_some(bars))
+    })
+    .await
+    .with_context(|| dark.server_log())?;
+    let first = bars[0].text().await?;
+    ensure!(
+        first.starts_with("Layer ") && first.contains(" of "),
+        "download row: {first}"
+    );
+    let text = dark
+        .wait_testid("analysis-progress-text")
+        .await?
+        .text()
+        .await?;
+    ensure!(text.starts_with("Downloading layers: "), "progress: {text}");
+    dark.screenshot("registries-opening").await?;
+    eventually_within(
+        "the image page after the slow download",
+        std::time::Duration::from_secs(60),
+        || async {
+            let url = dark.client.current_url().await?;
+            Ok(url.path().starts_with("/images/").then_some(()))
+        },
+    )
+    .await
+    .with_context(|| dark.server_log())?;
+    dark.wait_testid("layer-list").await?;
+
+    // Open on the tag without blobs: the opening panel names the registry's answer.
+    dark.goto(&format!("/registries?registry=team&repository={repo}"))
+        .await?;
+    eventually("the broken tag row", || async {
+        Ok(dark
+            .all("[data-testid=tag-row][data-tag=broken] [data-testid=open-tag]")
+            .await?
+            .pop())
+    })
+    .await?
+    .click()
+    .await?;
     let failed = dark
         .wait_testid("analysis-failed")
         .await
@@ -184,5 +273,6 @@ async fn registries_page_lists_tags_picks_platforms_and_opens_images() -> Result
     let opening = dark.wait_testid("opening").await?.text().await?;
     ensure!(opening.contains("Opening broken"), "panel: {opening}");
     dark.screenshot("registries-open-failed").await?;
+
     dark.finish().await
 }

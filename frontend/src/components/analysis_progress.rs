@@ -223,6 +223,7 @@ pub fn AnalysisProgress(#[prop(into)] start: JobStart, on_done: Callback<Digest>
                     <span class="progress-text" data-testid="analysis-progress-text">
                         {running_text(&p)}
                     </span>
+                    {downloads_view(&p)}
                     <button class="btn" data-testid="analysis-cancel" aria-label="Cancel the analysis" on:click=cancel.clone()>
                         "Cancel"
                     </button>
@@ -250,6 +251,38 @@ pub fn AnalysisProgress(#[prop(into)] start: JobStart, on_done: Callback<Digest>
             attempt,
         ),
     }
+}
+
+/// Each layer blob on its way from a registry, with its own bar (1-based like the
+/// layer list).
+fn downloads_view(p: &Progress) -> Option<AnyView> {
+    if p.downloads.is_empty() {
+        return None;
+    }
+    let rows = p
+        .downloads
+        .iter()
+        .map(|d| {
+            let pct = if d.total > 0 {
+                (d.done.min(d.total) as f64 / d.total as f64 * 100.0).min(100.0)
+            } else {
+                0.0
+            };
+            view! {
+                <li data-testid="layer-download">
+                    <span>{format!("Layer {}", d.index + 1)}</span>
+                    <div class="progress-track progress-small" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{pct:.0}")>
+                        <div class="progress-fill" style:width=format!("{pct:.1}%")></div>
+                    </div>
+                    <span>{format!("{} of {}", app::fmt::size(d.done), app::fmt::size(d.total))}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    Some(
+        view! { <ul class="layer-downloads" aria-label="Layers downloading">{rows}</ul> }
+            .into_any(),
+    )
 }
 
 /// The line of a job this page no longer follows, with the button that follows it again.

@@ -3,7 +3,7 @@
 
 use super::ProgressFn;
 use crate::progress::{LoadProgress, ProgressSink};
-use app::api::Progress;
+use app::api::{LayerDownload, Progress};
 use parking_lot::Mutex;
 use std::sync::Arc;
 
@@ -28,6 +28,17 @@ impl ProgressSink for ProgressAdapter {
                 p.stage = Some(stage);
                 p.bytes = 0;
                 p.total_bytes = None;
+                p.downloads.clear();
+            }
+            LoadProgress::LayerBytes { index, done, total } => {
+                let index = u32::try_from(index).unwrap_or(u32::MAX);
+                match p.downloads.binary_search_by_key(&index, |d| d.index) {
+                    Ok(at) => {
+                        p.downloads[at].done = done;
+                        p.downloads[at].total = total;
+                    }
+                    Err(at) => p.downloads.insert(at, LayerDownload { index, done, total }),
+                }
             }
             LoadProgress::Bytes { done, total } => {
                 p.bytes = done;
@@ -35,7 +46,9 @@ impl ProgressSink for ProgressAdapter {
             }
             // Every layer reports once, in any order (downloads run in parallel): the
             // count of reports is the count of finished layers.
-            LoadProgress::Layer { count, .. } => {
+            LoadProgress::Layer { index, count, .. } => {
+                let index = u32::try_from(index).unwrap_or(u32::MAX);
+                p.downloads.retain(|d| d.index != index);
                 let count = u32::try_from(count).unwrap_or(u32::MAX);
                 p.layers = count;
                 p.layer = p.layer.saturating_add(1).min(count);
@@ -68,6 +81,16 @@ mod tests {
             done: 10,
             total: Some(30),
         });
+        for (index, done) in [(2, 5), (0, 7), (2, 9)] {
+            sink.report(LoadProgress::LayerBytes {
+                index,
+                done,
+                total: 10,
+            });
+        }
+        let downloads = seen.lock().last().cloned().unwrap().downloads;
+        let got: Vec<(u32, u64)> = downloads.iter().map(|d| (d.index, d.done)).collect();
+        assert_eq!(got, [(0, 7), (2, 9)], "one entry per layer, in layer order");
         for index in [2, 0, 1] {
             sink.report(LoadProgress::Layer {
                 index,
@@ -78,6 +101,10 @@ mod tests {
         }
         let last = seen.lock().last().cloned().unwrap();
         assert_eq!((last.layer, last.layers), (3, 3));
+        assert!(
+            last.downloads.is_empty(),
+            "finished layers are no longer downloading"
+        );
         assert_eq!((last.bytes, last.total_bytes), (10, Some(30)));
         sink.report(LoadProgress::Stage {
             stage: LoadStage::Done,

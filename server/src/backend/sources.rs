@@ -344,7 +344,7 @@ impl Backend for SourcesBackend {
                         total_bytes: None,
                         layer: n,
                         layers: n,
-                        queue_position: None,
+                        ..app::api::Progress::default()
                     });
                     Ok(image)
                 }

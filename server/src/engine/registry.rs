@@ -146,6 +146,7 @@ pub(super) async fn load(
         .iter()
         .map(|&i| {
             let job = Job {
+                index: i,
                 inner: inner.clone(),
                 client: client.clone(),
                 store: store.clone(),
@@ -253,6 +254,8 @@ fn with_blob(layer: Arc<LayerIndex>, blob: &BlobRef) -> Arc<LayerIndex> {
 
 /// One layer to obtain.
 struct Job {
+    /// Its position in the image.
+    index: usize,
     inner: Arc<Inner>,
     client: RegistryClient,
     store: BlobStore,
@@ -299,11 +302,17 @@ impl Job {
         let limits = self.inner.config.limits.clone();
         let indexer =
             tokio::task::spawn_blocking(move || index_while_writing(rx, partial, &b, &d, &limits));
+        let this_layer = AtomicU64::new(0);
         let on_bytes = |n: u64| {
             let so_far = self.done.fetch_add(n, Ordering::Relaxed) + n;
             self.progress.report(LoadProgress::Bytes {
                 done: so_far,
                 total: Some(self.total),
+            });
+            self.progress.report(LoadProgress::LayerBytes {
+                index: self.index,
+                done: this_layer.fetch_add(n, Ordering::Relaxed) + n,
+                total: blob.size,
             });
         };
         let fetched = tokio::select! {
@@ -423,6 +432,7 @@ pub(super) async fn layer_bytes(
             media_type: app::archive::MediaType::OciLayer(index.compression),
         };
         let job = Job {
+            index: layer,
             inner: inner.clone(),
             client: inner.registry()?.clone(),
             store: store.clone(),

@@ -24,13 +24,15 @@ struct Line {
     drawn: bool,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct SlotState {
     stage: LoadStage,
     done: u64,
     total: Option<u64>,
     layers: usize,
     count: usize,
+    /// Registry downloads in flight: (layer index, bytes, total), in layer order.
+    downloads: Vec<(usize, u64, u64)>,
 }
 
 impl SlotState {
@@ -41,14 +43,23 @@ impl SlotState {
                 self.stage = stage;
                 self.done = 0;
                 self.total = None;
+                self.downloads.clear();
                 true
+            }
+            LoadProgress::LayerBytes { index, done, total } => {
+                match self.downloads.binary_search_by_key(&index, |d| d.0) {
+                    Ok(at) => self.downloads[at] = (index, done, total),
+                    Err(at) => self.downloads.insert(at, (index, done, total)),
+                }
+                false
             }
             LoadProgress::Bytes { done, total } => {
                 self.done = done;
                 self.total = total;
                 false
             }
-            LoadProgress::Layer { count, .. } => {
+            LoadProgress::Layer { index, count, .. } => {
+                self.downloads.retain(|d| d.0 != index);
                 self.layers = (self.layers + 1).min(count);
                 self.count = count;
                 false
@@ -73,6 +84,7 @@ impl TerminalBar {
             total: None,
             layers: 0,
             count: 0,
+            downloads: Vec::new(),
         };
         Arc::new(TerminalBar {
             state: Mutex::new(Line {
@@ -167,7 +179,24 @@ fn render_one(s: &SlotState) -> String {
     } else {
         String::new()
     };
-    format!("{stage}{bytes}{layers}")
+    // Each layer in flight with its share: ` (layer 2 40%, layer 5 12%)`, 1-based.
+    let downloads = if s.downloads.is_empty() {
+        String::new()
+    } else {
+        let each: Vec<String> = s
+            .downloads
+            .iter()
+            .map(|&(i, done, total)| {
+                format!(
+                    "layer {} {}%",
+                    i + 1,
+                    (done.min(total) * 100) / total.max(1)
+                )
+            })
+            .collect();
+        format!(" ({})", each.join(", "))
+    };
+    format!("{stage}{bytes}{layers}{downloads}")
 }
 
 /// `A exporting 12 MB 3/5`.
@@ -230,6 +259,37 @@ mod tests {
             });
         }
         assert!(render(&l).ends_with(" layer 2/3"), "{}", render(&l));
+    }
+
+    #[test]
+    fn downloads_in_flight_are_named_with_their_share() {
+        let mut l = line(&[""]);
+        l.slots[0].apply(LoadProgress::Stage {
+            stage: LoadStage::Downloading,
+        });
+        for (index, done) in [(4, 10), (1, 40), (4, 12)] {
+            l.slots[0].apply(LoadProgress::LayerBytes {
+                index,
+                done,
+                total: 100,
+            });
+        }
+        assert!(
+            render(&l).ends_with(" (layer 2 40%, layer 5 12%)"),
+            "{}",
+            render(&l)
+        );
+        l.slots[0].apply(LoadProgress::Layer {
+            index: 1,
+            count: 5,
+            diff_id: String::new(),
+            from_cache: false,
+        });
+        assert!(
+            render(&l).ends_with(" layer 1/5 (layer 5 12%)"),
+            "{}",
+            render(&l)
+        );
     }
 
     #[test]

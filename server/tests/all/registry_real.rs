@@ -380,6 +380,33 @@ async fn loads_report_download_progress_per_layer() {
         .filter(|e| matches!(e, LoadProgress::Layer { .. }))
         .count();
     assert_eq!(layers, 2);
+    // Each layer's own bytes: counting up to its blob's size before it is ready.
+    for (index, layer) in loaded.image.layers.iter().enumerate() {
+        let size = layer.compressed_size.unwrap_or(layer.tar_size);
+        let own: Vec<(u64, u64)> = events
+            .iter()
+            .filter_map(|e| match e {
+                LoadProgress::LayerBytes {
+                    index: i,
+                    done,
+                    total,
+                } if *i == index => Some((*done, *total)),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            own.windows(2).all(|w| w[0].0 < w[1].0),
+            "layer {index}: {own:?}"
+        );
+        assert_eq!(own.last(), Some(&(size, size)), "layer {index}: {own:?}");
+        let ready = events
+            .iter()
+            .position(|e| matches!(e, LoadProgress::Layer { index: i, .. } if *i == index));
+        let last_bytes = events
+            .iter()
+            .rposition(|e| matches!(e, LoadProgress::LayerBytes { index: i, .. } if *i == index));
+        assert!(last_bytes < ready, "layer {index}: bytes before ready");
+    }
 }
 
 #[test]

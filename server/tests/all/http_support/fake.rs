@@ -297,7 +297,7 @@ impl Backend for FakeBackend {
                     total_bytes: Some(200),
                     layer,
                     layers: 2,
-                    queue_position: None,
+                    ..Progress::default()
                 });
             }
             if fail {
@@ -358,6 +358,7 @@ fn held_load(
             layer: 0,
             layers: 2,
             queue_position,
+            ..Progress::default()
         };
         let work = async {
             let _slot = match &queue {
