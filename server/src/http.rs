@@ -32,6 +32,7 @@ pub use auth::{
     TokensError, Via, TOKEN_COOKIE,
 };
 pub use error::ApiError;
+pub use files::{MAX_CONCURRENT_READS, MAX_READS_PER_USER};
 pub use jobs::{
     JobRegistry, JobsConfig, DEFAULT_GRACE_SECS, DEFAULT_MAX_JOBS_PER_USER, DEFAULT_MAX_JOB_SECS,
     MAX_KEPT_RESULTS, NOBODY_WAITING,

@@ -44,6 +44,9 @@ pub enum ApiError {
     /// 429 `rate_limited` with `Retry-After`: every file-read slot is taken.
     #[error("{max} file reads are already running on this server; retry in a moment")]
     ReadsBusy { max: usize },
+    /// 429 `rate_limited` with `Retry-After`: this user's file-read slots are taken.
+    #[error("{user} already has {max} file reads running; retry when one has finished")]
+    UserReadsBusy { user: String, max: usize },
     /// 503 `docker_unavailable` with `Retry-After`.
     #[error("docker daemon at {address} is unavailable: {reason}")]
     DockerUnavailable { address: String, reason: String },
@@ -65,7 +68,7 @@ impl ApiError {
             ApiError::NotReady(_) => ErrorCode::NotReady,
             ApiError::ViewersWaiting(_) => ErrorCode::ViewersWaiting,
             ApiError::TooManyJobs { .. } => ErrorCode::TooManyJobs,
-            ApiError::ReadsBusy { .. } => ErrorCode::RateLimited,
+            ApiError::ReadsBusy { .. } | ApiError::UserReadsBusy { .. } => ErrorCode::RateLimited,
             ApiError::DockerUnavailable { .. } => ErrorCode::DockerUnavailable,
             ApiError::SourceFailed(_) => ErrorCode::SourceFailed,
             ApiError::Internal(_) => ErrorCode::Internal,
@@ -108,7 +111,7 @@ impl IntoResponse for ApiError {
         let retry_after = match self {
             ApiError::DockerUnavailable { .. } => Some(RETRY_AFTER_SECS),
             ApiError::TooManyJobs { .. } => Some(CAP_RETRY_AFTER_SECS),
-            ApiError::ReadsBusy { .. } => Some(1),
+            ApiError::ReadsBusy { .. } | ApiError::UserReadsBusy { .. } => Some(1),
             _ => None,
         };
         if let Some(secs) = retry_after {

@@ -7,10 +7,12 @@
 //! viewer), `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox`, and
 //! downloads are attachments. Paths are looked up in the layer index by raw bytes
 //! (`path_raw`, base64) or text, never joined onto a host path. At most
-//! [`MAX_CONCURRENT_READS`] reads run at once (429 beyond); a text view answers at most
-//! [`MAX_VIEW_BYTES`] per request (page with Range).
+//! [`slots::MAX_CONCURRENT_READS`] reads run at once, [`slots::MAX_READS_PER_USER`] of
+//! them for one user (429 beyond); a text view answers at most [`MAX_VIEW_BYTES`] per request
+//! (page with Range).
 
 use super::analysis::AnalysedImage;
+use super::auth::Principal;
 use super::error::ApiError;
 use super::extract::{ApiPath, ApiQuery, ImagePath};
 use super::state::AppState;
@@ -21,20 +23,21 @@ use app::filetree::{self, Follow, OpenError, OpenedFile};
 use app::fmt::display_path;
 use app::model::{Digest, EntryKind};
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::Extension;
 use axum::{Json, Router};
 use serde::Deserialize;
 use std::io::Read;
+use std::net::SocketAddr;
 
 mod range;
+mod slots;
 
 use range::ByteRange;
-
-/// File reads running at once on this server.
-pub const MAX_CONCURRENT_READS: usize = 8;
+pub use slots::{ReadSlot, ReadSlots, MAX_CONCURRENT_READS, MAX_READS_PER_USER};
 /// Largest answer of the text view (`as=text`); larger files are paged with Range.
 pub const MAX_VIEW_BYTES: u64 = 1 << 20;
 /// Bytes per chunk streamed to the client.
@@ -200,6 +203,7 @@ fn open_version<'a>(
 
 async fn file(
     State(state): State<AppState>,
+    caller: Caller,
     ImagePath(id): ImagePath,
     ApiPath((_, n)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<FileQuery>,
@@ -271,7 +275,7 @@ async fn file(
         _ => range,
     };
     let partial = partial || range.len() < size;
-    let permit = read_slot(&state)?;
+    let permit = read_slot(&state, &caller)?;
     let bytes = state
         .backend
         .layer_bytes(analysis.image.clone(), layer)
@@ -304,15 +308,37 @@ async fn file(
     Ok((status, out, body).into_response())
 }
 
-/// One of the server's file-read slots, or 429.
-fn read_slot(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
-    state
-        .content_reads
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| ApiError::ReadsBusy {
-            max: MAX_CONCURRENT_READS,
+/// A file-read slot for the caller, or 429.
+fn read_slot(state: &AppState, caller: &Caller) -> Result<ReadSlot, ApiError> {
+    let user = super::jobs::owner_key(
+        caller.principal.as_ref().map(|Extension(p)| p),
+        caller.peer.as_ref().map(|Extension(ConnectInfo(a))| *a),
+    );
+    state.content_reads.acquire(user)
+}
+
+/// Who asks: the signed-in user, else the client address.
+struct Caller {
+    principal: Option<Extension<Principal>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Caller {
+            principal: parts.extensions.get::<Principal>().cloned().map(Extension),
+            peer: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .cloned()
+                .map(Extension),
         })
+    }
 }
 
 /// The headers every byte answer carries.
@@ -388,7 +414,7 @@ fn percent(name: &str) -> String {
 }
 
 /// Streams a blocking reader as the response body (the permit is held until the end).
-fn stream(mut reader: Box<dyn Read + Send>, permit: tokio::sync::OwnedSemaphorePermit) -> Body {
+fn stream(mut reader: Box<dyn Read + Send>, permit: ReadSlot) -> Body {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
@@ -431,6 +457,7 @@ struct DiffQuery {
 
 async fn diff(
     State(state): State<AppState>,
+    caller: Caller,
     ImagePath(id): ImagePath,
     ApiQuery(q): ApiQuery<DiffQuery>,
 ) -> Result<Json<FileDiff>, ApiError> {
@@ -483,7 +510,7 @@ async fn diff(
             )));
         }
     }
-    let _permit = read_slot(&state)?;
+    let _permit = read_slot(&state, &caller)?;
     let bytes_a = state
         .backend
         .layer_bytes(analysis.image.clone(), fa.layer)

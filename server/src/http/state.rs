@@ -27,8 +27,8 @@ pub struct AppState {
     pub compares: Arc<CompareCache>,
     /// Archive uploads; `None` = turned off (`--no-upload`, and tests that do not set it).
     pub uploads: Option<Arc<Uploads>>,
-    /// Slots for file-content reads (`files::MAX_CONCURRENT_READS`).
-    pub content_reads: Arc<tokio::sync::Semaphore>,
+    /// Slots for file-content reads (server-wide and per user).
+    pub content_reads: Arc<super::files::ReadSlots>,
     /// File-content reader with its gzip index cache.
     pub contents: Arc<crate::content::Contents>,
     /// `--registry` registries; `None` = none configured.
@@ -115,9 +115,7 @@ impl AppStateBuilder {
             security: Arc::new(self.security),
             compares: Arc::new(compare::cache()),
             uploads: self.uploads,
-            content_reads: Arc::new(tokio::sync::Semaphore::new(
-                super::files::MAX_CONCURRENT_READS,
-            )),
+            content_reads: Arc::new(super::files::ReadSlots::default()),
             contents: self
                 .contents
                 .unwrap_or_else(|| Arc::new(crate::content::Contents::new(None))),

@@ -328,3 +328,42 @@ async fn diffs_of_two_layers_and_binary_files() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+/// A GET of `url` from client address `ip` (no sign-in: the client is the user).
+fn from_ip(url: &str, ip: [u8; 4]) -> axum::http::Request<axum::body::Body> {
+    let mut req = request("GET", url);
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            ip, 40000,
+        ))));
+    req
+}
+
+#[tokio::test]
+async fn one_user_cannot_take_every_read_slot() {
+    let (app, id, _dir) = analysed().await;
+    let url = format!("/api/v1/images/{id}/layers/0/file?path=srv/big.bin");
+    // Four downloads of one client, their bodies not read yet: each holds its slot.
+    let mut held = Vec::new();
+    for _ in 0..server::http::MAX_READS_PER_USER {
+        let resp = tower::ServiceExt::oneshot(app.clone(), from_ip(&url, [10, 0, 0, 7]))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        held.push(resp);
+    }
+    let (status, h, body) = send(&app, from_ip(&url, [10, 0, 0, 7])).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(h["retry-after"], "1");
+    assert!(
+        body.contains("client 10.0.0.7 already has 4 file reads running"),
+        "{body}"
+    );
+    // Another client still reads.
+    let (status, _, _) = send(&app, from_ip(&url, [10, 0, 0, 8])).await;
+    assert_eq!(status, StatusCode::OK);
+    // A finished download gives its slot back.
+    drop(held.pop());
+    let (status, _, _) = send(&app, from_ip(&url, [10, 0, 0, 7])).await;
+    assert_eq!(status, StatusCode::OK);
+}
