@@ -18,7 +18,10 @@ use wasm_bindgen::JsCast as _;
 mod files;
 pub mod registries;
 
-pub use files::{file_diff, file_range, file_url, file_versions, FileChunk, FileScope, FileSource};
+pub use files::{
+    file_diff, file_diff_images, file_range, file_url, file_versions, FileChunk, FileScope,
+    FileSource,
+};
 
 const BASE: &str = "/api/v1";
 

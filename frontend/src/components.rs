@@ -40,6 +40,6 @@ pub use size_bar::SizeBar;
 pub use tree_search::TreeSearch;
 pub use treemap::Treemap;
 pub use upload_archive::UploadArchive;
-pub use version_diff::VersionDiff;
+pub use version_diff::{DiffOf, VersionDiff};
 pub use version_picker::VersionPicker;
 pub use wasted_panel::WastedPanel;

@@ -1,8 +1,8 @@
 //! Browser flows of the compare and sharing pages against a real server and dockerd: a
 //! single-stage image (build tools left in) against its multistage rebuild (tools in a
 //! discarded stage) — picked with the list's checkboxes, then read on the compare page
-//! (summary, common base, the removed directory) — and the sharing map that shows the
-//! busybox layer both share.
+//! (summary, common base, the removed directory) — the sharing map that shows the
+//! busybox layer both share, and the content diff of a file changed between two builds.
 
 use anyhow::{ensure, Context, Result};
 use e2e::{eventually, Harness, ServerOptions, TestImage};
@@ -180,5 +180,80 @@ async fn sharing_map_shows_the_shared_busybox_layer() -> Result<()> {
         "the two share at least busybox ({busybox} B), matrix says {bytes}"
     );
     h.screenshot("sharing").await?;
+    h.finish().await
+}
+
+const CONFIGURED: &str = "FROM scratch
+COPY busybox /bin/busybox
+COPY app/ /app/
+";
+
+/// A file changed between two builds opens its content diff on the compare page: the
+/// removed and the added line, with the verdict.
+#[tokio::test]
+async fn a_changed_file_opens_its_content_diff_between_two_images() -> Result<()> {
+    let old = TestImage::build(
+        "cmp-conf-old",
+        CONFIGURED,
+        &[("app/app.conf", b"name=demo\nport=80\nmode=dev\n")],
+    )?;
+    let new = TestImage::build(
+        "cmp-conf-new",
+        CONFIGURED,
+        &[("app/app.conf", b"name=demo\nport=8080\nmode=dev\n")],
+    )?;
+    let h = Harness::start(ServerOptions::default()).await?;
+    h.goto(&format!("/compare?ids={},{}", old.id, new.id))
+        .await?;
+    let button = eventually("the diff button of /app/app.conf", || async {
+        for row in h
+            .all("[data-testid=file-change][data-change=modified]")
+            .await?
+        {
+            if row.text().await?.contains("/app/app.conf") {
+                return Ok(row
+                    .find(Locator::Css("[data-testid=change-diff]"))
+                    .await
+                    .ok());
+            }
+        }
+        Ok(None)
+    })
+    .await
+    .with_context(|| h.server_log())?;
+    button.click().await?;
+    let panel = h.wait_testid("change-diff-panel").await?;
+    let lines = eventually("the diff lines", || async {
+        let lines = h
+            .all("[data-testid=change-diff-panel] [data-testid=diff-line]")
+            .await?;
+        Ok((!lines.is_empty()).then_some(lines))
+    })
+    .await
+    .with_context(|| h.server_log())?;
+    let mut changed = Vec::new();
+    for l in &lines {
+        let kind = l.attr("data-kind").await?.unwrap_or_default();
+        if kind != "context" {
+            changed.push((kind, l.text().await?));
+        }
+    }
+    ensure!(
+        changed.len() == 2
+            && changed[0].0 == "removed"
+            && changed[0].1.contains("port=80")
+            && changed[1].0 == "added"
+            && changed[1].1.contains("port=8080"),
+        "diff lines: {changed:?}"
+    );
+    let heading = panel.text().await?;
+    ensure!(heading.contains("/app/app.conf: A → B"), "panel: {heading}");
+    h.client
+        .execute(
+            "document.querySelector('[data-testid=change-diff-panel]').scrollIntoView({block: 'center'});",
+            vec![],
+        )
+        .await?;
+    h.screenshot("compare-file-diff").await?;
     h.finish().await
 }

@@ -164,6 +164,20 @@ pub async fn file_diff(
     .await
 }
 
+/// `GET /images/{id}/files/diff?other=`: the path in two images' final filesystems.
+pub async fn file_diff_images(
+    id: &Digest,
+    path_raw: &str,
+    other: &Digest,
+) -> Result<FileDiff, ApiError> {
+    fetch_json(Request::get(&format!(
+        "{BASE}/images/{id}/files/diff?path_raw={}&other={}",
+        enc(path_raw),
+        enc(other.as_str())
+    )))
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

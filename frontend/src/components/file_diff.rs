@@ -1,9 +1,13 @@
 //! The file diff of the baseline against one other image: subtotals per directory group
 //! (added, removed, changed, attributes only, net), groups dropped or new as a whole
-//! marked, and the largest individual changes.
+//! marked, and the largest individual changes; a changed regular file opens the diff of
+//! its content in the two images ([`VersionDiff`]).
 
+use super::{DiffOf, VersionDiff};
 use crate::compare_model::{change_mark, count_bytes, delta_class, net_bytes, signed_size};
-use app::compare::{DiffGroup, FileDiff};
+use app::api::{encode_raw, Digest};
+use app::compare::{ChangeKind, DiffGroup, FileChange, FileDiff};
+use app::model::EntryKind;
 use leptos::prelude::*;
 
 /// Most individual changes listed under the groups.
@@ -39,9 +43,19 @@ fn group_row(g: DiffGroup, a: &str, b: &str) -> impl IntoView {
     }
 }
 
-/// One pair's file diff.
+/// Whether the content of a change can be diffed: a regular file in both images.
+fn has_content_diff(c: &FileChange) -> bool {
+    c.change == ChangeKind::Changed
+        && c.kind_before == Some(EntryKind::File)
+        && c.kind_after == Some(EntryKind::File)
+}
+
+/// One pair's file diff; `a_id` and `b_id` (the two images) let changed files open their
+/// content diff.
 #[component]
-pub fn FileDiffView(diff: FileDiff) -> impl IntoView {
+pub fn FileDiffView(diff: FileDiff, a_id: Option<Digest>, b_id: Option<Digest>) -> impl IntoView {
+    // The changed file whose content diff is shown under the list: (path_raw, /path).
+    let open = RwSignal::new(None::<(String, String)>);
     let (a, b) = (diff.a.label.clone(), diff.b.label.clone());
     let t = diff.totals;
     let net = net_bytes(&t);
@@ -57,11 +71,26 @@ pub fn FileDiffView(diff: FileDiff) -> impl IntoView {
         .map(|c| {
             let (symbol, class, label) = change_mark(c.change);
             let delta = c.delta();
+            let raw = encode_raw(&c.path);
+            let can_diff = a_id.is_some() && b_id.is_some() && has_content_diff(&c);
+            let button = can_diff.then(|| {
+                let shown = c.display.clone();
+                view! {
+                    <button class="link-btn" data-testid="change-diff" aria-label=format!("Diff the content of {shown}")
+                        on:click=move |_| open.update(|o| {
+                            let same = o.as_ref().is_some_and(|(r, _)| *r == raw);
+                            *o = (!same).then(|| (raw.clone(), shown.clone()));
+                        })>
+                        "diff"
+                    </button>
+                }
+            });
             view! {
                 <li class=format!("change mark-{class}") data-testid="file-change" data-change=class title=label>
                     <span class="mark-symbol">{symbol}</span>
                     <code class="change-path">{c.display.clone()}</code>
                     <span class=format!("num delta {}", delta_class(delta))>{signed_size(delta)}</span>
+                    {button}
                 </li>
             }
         })
@@ -96,6 +125,16 @@ pub fn FileDiffView(diff: FileDiff) -> impl IntoView {
                     </table>
                     <h3>"Largest changes"</h3>
                     <ul class="change-list">{changes}</ul>
+                    {move || {
+                        let (raw, shown) = open.get()?;
+                        let (a_id, b_id) = (a_id.clone()?, b_id.clone()?);
+                        Some(view! {
+                            <div class="change-diff" data-testid="change-diff-panel">
+                                <h4>{format!("{shown}: {a} → {b}")}</h4>
+                                <VersionDiff image_id=a_id path_raw=raw of=DiffOf::Image { other: b_id }/>
+                            </div>
+                        })
+                    }}
                     {(more > 0).then(|| view! { <p class="muted">{format!("… and {more} more changes")}</p> })}
                 }.into_any()
             }}

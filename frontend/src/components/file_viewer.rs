@@ -4,7 +4,7 @@
 //! version ([`VersionDiff`]). Opened for a row of the explorer at `layer` in `view`: the
 //! version first shown is the one that row stands for.
 
-use super::{ErrorNotice, FileContent, VersionDiff, VersionPicker};
+use super::{DiffOf, ErrorNotice, FileContent, VersionDiff, VersionPicker};
 use crate::api::{self, FileScope, FileSource};
 use crate::file_model::{diff_layers, follow_layer, has_content, initial_version, version_label};
 use crate::view_model::mode_string;
@@ -130,7 +130,7 @@ fn ViewerBody(
                     <h3>"Diff"</h3>
                     <button class="link-btn" data-testid="viewer-diff-close" on:click=move |_| compare_to.set(None)>"hide the diff"</button>
                 </div>
-                <VersionDiff image_id=id.get_value() path_raw=raw.get_value() from=from to=to/>
+                <VersionDiff image_id=id.get_value() path_raw=raw.get_value() of=DiffOf::Layers { from, to }/>
             </div>
         })
     };

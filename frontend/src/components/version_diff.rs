@@ -1,4 +1,5 @@
-//! Two versions of one path compared: a unified diff (hunk headers `@@ -a,b +c,d @@`,
+//! Two versions of one path compared — stored in two layers of one image, or in two
+//! images' final filesystems ([`DiffOf`]): a unified diff (hunk headers `@@ -a,b +c,d @@`,
 //! added and removed lines coloured) for text, or the server's note (binary, too large)
 //! with the verdict of comparing sizes and checksums.
 
@@ -55,12 +56,26 @@ fn diff_view(d: FileDiff) -> impl IntoView {
     }
 }
 
-/// The diff of the versions of `path_raw` stored in layers `from` and `to`.
+/// Which two versions of a path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DiffOf {
+    /// The versions stored in layers `from` and `to` of the image.
+    Layers { from: u32, to: u32 },
+    /// The path in the image's final filesystem against the same path in `other`'s.
+    Image { other: Digest },
+}
+
+/// The diff of two versions of `path_raw` of image `image_id`.
 #[component]
-pub fn VersionDiff(image_id: Digest, path_raw: String, from: u32, to: u32) -> impl IntoView {
+pub fn VersionDiff(image_id: Digest, path_raw: String, of: DiffOf) -> impl IntoView {
     let diff = LocalResource::new(move || {
-        let (id, raw) = (image_id.clone(), path_raw.clone());
-        async move { api::file_diff(&id, &raw, from, to).await }
+        let (id, raw, of) = (image_id.clone(), path_raw.clone(), of.clone());
+        async move {
+            match of {
+                DiffOf::Layers { from, to } => api::file_diff(&id, &raw, from, to).await,
+                DiffOf::Image { other } => api::file_diff_images(&id, &raw, &other).await,
+            }
+        }
     });
     view! {
         <div class="version-diff" data-testid="version-diff">

@@ -84,12 +84,14 @@ fn comparison_view(c: CompareReport) -> impl IntoView {
             let (la, na) = names.first().cloned().unwrap_or_default();
             let (lb, nb) = names.get(p.other).cloned().unwrap_or_default();
             let files = p.files.clone();
+            let a_id = c.images.first().map(|s| s.id.clone());
+            let b_id = c.images.get(p.other).map(|s| s.id.clone());
             view! {
                 <section class="panel" data-testid="compare-pair">
                     <h2>{format!("{la} {na} → {lb} {nb}")}</h2>
                     <h3>"Files"</h3>
                     {match files {
-                        Some(f) => view! { <FileDiffView diff=f/> }.into_any(),
+                        Some(f) => view! { <FileDiffView diff=f a_id=a_id b_id=b_id/> }.into_any(),
                         None => view! { <p class="muted">"File diff not computed."</p> }.into_any(),
                     }}
                     <h3>"Config"</h3>
