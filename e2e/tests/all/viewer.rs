@@ -426,6 +426,43 @@ async fn symlink(h: &Harness, image: &TestImage) -> Result<()> {
     Ok(())
 }
 
+/// The open file is in the URL: a fresh load of that link shows it, and closing the
+/// viewer takes it out again.
+async fn linked_file(h: &Harness, image: &TestImage) -> Result<()> {
+    open(h, image, 2, "layer", "config.txt").await?;
+    let url = h.client.current_url().await?;
+    let file = url
+        .query_pairs()
+        .find(|(k, _)| k == "file")
+        .map(|(_, v)| v.into_owned());
+    ensure!(
+        file.as_deref() == Some("c3J2L2NvbmZpZy50eHQ="),
+        "the URL names the file: {url}"
+    );
+    h.goto(&format!(
+        "{}?{}",
+        url.path(),
+        url.query().unwrap_or_default()
+    ))
+    .await?;
+    let shown = h.wait_testid("viewer-path").await?.text().await?;
+    ensure!(
+        shown.ends_with("srv/config.txt"),
+        "the link opens the viewer: {shown}"
+    );
+    h.wait_testid("viewer-close").await?.click().await?;
+    eventually("the file out of the URL", || async {
+        let url = h.client.current_url().await?;
+        Ok(url.query_pairs().all(|(k, _)| k != "file").then_some(()))
+    })
+    .await?;
+    ensure!(
+        h.all("[data-testid=viewer-path]").await?.is_empty(),
+        "the viewer closed"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn viewer_versions_content_and_hostile_files() -> Result<()> {
     let image = image()?;
@@ -435,6 +472,7 @@ async fn viewer_versions_content_and_hostile_files() -> Result<()> {
     paging(&h, &image).await?;
     symlink(&h, &image).await?;
     hostile_content(&h, &image).await?;
+    linked_file(&h, &image).await?;
     h.finish().await?;
 
     // The same diff in the dark theme, at the narrowest supported width.

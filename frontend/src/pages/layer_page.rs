@@ -2,20 +2,27 @@
 //! "filesystem as of this layer", and browse the lazily loaded tree or a size treemap
 //! of the filesystem as of the layer (`?show=treemap&path_raw=<base64>` keeps the
 //! treemap and its zoomed directory in the URL). Clicking a file in the tree opens it in
-//! the file viewer beside the tree, as of the layer and view shown.
+//! the file viewer beside the tree, as of the layer and view shown; the open file is in
+//! the URL too (`&file=<base64>`), so a link shows it and Back closes it.
 
 use crate::api;
 use crate::components::{AnalysisProgress, ErrorNotice, FileTree, FileViewer, Treemap};
-use crate::routes::{parse_view, AppRoute, ImageParams};
+use crate::routes::{encode_query, parse_view, AppRoute, ImageParams};
 use app::api::{Digest, TreeView};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params, use_query_map};
 
 /// The layer explorer's URL, with the treemap state (`Some(path_raw)` when the treemap
-/// is shown; empty = the root).
-fn page_path(id: Digest, layer: u32, view: TreeView, treemap: Option<&str>) -> String {
-    match treemap {
+/// is shown; empty = the root) and the file open in the viewer (`path_raw`).
+fn page_path(
+    id: Digest,
+    layer: u32,
+    view: TreeView,
+    treemap: Option<&str>,
+    file: Option<&str>,
+) -> String {
+    let mut path = match treemap {
         None => AppRoute::Layer { id, layer, view },
         Some(raw) => AppRoute::LayerTreemap {
             id,
@@ -24,7 +31,12 @@ fn page_path(id: Digest, layer: u32, view: TreeView, treemap: Option<&str>) -> S
             path_raw: raw.to_owned(),
         },
     }
-    .path()
+    .path();
+    if let Some(raw) = file.filter(|f| !f.is_empty()) {
+        path.push_str("&file=");
+        path.push_str(&encode_query(raw));
+    }
+    path
 }
 
 /// `/images/{id}/layers/{n}?view=layer|stacked[&show=treemap[&path_raw=…]]`.
@@ -57,20 +69,46 @@ fn LayerView(id: Digest) -> impl IntoView {
     let show_map = Memo::new(move |_| query.read().get("show").as_deref() == Some("treemap"));
     let map_path = Memo::new(move |_| query.read().get("path_raw").unwrap_or_default());
     let ready = RwSignal::new(false);
-    // The raw path open in the file viewer.
-    let open_file = RwSignal::new(None::<String>);
-    let on_open = Callback::new(move |raw: String| open_file.set(Some(raw)));
-    let on_close = Callback::new(move |()| open_file.set(None));
+    // The raw path open in the file viewer, from the URL.
+    let open_file = Memo::new(move |_| query.read().get("file").filter(|f| !f.is_empty()));
     let detail = LocalResource::new(move || {
         let id = id.get();
         async move { api::image_detail(&id).await }
     });
     let navigate = use_navigate();
 
-    let go_to = move |layer: u32, view: TreeView, treemap: Option<String>| {
-        let path = page_path(id.get_untracked(), layer, view, treemap.as_deref());
-        navigate(&path, Default::default());
+    // Every move keeps the open file (the viewer shows it as of the new layer and view).
+    let go_file =
+        move |layer: u32, view: TreeView, treemap: Option<String>, file: Option<String>| {
+            let path = page_path(
+                id.get_untracked(),
+                layer,
+                view,
+                treemap.as_deref(),
+                file.as_deref(),
+            );
+            navigate(&path, Default::default());
+        };
+    let go_to = {
+        let go_file = go_file.clone();
+        move |layer: u32, view: TreeView, treemap: Option<String>| {
+            go_file(layer, view, treemap, open_file.get_untracked());
+        }
     };
+    let open_with = move |file: Option<String>| {
+        let treemap = show_map.get_untracked().then(|| map_path.get_untracked());
+        go_file(
+            layer.get_untracked(),
+            view_mode.get_untracked(),
+            treemap,
+            file,
+        );
+    };
+    let on_open = {
+        let open_with = open_with.clone();
+        Callback::new(move |raw: String| open_with(Some(raw)))
+    };
+    let on_close = Callback::new(move |()| open_with(None));
     let go = {
         let go_to = go_to.clone();
         move |layer: u32, view: TreeView| {
