@@ -17,6 +17,7 @@ pub mod compress;
 pub mod content;
 pub mod distribution;
 pub mod filetree;
+pub mod findings;
 pub mod fmt;
 pub mod history;
 pub mod history_cmd;

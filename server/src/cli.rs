@@ -5,6 +5,7 @@
 
 mod args;
 mod cat;
+mod check;
 mod ci;
 mod compare;
 mod report;
@@ -99,6 +100,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Some(Command::Compare(args)) => compare::compare(&global, args).await,
         Some(Command::Sharing(args)) => sharing::sharing(&global, args).await,
         Some(Command::Cat(args)) => cat::cat(&global, args).await,
+        Some(Command::Check(args)) => check::check(&global, args).await,
     }
 }
 

@@ -85,6 +85,37 @@ pub enum Command {
     /// Write the bytes of a file in the image to stdout (the final filesystem, or the
     /// version stored in one layer), or diff two layers' versions
     Cat(CatArgs),
+    /// Find secrets and build leftovers in every layer (deleted files still ship), with
+    /// the fix for each; exit 0 pass, 1 findings at or above --fail-on, 2 error
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// The image: docker:REF, REF, docker-archive:PATH[:REF], oci-archive:PATH[:REF], oci:DIR[:REF], registry:HOST/REPO[:TAG|@DIGEST], or a path
+    #[arg(value_name = "SOURCE")]
+    pub source: String,
+    /// Report format
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+    /// Exit 1 when a finding has this severity or a higher one: low, medium or high
+    #[arg(long, default_value = "high", value_name = "SEVERITY")]
+    pub fail_on: String,
+    /// Write the report here instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Platform to pick from multi-platform archives
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+}
+
+/// Report formats of `strata check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// A human-readable report
+    Text,
+    /// The findings as JSON
+    Json,
 }
 
 #[derive(Debug, Clone, clap::Args)]

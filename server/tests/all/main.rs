@@ -30,6 +30,7 @@ mod security_support {
 
 mod cli_analyze;
 mod cli_cat;
+mod cli_check;
 mod cli_ci;
 mod cli_compare;
 mod cli_serve;
