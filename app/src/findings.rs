@@ -6,11 +6,15 @@
 //!
 //! Rules are data ([`RULES`]): an ID, a severity, a rationale and the Dockerfile change
 //! that fixes it. [`check`] groups matches by rule and layer and says which layer hid
-//! them, if any. Content rules (keys inside `*.pem`, tokens inside `.npmrc`) and metadata
-//! rules need the file bytes or the config and live elsewhere.
+//! them, if any. [`check_metadata`] finds credentials in the config's `Env` and labels and
+//! in the build history (build arguments, overwritten `ENV` values), masked. Content
+//! rules (keys inside `*.pem`, tokens inside `.npmrc`) need the file bytes and are not
+//! here yet.
 
+mod metadata;
 mod rules;
 
+pub use metadata::{check_metadata, mask, redact_command};
 pub use rules::RULES;
 
 use crate::filetree::StackedTree;
@@ -135,8 +139,13 @@ pub struct Finding {
     pub title: String,
     pub rationale: String,
     pub fix: String,
-    /// The layer whose tar holds the files (0 = base).
-    pub layer: u32,
+    /// The layer whose tar holds the files (0 = base), or the layer of the build step
+    /// whose record holds the value; `None` for the image config itself.
+    pub layer: Option<u32>,
+    /// Where a metadata finding was seen, with the value masked (`ENV DB_PASSWORD=hu…r2`):
+    /// never more than its first and last two characters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
     /// The layer that deleted or replaced every one of them, when a later one did: they
     /// are not in the final filesystem but still ship in `layer`.
     pub hidden_at: Option<u32>,
@@ -181,7 +190,8 @@ pub fn check(
                     title: rule.title.to_owned(),
                     rationale: rule.rationale.to_owned(),
                     fix: rule.fix.to_owned(),
-                    layer: n,
+                    layer: Some(n),
+                    evidence: Vec::new(),
                     hidden_at: None,
                     files: 0,
                     bytes: 0,
@@ -199,8 +209,19 @@ pub fn check(
             }
         }
     }
-    out.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.layer.cmp(&b.layer)));
+    sort(&mut out);
     out
+}
+
+/// Most severe first, then by layer (the config's findings after every layer's).
+pub fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        b.severity.cmp(&a.severity).then(
+            a.layer
+                .unwrap_or(u32::MAX)
+                .cmp(&b.layer.unwrap_or(u32::MAX)),
+        )
+    });
 }
 
 /// A regular file that is not a whiteout marker (`.wh.*`, which deletes, not ships).

@@ -42,7 +42,7 @@ fn a_deleted_secret_still_ships_in_the_layer_that_added_it() {
         .iter()
         .find(|f| f.rule == "secret.aws-credentials")
         .unwrap();
-    assert_eq!((aws.layer, aws.hidden_at), (0, Some(1)));
+    assert_eq!((aws.layer, aws.hidden_at), (Some(0), Some(1)));
     assert_eq!(aws.paths, ["/root/.aws/credentials"]);
     assert_eq!(aws.bytes, 22);
     assert_eq!(aws.severity, Severity::High);
@@ -70,8 +70,14 @@ fn leftovers_are_grouped_per_layer_with_their_bytes() {
         .filter(|f| f.rule == "leftover.apt-lists")
         .collect();
     assert_eq!(apt.len(), 2);
-    assert_eq!((apt[0].layer, apt[0].files, apt[0].bytes), (0, 2, 6000));
-    assert_eq!((apt[1].layer, apt[1].files, apt[1].bytes), (1, 1, 300));
+    assert_eq!(
+        (apt[0].layer, apt[0].files, apt[0].bytes),
+        (Some(0), 2, 6000)
+    );
+    assert_eq!(
+        (apt[1].layer, apt[1].files, apt[1].bytes),
+        (Some(1), 1, 300)
+    );
 }
 
 #[test]

@@ -1,12 +1,13 @@
 //! `strata check SOURCE [--format text|json] [--fail-on low|medium|high]`: secrets and
-//! leftovers found from the layer index ([`app::findings`]), each with the layer that
-//! ships it, the layer that hid it (deleted files still ship) and the fix; exit 0 when
-//! nothing reaches `--fail-on`, 1 when something does, 2 on error.
+//! leftovers found from the layer index and the config ([`app::findings`]), each with the
+//! layer that ships it, the layer that hid it (deleted files still ship), masked evidence
+//! for values and the fix; exit 0 when nothing reaches `--fail-on`, 1 when something
+//! does, 2 on error.
 
 use super::args::{CheckArgs, CheckFormat, GlobalArgs};
 use super::{load, write_output, CliError};
 use app::filetree::StackedTree;
-use app::findings::{check as run_rules, Finding, Severity, RULES};
+use app::findings::{check as run_rules, check_metadata, Finding, Severity, RULES};
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
@@ -30,11 +31,15 @@ pub async fn check(global: &GlobalArgs, args: CheckArgs) -> Result<ExitCode, Cli
             .iter()
             .map(|step| {
                 step.and_then(|i| cfg.history.get(i))
-                    .and_then(|h| h.created_by.clone())
+                    .and_then(|h| h.created_by.as_deref())
+                    .map(app::findings::redact_command)
                     .unwrap_or_default()
             })
             .collect();
-        Ok::<_, CliError>((run_rules(&tree, &image.layers, RULES), commands))
+        let mut findings = run_rules(&tree, &image.layers, RULES);
+        findings.extend(check_metadata(&image.config));
+        app::findings::sort(&mut findings);
+        Ok::<_, CliError>((findings, commands))
     })
     .await
     .map_err(|e| CliError(format!("check task failed: {e}; please report this bug")))??;
@@ -77,30 +82,41 @@ fn text(name: &str, findings: &[Finding], steps: &[String]) -> String {
         count(Severity::Low)
     );
     for f in findings {
-        let step = steps
-            .get(f.layer as usize)
-            .filter(|c| !c.trim().is_empty())
-            .map(|c| format!(" ({})", short(c, 70)))
-            .unwrap_or_default();
+        let place = match f.layer {
+            Some(l) => {
+                let step = steps
+                    .get(l as usize)
+                    .filter(|c| !c.trim().is_empty())
+                    .map(|c| format!(" ({})", short(c, 70)))
+                    .unwrap_or_default();
+                format!("layer {l}{step}")
+            }
+            None => "image config and history".to_owned(),
+        };
+        let size = if f.files > 0 {
+            format!(
+                ": {} file{}, {}",
+                f.files,
+                if f.files == 1 { "" } else { "s" },
+                app::fmt::size(f.bytes)
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "\n{:<6} {}: {}\n       layer {}{step}: {} file{}, {}",
+            "\n{:<6} {}: {}\n       {place}{size}",
             f.severity.as_str().to_uppercase(),
             f.rule,
-            f.title,
-            f.layer,
-            f.files,
-            if f.files == 1 { "" } else { "s" },
-            app::fmt::size(f.bytes)
+            f.title
         );
-        if let Some(h) = f.hidden_at {
+        if let (Some(h), Some(l)) = (f.hidden_at, f.layer) {
             let _ = writeln!(
                 out,
-                "       deleted or replaced in layer {h}, but still shipped in layer {}: anyone can extract it",
-                f.layer
+                "       deleted or replaced in layer {h}, but still shipped in layer {l}: anyone can extract it"
             );
         }
-        for p in &f.paths {
+        for p in f.paths.iter().chain(&f.evidence) {
             let _ = writeln!(out, "       {p}");
         }
         if f.files as usize > f.paths.len() {
