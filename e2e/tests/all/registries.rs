@@ -56,6 +56,22 @@ fn throttled_proxy(upstream: &str, bytes_per_sec: usize) -> Result<String> {
     Ok(addr)
 }
 
+/// Waits until the tag table shows `n` rows with their compressed size: rows are sorted
+/// as their details arrive, so a click before that may land on another row.
+async fn wait_sized_tags(h: &Harness, n: usize) -> Result<()> {
+    eventually(&format!("{n} sized tags"), || async {
+        let mut filled = 0;
+        for s in h.all("[data-testid=tag-compressed]").await? {
+            if !s.text().await?.trim().is_empty() {
+                filled += 1;
+            }
+        }
+        Ok((filled == n).then_some(()))
+    })
+    .await
+    .with_context(|| h.server_log())
+}
+
 #[tokio::test]
 async fn registries_page_lists_tags_picks_platforms_and_opens_images() -> Result<()> {
     let files: [(&str, &[u8]); 2] = [
@@ -182,17 +198,7 @@ async fn registries_page_lists_tags_picks_platforms_and_opens_images() -> Result
     .await?;
     dark.goto(&format!("/registries?registry=team&repository={repo}"))
         .await?;
-    eventually("four sized tags in the dark theme", || async {
-        let mut filled = 0;
-        for s in dark.all("[data-testid=tag-compressed]").await? {
-            if !s.text().await?.trim().is_empty() {
-                filled += 1;
-            }
-        }
-        Ok((filled == 4).then_some(()))
-    })
-    .await
-    .with_context(|| dark.server_log())?;
+    wait_sized_tags(&dark, 4).await?;
     let lum = dark
         .client
         .execute(
@@ -209,6 +215,7 @@ async fn registries_page_lists_tags_picks_platforms_and_opens_images() -> Result
     // Through the slow registry: a bar per layer while it downloads, then the image page.
     dark.goto(&format!("/registries?registry=slow&repository={repo}"))
         .await?;
+    wait_sized_tags(&dark, 4).await?;
     eventually("the tag 1 row", || async {
         Ok(dark
             .all("[data-testid=tag-row][data-tag='1'] [data-testid=open-tag]")
@@ -251,6 +258,7 @@ async fn registries_page_lists_tags_picks_platforms_and_opens_images() -> Result
     // Open on the tag without blobs: the opening panel names the registry's answer.
     dark.goto(&format!("/registries?registry=team&repository={repo}"))
         .await?;
+    wait_sized_tags(&dark, 4).await?;
     eventually("the broken tag row", || async {
         Ok(dark
             .all("[data-testid=tag-row][data-tag=broken] [data-testid=open-tag]")
