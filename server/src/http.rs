@@ -14,6 +14,7 @@ mod compare;
 mod error;
 mod extract;
 mod files;
+mod findings;
 mod images;
 mod jobs;
 mod limits;
@@ -65,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .merge(jobs::routes())
         .merge(tree::routes())
         .merge(files::routes())
+        .merge(findings::routes())
         .merge(treemap::routes())
         .merge(compare::routes())
         .merge(search::routes())

@@ -238,6 +238,7 @@ async fn openapi_document_lists_every_route() {
         "/images/{id}/layers/{n}/treemap",
         "/images/{id}/layers/{n}/search",
         "/images/{id}/files/largest",
+        "/images/{id}/findings",
         "/images/{id}/wasted",
         "/images/{id}/files/versions",
         "/images/{id}/layers/{n}/file",

@@ -47,6 +47,7 @@ mod http_api;
 mod http_compare;
 mod http_daemon;
 mod http_files;
+mod http_findings;
 mod http_jobs;
 mod http_sources;
 mod http_tree;
