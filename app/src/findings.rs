@@ -213,6 +213,15 @@ pub fn check(
     out
 }
 
+/// Every finding of an image: [`RULES`] over its layers and [`check_metadata`] over its
+/// config, sorted by [`sort`].
+pub fn check_image(image: &crate::model::Image, tree: &StackedTree) -> Vec<Finding> {
+    let mut all = check(tree, &image.layers, RULES);
+    all.extend(check_metadata(&image.config));
+    sort(&mut all);
+    all
+}
+
 /// Most severe first, then by layer (the config's findings after every layer's).
 pub fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {

@@ -103,56 +103,24 @@ pub fn index_layer<R: Read>(
     limits: &Limits,
     progress: &mut dyn FnMut(u64),
 ) -> Result<LayerIndex, LayerError> {
-    index(blob, expected_diff_id, None, limits, progress)
-}
-
-/// [`index_layer`] for a blob whose compressed digest the caller verifies itself (a
-/// registry download hashes the bytes as they arrive): the compressed bytes are not
-/// hashed again and `blob_digest` is recorded as given. The caller must fail the whole
-/// read if its own check fails.
-pub fn index_layer_prehashed<R: Read>(
-    blob: R,
-    expected_diff_id: &Digest,
-    blob_digest: &Digest,
-    limits: &Limits,
-    progress: &mut dyn FnMut(u64),
-) -> Result<LayerIndex, LayerError> {
-    index(
-        blob,
-        Some(expected_diff_id),
-        Some(blob_digest),
-        limits,
-        progress,
-    )
-}
-
-fn index<R: Read>(
-    blob: R,
-    expected_diff_id: Option<&Digest>,
-    known_blob: Option<&Digest>,
-    limits: &Limits,
-    progress: &mut dyn FnMut(u64),
-) -> Result<LayerIndex, LayerError> {
     let blob = hash::Hashing::new(blob, Some(progress));
     let mut dec = Decoder::new(blob, limits)?;
     let compression = dec.compression();
     // An uncompressed blob's digest is its diff ID: don't hash the same bytes twice.
-    dec.source_mut().hashing = compression != Compression::None && known_blob.is_none();
+    dec.source_mut().hashing = compression != Compression::None;
     let (tar, dec) = index_tar(dec, expected_diff_id, limits)?;
     let compressed_size = dec.compressed_bytes();
     let mut blob = dec.into_inner();
     check_drained(&mut blob, compression)?;
     let (blob_digest, _, _) = blob.finish();
-    Ok(tar.into_index(
-        compression,
-        compressed_size,
-        known_blob.cloned().unwrap_or(blob_digest),
-    ))
+    Ok(tar.into_index(compression, compressed_size, blob_digest))
 }
 
-/// [`index_layer_prehashed`] with decompression on a thread of its own, so inflating
-/// overlaps hashing and parsing the tar (two cores make a gzip layer up to twice as
-/// fast). Same checks, same errors, same index.
+/// [`index_layer`] for a blob whose compressed digest the caller verifies itself (a
+/// registry download hashes the bytes as they arrive, and must fail the whole read if
+/// its check fails): `blob_digest` is recorded as given, and decompression runs on a
+/// thread of its own, so inflating overlaps hashing and parsing the tar (two cores make
+/// a gzip layer up to twice as fast). Same checks, same errors, same index.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn index_layer_prehashed_threaded<R: Read + Send>(
     blob: R,

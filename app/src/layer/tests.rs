@@ -487,7 +487,7 @@ mod proptests {
 /// or errors of the same kind.
 fn both(blob: &[u8], diff_id: &Digest, limits: &Limits) -> (String, String) {
     let known = Digest::of(blob);
-    let one = index_layer_prehashed(ShortReads::new(blob), diff_id, &known, limits, &mut |_| {});
+    let one = index_layer(ShortReads::new(blob), Some(diff_id), limits, &mut |_| {});
     let two = index_layer_prehashed_threaded(ShortReads::new(blob), diff_id, &known, limits);
     match (one, two) {
         (Ok(a), Ok(b)) => {

@@ -7,7 +7,7 @@
 use super::args::{CheckArgs, CheckFormat, GlobalArgs};
 use super::{load, write_output, CliError};
 use app::filetree::StackedTree;
-use app::findings::{check as run_rules, check_metadata, Finding, Severity, RULES};
+use app::findings::{check_image, Finding, Severity};
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
@@ -36,10 +36,7 @@ pub async fn check(global: &GlobalArgs, args: CheckArgs) -> Result<ExitCode, Cli
                     .unwrap_or_default()
             })
             .collect();
-        let mut findings = run_rules(&tree, &image.layers, RULES);
-        findings.extend(check_metadata(&image.config));
-        app::findings::sort(&mut findings);
-        Ok::<_, CliError>((findings, commands))
+        Ok::<_, CliError>((check_image(&image, &tree), commands))
     })
     .await
     .map_err(|e| CliError(format!("check task failed: {e}; please report this bug")))??;

@@ -7,22 +7,20 @@
 //! concurrent requests and kept for the last few lists. `GET /sharing` builds the
 //! sharing map of every daemon image from metadata only.
 
-use super::auth::Principal;
 use super::error::ApiError;
 use super::extract::parse_image_id;
-use super::jobs::owner_key;
+use super::jobs::Owner;
 use super::state::AppState;
 use crate::single_flight::{Keep, SingleFlight};
 use app::api::CompareReport;
 use app::api::{ComparePending, JobState, SharingReport};
 use app::compare::{CompareOptions, MAX_IMAGES, MIN_IMAGES};
 use app::model::{Digest, Image};
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Json, Router};
-use std::net::SocketAddr;
+use axum::{Json, Router};
 use std::sync::Arc;
 
 /// Finished comparisons kept in memory (the oldest finished is dropped first).
@@ -111,15 +109,10 @@ async fn join_compare(
 async fn start_compare(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
-    principal: Option<Extension<Principal>>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Owner(owner): Owner,
 ) -> Result<Response, ApiError> {
     let CompareQuery { ids, retry } = parse_query(query.as_deref().unwrap_or(""))?;
     // Jobs started here count against the caller's cap, as through POST .../analysis.
-    let owner = owner_key(
-        principal.as_deref(),
-        peer.map(|Extension(ConnectInfo(a))| a),
-    );
     let mut jobs = Vec::with_capacity(ids.len());
     for id in &ids {
         // A failed load is reported as such (not silently restarted) unless asked to retry.

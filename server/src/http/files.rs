@@ -12,9 +12,9 @@
 //! (page with Range).
 
 use super::analysis::AnalysedImage;
-use super::auth::Principal;
 use super::error::ApiError;
 use super::extract::{ApiPath, ApiQuery, ImagePath};
+use super::jobs::Owner;
 use super::state::AppState;
 use super::tree::{analysis_of, kind, layer_index};
 use crate::content::{self, FileBytes, ReadError, Side, MAX_DIFF_BYTES};
@@ -23,15 +23,13 @@ use app::filetree::{self, Follow, OpenError, OpenedFile};
 use app::fmt::display_path;
 use app::model::{Digest, EntryKind};
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Extension;
 use axum::{Json, Router};
 use serde::Deserialize;
 use std::io::Read;
-use std::net::SocketAddr;
 
 mod range;
 mod slots;
@@ -203,7 +201,7 @@ fn open_version<'a>(
 
 async fn file(
     State(state): State<AppState>,
-    caller: Caller,
+    owner: Owner,
     ImagePath(id): ImagePath,
     ApiPath((_, n)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<FileQuery>,
@@ -275,7 +273,7 @@ async fn file(
         _ => range,
     };
     let partial = partial || range.len() < size;
-    let permit = read_slot(&state, &caller)?;
+    let permit = read_slot(&state, &owner)?;
     let bytes = state
         .backend
         .layer_bytes(analysis.image.clone(), layer)
@@ -308,37 +306,9 @@ async fn file(
     Ok((status, out, body).into_response())
 }
 
-/// A file-read slot for the caller, or 429.
-fn read_slot(state: &AppState, caller: &Caller) -> Result<ReadSlot, ApiError> {
-    let user = super::jobs::owner_key(
-        caller.principal.as_ref().map(|Extension(p)| p),
-        caller.peer.as_ref().map(|Extension(ConnectInfo(a))| *a),
-    );
-    state.content_reads.acquire(user)
-}
-
-/// Who asks: the signed-in user, else the client address.
-struct Caller {
-    principal: Option<Extension<Principal>>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-}
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(Caller {
-            principal: parts.extensions.get::<Principal>().cloned().map(Extension),
-            peer: parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .cloned()
-                .map(Extension),
-        })
-    }
+/// A file-read slot for `owner`, or 429.
+fn read_slot(state: &AppState, owner: &Owner) -> Result<ReadSlot, ApiError> {
+    state.content_reads.acquire(owner.0.clone())
 }
 
 /// The headers every byte answer carries.
@@ -457,7 +427,7 @@ struct DiffQuery {
 
 async fn diff(
     State(state): State<AppState>,
-    caller: Caller,
+    owner: Owner,
     ImagePath(id): ImagePath,
     ApiQuery(q): ApiQuery<DiffQuery>,
 ) -> Result<Json<FileDiff>, ApiError> {
@@ -510,7 +480,7 @@ async fn diff(
             )));
         }
     }
-    let _permit = read_slot(&state, &caller)?;
+    let _permit = read_slot(&state, &owner)?;
     let bytes_a = state
         .backend
         .layer_bytes(analysis.image.clone(), fa.layer)

@@ -8,7 +8,7 @@ use super::extract::ImagePath;
 use super::state::AppState;
 use super::tree::analysis_of;
 use app::api::FindingsReport;
-use app::findings::{check, check_metadata, sort, RULES};
+use app::findings::check_image;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -22,14 +22,10 @@ async fn findings(
     ImagePath(id): ImagePath,
 ) -> Result<Json<FindingsReport>, ApiError> {
     let analysis = analysis_of(&state, &id)?;
-    let findings = tokio::task::spawn_blocking(move || {
-        let mut all = check(&analysis.tree, &analysis.image.layers, RULES);
-        all.extend(check_metadata(&analysis.image.config));
-        sort(&mut all);
-        all
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("findings task failed: {e}")))?;
+    let findings =
+        tokio::task::spawn_blocking(move || check_image(&analysis.image, &analysis.tree))
+            .await
+            .map_err(|e| ApiError::Internal(format!("findings task failed: {e}")))?;
     Ok(Json(FindingsReport {
         image_id: id,
         findings,

@@ -36,8 +36,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-pub(super) use routes::owner_key;
 pub use routes::routes;
+pub(super) use routes::Owner;
 
 /// A load that a job runs instead of [`Backend::load_image`] (a registry tag being
 /// opened): it gets the job's progress and cancellation, and returns the image.

@@ -5,22 +5,20 @@
 //! then `/images/{id}` like any other; the job's events carry the download's progress).
 //! Only registries named at start are reachable: `name` selects one, never a URL.
 
-use super::auth::Principal;
 use super::error::ApiError;
 use super::extract::{ApiPath, ApiQuery};
-use super::jobs::{owner_key, LoadWork};
+use super::jobs::{LoadWork, Owner};
 use super::state::AppState;
 use super::upload::UploadTarget;
 use crate::backend::{progress_sink, BackendError, OpenedSource};
 use crate::registries::{Registries, RegistriesError};
 use app::api::{JobInfo, NamePage, OpenTag, RegistryInfo, TagDetail};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use futures_util::FutureExt as _;
 use serde::Deserialize;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// What the registry routes need: the registries and where opened tags are listed.
@@ -139,8 +137,7 @@ async fn tag(
 async fn open(
     State(state): State<AppState>,
     ApiPath(p): ApiPath<Name>,
-    principal: Option<Extension<Principal>>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Owner(owner): Owner,
     Json(body): Json<OpenTag>,
 ) -> Result<(StatusCode, Json<JobInfo>), ApiError> {
     let routes = state.registries.clone().ok_or_else(not_configured)?;
@@ -153,10 +150,6 @@ async fn open(
             body.platform.as_deref(),
         )
         .await?;
-    let owner = owner_key(
-        principal.as_deref(),
-        peer.map(|Extension(ConnectInfo(a))| a),
-    );
     let image_id = prepared.image_id.clone();
     let source = prepared.source.to_string();
     let loader = routes.clone();

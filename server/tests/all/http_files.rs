@@ -3,13 +3,9 @@
 //! content (HTML with a script, SVG with onload), downloads as attachments, the text
 //! view's page cap, links followed inside the image only, and diffs of two versions.
 
-use crate::http_support::fake::{get_json, request, send, wait_job, FakeBackend};
+use crate::http_support::fake::{archive_router, get_json, request, send, wait_job};
 use app::testkit::{ImageBuilder, LayerBuilder};
 use axum::http::StatusCode;
-use server::backend::{open_sources, Backend, SourcesBackend};
-use server::engine::{Engine, EngineConfig};
-use server::http::{router, AppState};
-use std::sync::Arc;
 
 const HTML: &[u8] = b"<html><script>window.__pwned=1;document.title='pwned'</script></html>";
 const SVG: &[u8] = b"<svg xmlns='http://www.w3.org/2000/svg' onload='window.__pwned=1'/>";
@@ -41,20 +37,8 @@ fn image() -> ImageBuilder {
 }
 
 async fn analysed() -> (axum::Router, String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
     let img = image();
-    let path = dir.path().join("img.tar");
-    std::fs::write(&path, img.docker_save()).unwrap();
-    let engine = Engine::new(EngineConfig {
-        docker_host: Some("unix:///nonexistent/docker.sock".into()),
-        ..EngineConfig::default()
-    });
-    let opened = open_sources(&engine, &[format!("docker-archive:{}", path.display())])
-        .await
-        .expect("sources open");
-    let backend: Arc<dyn Backend> =
-        Arc::new(SourcesBackend::new(Arc::new(FakeBackend::up()), opened));
-    let app = router(AppState::builder(backend).build());
+    let (app, dir) = archive_router(&img).await;
     let id = img.image_id().to_string();
     let (status, _, body) = send(
         &app,

@@ -2,17 +2,12 @@
 //! that a later layer deletes (still shipped), a credential in ENV (masked in the answer),
 //! and the 409 before the analysis has run.
 
-use crate::http_support::fake::{get_json, request, send, wait_job, FakeBackend};
+use crate::http_support::fake::{archive_router, get_json, request, send, wait_job};
 use app::testkit::{ImageBuilder, LayerBuilder};
 use axum::http::StatusCode;
-use server::backend::{open_sources, Backend, SourcesBackend};
-use server::engine::{Engine, EngineConfig};
-use server::http::{router, AppState};
-use std::sync::Arc;
 
 #[tokio::test]
 async fn findings_name_deleted_secrets_and_mask_values() {
-    let dir = tempfile::tempdir().unwrap();
     let img = ImageBuilder::new()
         .env("API_TOKEN=tok-0123456789-zz")
         .layer(
@@ -28,18 +23,7 @@ async fn findings_name_deleted_secrets_and_mask_values() {
                 .dir("root/.ssh")
                 .whiteout("root/.ssh/id_rsa"),
         );
-    let path = dir.path().join("img.tar");
-    std::fs::write(&path, img.docker_save()).unwrap();
-    let engine = Engine::new(EngineConfig {
-        docker_host: Some("unix:///nonexistent/docker.sock".into()),
-        ..EngineConfig::default()
-    });
-    let opened = open_sources(&engine, &[format!("docker-archive:{}", path.display())])
-        .await
-        .unwrap();
-    let backend: Arc<dyn Backend> =
-        Arc::new(SourcesBackend::new(Arc::new(FakeBackend::up()), opened));
-    let app = router(AppState::builder(backend).build());
+    let (app, _dir) = archive_router(&img).await;
     let id = img.image_id();
     let url = format!("/api/v1/images/{id}/findings");
 

@@ -85,6 +85,26 @@ pub(in crate::http) fn owner_key(
     }
 }
 
+/// The caller's [`owner_key`], as an extractor: the per-user caps of jobs and file reads
+/// count against it.
+pub(in crate::http) struct Owner(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Owner {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let principal = parts.extensions.get::<Principal>();
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(a)| *a);
+        Ok(Owner(owner_key(principal, peer)))
+    }
+}
+
 fn find(state: &AppState, id: &JobId) -> Result<Arc<Job>, ApiError> {
     state
         .jobs
@@ -96,13 +116,8 @@ fn find(state: &AppState, id: &JobId) -> Result<Arc<Job>, ApiError> {
 async fn start_analysis(
     State(state): State<AppState>,
     ImagePath(id): ImagePath,
-    principal: Option<Extension<Principal>>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Owner(owner): Owner,
 ) -> Result<Response, ApiError> {
-    let owner = owner_key(
-        principal.as_deref(),
-        peer.map(|Extension(ConnectInfo(a))| a),
-    );
     let job = state.jobs.start_as(id, Some(owner))?;
     Ok((StatusCode::ACCEPTED, Json(job.info())).into_response())
 }

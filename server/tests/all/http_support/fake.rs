@@ -478,3 +478,25 @@ pub fn app_image(tag: &str, marker: &[u8]) -> app::testkit::ImageBuilder {
         )
         .tag(tag)
 }
+
+/// A router over `image` opened from a `docker save` archive (in the returned directory)
+/// beside a fake daemon that answers: what the file and findings route tests read.
+pub async fn archive_router(image: &app::testkit::ImageBuilder) -> (Router, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("img.tar");
+    std::fs::write(&path, image.docker_save()).expect("write the archive");
+    let engine = server::engine::Engine::new(server::engine::EngineConfig {
+        docker_host: Some("unix:///nonexistent/docker.sock".into()),
+        ..server::engine::EngineConfig::default()
+    });
+    let opened =
+        server::backend::open_sources(&engine, &[format!("docker-archive:{}", path.display())])
+            .await
+            .expect("sources open");
+    let backend: Arc<dyn Backend> = Arc::new(server::backend::SourcesBackend::new(
+        Arc::new(FakeBackend::up()),
+        opened,
+    ));
+    let app = server::http::router(server::http::AppState::builder(backend).build());
+    (app, dir)
+}
